@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from converter.project import Project
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = Path(__file__).resolve().parent / "files"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def repo_project() -> Project:
+    return Project.at(REPO)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Project:
+    """A throwaway copy of the project's rules, pipelines, cases and dist/."""
+    for name in ("sigma", "pipelines", "cases", "dist"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, tmp_path / name)
+    return Project.at(tmp_path)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared is absent ({SHARED}); real recordings are not available")
+    return SHARED
