@@ -1,0 +1,33 @@
+"""The documents each SIEM stores for one event: what the query engines execute on.
+
+The ingest models (`converter.ingest`) build them from a `WindowsEvent`; the engines
+(`converter.engines`) read them. ECS documents are plain nested dicts, as Elasticsearch
+returns `_source`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EcsDocument = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SplunkEvent:
+    """A Splunk event at search time: extracted fields (multivalue) and the raw text."""
+
+    fields: dict[str, list[str]]
+    raw: str
+    # index-time defaults, also searchable as fields
+    source: str = ""
+    sourcetype: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class DefenderRow:
+    """One row of a Defender XDR advanced-hunting table."""
+
+    table: str
+    columns: dict[str, Any] = field(default_factory=dict)
