@@ -1,0 +1,439 @@
+"""The Elastic model: documents as the Elastic Agent integrations' ingest pipelines store them.
+
+Expected values follow elastic/integrations: `packages/windows/data_stream/sysmon_operational/
+elasticsearch/ingest_pipeline/default.yml` (Sysmon), `packages/system/data_stream/security/
+elasticsearch/ingest_pipeline/standard.yml` (4688), `packages/windows/data_stream/
+powershell_operational/elasticsearch/ingest_pipeline/default.yml` (4104) and
+`packages/sysmon_linux/data_stream/log/elasticsearch/ingest_pipeline/default.yml`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from converter.events import parse_windows_event
+from converter.ingest.ecs import security_argv, to_ecs, windows_argv
+
+FILES = Path(__file__).parent / "files" / "ingest"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+NS = {"e": "http://schemas.microsoft.com/win/2004/08/events/event"}
+
+
+def load(name: str):
+    return parse_windows_event(json.loads((FILES / name).read_text(encoding="utf-8")))
+
+
+def shared_file(relative: str) -> Path:
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared/ real-log corpus sits beside the repository)")
+    return path
+
+
+def record_from_xml(line: str) -> dict:
+    """The EVTX JSON layout of one Windows XML event (what the `evtx` package prints)."""
+    root = ET.fromstring(line)
+    system = root.find("e:System", NS)
+
+    def text(tag: str) -> str:
+        return system.find(f"e:{tag}", NS).text
+
+    return {
+        "Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": system.find("e:Provider", NS).get("Name")}},
+                "EventID": int(text("EventID")),
+                "TimeCreated": {
+                    "#attributes": {
+                        "SystemTime": system.find("e:TimeCreated", NS).get("SystemTime")
+                    }
+                },
+                "EventRecordID": int(text("EventRecordID")),
+                "Channel": text("Channel"),
+                "Computer": text("Computer"),
+            },
+            "EventData": {d.get("Name"): d.text or "" for d in root.find("e:EventData", NS)},
+        }
+    }
+
+
+def test_sysmon_process_create_is_the_whole_pipeline_output():
+    # sysmon_operational default.yml: renames move Image/CommandLine/... out of event_data,
+    # Company/Description/FileVersion/Product are copied, Hashes is split and lower-cased,
+    # an all-zero IMPHASH is dropped, User splits into user.domain/user.name.
+    doc = to_ecs(load("sysmon_1_certutil_addstore.json"))
+    assert doc == {
+        "@timestamp": "2024-03-12T10:15:42.118Z",
+        "ecs": {"version": "8.0.0"},
+        "event": {
+            "kind": "event",
+            "code": "1",
+            "provider": "Microsoft-Windows-Sysmon",
+            "module": "windows",
+            "dataset": "windows.sysmon_operational",
+            "created": "2024-03-12T10:15:42.123Z",
+            "category": ["process"],
+            "type": ["start"],
+        },
+        "winlog": {
+            "channel": "Microsoft-Windows-Sysmon/Operational",
+            "event_id": "1",
+            "provider_name": "Microsoft-Windows-Sysmon",
+            "computer_name": "WKS-042.corp.example.com",
+            "record_id": "48213",
+            "event_data": {
+                "FileVersion": "10.0.19041.3570 (WinBuild.160101.0800)",
+                "Description": "CertUtil.exe",
+                "Product": "Microsoft® Windows® Operating System",
+                "Company": "Microsoft Corporation",
+                "LogonGuid": "{8a3f2c1d-5a10-65f0-e9b1-0b0000000000}",
+                "LogonId": "0xbb1e9",
+                "TerminalSessionId": "1",
+                "IntegrityLevel": "High",
+                "ParentUser": "CORP\\alice",
+            },
+        },
+        "host": {"name": "WKS-042.corp.example.com", "os": {"type": "windows"}},
+        "rule": {"name": "technique_id=T1553.004,technique_name=Install Root Certificate"},
+        "related": {
+            "hash": [
+                "6e1e8a6b1f0a3c0f2d4b5c8e9a7d3f1b2c4e6a80",
+                "3b2d6a1f0e9c8b7a6d5e4f3c2b1a0918",
+                "0d6c7e2b1a9f8e3d4c5b6a7980f1e2d3c4b5a69788f0e1d2c3b4a5968778695a",
+            ],
+            "user": ["alice"],
+        },
+        "process": {
+            "entity_id": "{8a3f2c1d-6b7e-65f0-4c02-000000001a00}",
+            "pid": 7312,
+            "executable": "C:\\Windows\\System32\\certutil.exe",
+            "name": "certutil.exe",
+            "command_line": (
+                'certutil.exe  -addstore -f Root "C:\\Users\\Public\\Documents\\corp root.cer"'
+            ),
+            "args": [
+                "certutil.exe",
+                "-addstore",
+                "-f",
+                "Root",
+                "C:\\Users\\Public\\Documents\\corp root.cer",
+            ],
+            "args_count": 5,
+            "working_directory": "C:\\Users\\alice\\",
+            "hash": {
+                "sha1": "6e1e8a6b1f0a3c0f2d4b5c8e9a7d3f1b2c4e6a80",
+                "md5": "3b2d6a1f0e9c8b7a6d5e4f3c2b1a0918",
+                "sha256": "0d6c7e2b1a9f8e3d4c5b6a7980f1e2d3c4b5a69788f0e1d2c3b4a5968778695a",
+            },
+            "pe": {
+                "original_file_name": "CertUtil.exe",
+                "company": "Microsoft Corporation",
+                "description": "CertUtil.exe",
+                "file_version": "10.0.19041.3570 (WinBuild.160101.0800)",
+                "product": "Microsoft® Windows® Operating System",
+            },
+            "parent": {
+                "entity_id": "{8a3f2c1d-6b70-65f0-4a02-000000001a00}",
+                "pid": 5528,
+                "executable": "C:\\Windows\\System32\\cmd.exe",
+                "name": "cmd.exe",
+                "command_line": '"C:\\Windows\\system32\\cmd.exe" ',
+                "args": ["C:\\Windows\\system32\\cmd.exe"],
+                "args_count": 1,
+            },
+        },
+        "user": {"domain": "CORP", "name": "alice"},
+    }
+
+
+def test_sysmon_file_create_splits_the_target_path():
+    doc = to_ecs(load("sysmon_11_pfx_in_temp.json"))
+    assert doc["event"]["category"] == ["file"]
+    assert doc["event"]["type"] == ["creation"]
+    assert doc["file"] == {
+        "path": "C:\\Users\\alice\\AppData\\Local\\Temp\\web.corp-test.pfx",
+        "name": "web.corp-test.pfx",
+        "directory": "C:\\Users\\alice\\AppData\\Local\\Temp",
+        "extension": "pfx",
+    }
+    assert doc["process"]["name"] == "powershell.exe"
+    # TargetFilename was renamed away; CreationUtcTime is left where the input put it.
+    assert doc["winlog"]["event_data"] == {"CreationUtcTime": "2024-03-12 10:16:05.650"}
+
+
+def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
+    # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
+    record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))
+    record["Event"]["EventData"]["TargetFilename"] = "C:\\certs.d\\README"
+    doc = to_ecs(parse_windows_event(record))
+    assert doc["file"]["name"] == "README"
+    assert doc["file"]["extension"] == "d\\README"
+
+
+def test_sysmon_registry_value_matches_the_documented_ecs_example():
+    # elastic/ecs rfcs/text/0001-wildcard-data-type.md, "Windows registry event from sysmon":
+    # the documented `registry` object of a Sysmon DWORD write under HKU.
+    doc = to_ecs(load("sysmon_13_hidefileext_dword.json"))
+    assert doc["registry"] == {
+        "path": "HKU\\S-1-5-21-1957236100-58272097-297103362-500\\Software\\Microsoft\\Windows"
+        "\\CurrentVersion\\Explorer\\Advanced\\HideFileExt",
+        "hive": "HKU",
+        "key": "S-1-5-21-1957236100-58272097-297103362-500\\Software\\Microsoft\\Windows"
+        "\\CurrentVersion\\Explorer\\Advanced\\HideFileExt",
+        "value": "HideFileExt",
+        "data": {"strings": ["1"], "type": "SZ_DWORD"},
+    }
+    assert doc["event"]["category"] == ["configuration", "registry"]
+    assert doc["event"]["type"] == ["change"]
+    # TargetObject is removed by the cleanup; Details and EventType stay.
+    assert doc["winlog"]["event_data"] == {"EventType": "SetValue", "Details": "DWORD (0x00000001)"}
+
+
+def test_sysmon_registry_binary_blob_and_key_create():
+    blob = to_ecs(load("sysmon_13_root_certificate_blob.json"))["registry"]
+    assert blob["key"] == (
+        "SOFTWARE\\Microsoft\\SystemCertificates\\ROOT\\Certificates"
+        "\\8F3A1C5E7B9D2F4A6C8E0B1D3F5A7C9E2B4D6F80\\Blob"
+    )
+    assert blob["value"] == "Blob"
+    assert blob["data"] == {"strings": ["Binary Data"], "type": "REG_BINARY"}
+    key = to_ecs(load("sysmon_12_root_certificate_key.json"))
+    # For a key event the script still calls the last segment the value.
+    assert key["registry"]["value"] == "8F3A1C5E7B9D2F4A6C8E0B1D3F5A7C9E2B4D6F80"
+    assert "data" not in key["registry"]
+    assert key["winlog"]["event_data"] == {"EventType": "CreateKey"}
+
+
+@pytest.mark.parametrize(
+    ("details", "data"),
+    [
+        # The script's own arithmetic for a QWORD: (high << 8) + low.
+        ("QWORD (0x00000001-0x00000002)", {"strings": ["258"], "type": "SZ_QWORD"}),
+        ("DWORD (0x000000ff)", {"strings": ["255"], "type": "SZ_DWORD"}),
+        ("C:\\Tools\\evil.exe", {"strings": ["C:\\Tools\\evil.exe"], "type": "REG_SZ"}),
+    ],
+)
+def test_registry_details_become_typed_data(details, data):
+    record = json.loads((FILES / "sysmon_13_hidefileext_dword.json").read_text(encoding="utf-8"))
+    record["Event"]["EventData"]["Details"] = details
+    assert to_ecs(parse_windows_event(record))["registry"]["data"] == data
+
+
+def test_security_4688_follows_the_security_pipeline():
+    doc = to_ecs(load("security_4688_openssl_req.json"))
+    assert doc["event"] == {
+        "kind": "event",
+        "code": "4688",
+        "provider": "Microsoft-Windows-Security-Auditing",
+        "module": "system",
+        "dataset": "system.security",
+        "created": "2024-03-12T10:20:11.987Z",
+        "category": ["process"],
+        "type": ["start"],
+        "action": "created-process",
+    }
+    assert doc["process"] == {
+        "pid": 0x1B28,
+        "executable": "C:\\Program Files\\OpenSSL-Win64\\bin\\openssl.exe",
+        "name": "openssl.exe",
+        "parent": {
+            "executable": "C:\\Windows\\System32\\cmd.exe",
+            "name": "cmd.exe",
+            "pid": 0x1ACC,
+        },
+        # Split on whitespace outside quotes; quotes and the empty string between the two
+        # blanks after "openssl" stay.
+        "args": [
+            "openssl",
+            "",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            '"C:\\Users\\Public\\k ey.pem"',
+            "-subj",
+            '"/CN=Microsoft IT TLS CA 5"',
+        ],
+        "command_line": (
+            'openssl  req -x509 -newkey rsa:2048 -keyout "C:\\Users\\Public\\k ey.pem" '
+            '-subj "/CN=Microsoft IT TLS CA 5"'
+        ),
+        "args_count": 10,
+    }
+    assert doc["user"] == {
+        "id": "S-1-5-21-1004336348-1177238915-682003330-1104",
+        "name": "alice",
+        "domain": "CORP",
+        "effective": {"id": "S-1-0-0"},
+    }
+    assert doc["related"] == {"user": ["alice"]}
+    assert doc["winlog"]["logon"] == {"id": "0xbb1e9"}
+    # The 4688 script removes these three and keeps CommandLine and ProcessId.
+    data = doc["winlog"]["event_data"]
+    assert {"NewProcessId", "NewProcessName", "ParentProcessName"}.isdisjoint(data)
+    assert data["ProcessId"] == "0x1acc"
+    assert data["CommandLine"].startswith("openssl  req")
+
+
+def test_powershell_4104_sets_script_block_fields_and_scalar_categories():
+    doc = to_ecs(load("powershell_4104_selfsigned.json"))
+    assert doc["event"]["category"] == "process"
+    assert doc["event"]["type"] == "info"
+    assert doc["event"]["dataset"] == "windows.powershell_operational"
+    assert doc["powershell"] == {
+        "sequence": 1,
+        "total": 1,
+        "file": {
+            "script_block_id": "6f0b6a3e-2d1c-4c5b-9a8e-7f6d5c4b3a21",
+            "script_block_text": (
+                "$c = New-SelfSignedCertificate -DnsName 'web.corp-test' "
+                "-CertStoreLocation Cert:\\CurrentUser\\My\r\n"
+                'Export-PfxCertificate -Cert $c -FilePath "$env:TEMP\\web.corp-test.pfx" '
+                "-Password $p & <# done #>"
+            ),
+        },
+    }
+    # An empty Path is not renamed and the final cleanup drops it with the rest.
+    assert "file" not in doc
+    assert "event_data" not in doc["winlog"]
+
+
+def test_powershell_4104_script_path_becomes_file_fields():
+    record = json.loads((FILES / "powershell_4104_selfsigned.json").read_text(encoding="utf-8"))
+    record["Event"]["EventData"]["Path"] = "C:\\Users\\alice\\mk.ps1"
+    doc = to_ecs(parse_windows_event(record))
+    assert doc["file"] == {
+        "path": "C:\\Users\\alice\\mk.ps1",
+        "name": "mk.ps1",
+        "directory": "C:\\Users\\alice",
+        "extension": "ps1",
+    }
+
+
+def test_sysmon_for_linux_keeps_the_syslog_process_name():
+    # sysmon_linux pipeline: log.syslog.appname is renamed to process.name first and the
+    # backslash-based name script finds no name in a Linux path (see the package's
+    # _dev/test/pipeline/test-sysmon.json-expected.json: process.name "sysmon").
+    doc = to_ecs(load("linux_sysmon_1_openssl_req.json"))
+    assert doc["process"]["name"] == "sysmon"
+    assert doc["process"]["executable"] == "/usr/bin/openssl"
+    assert doc["process"]["parent"] == {
+        "entity_id": "{ec23eae3-315b-62f2-4884-4ea587550000}",
+        "pid": 15369,
+        "executable": "/usr/bin/bash",
+        "command_line": "-bash",
+        "args": ["-bash"],
+        "args_count": 1,
+    }
+    assert doc["process"]["args"][:3] == ["openssl", "req", "-x509"]
+    assert doc["host"] == {
+        "name": "build-07",
+        "hostname": "build-07",
+        "os": {"type": "linux"},
+    }
+    assert doc["event"]["dataset"] == "sysmon_linux.log"
+    assert doc["event"]["provider"] == "Linux-Sysmon"
+    # "root" has no DOMAIN\ part, so no user.* fields; "-" values were dropped.
+    assert "user" not in doc
+    assert doc["winlog"]["event_data"] == {
+        "LogonGuid": "{ec23eae3-315b-62f2-0000-000000000000}",
+        "LogonId": "0",
+        "TerminalSessionId": "3",
+        "IntegrityLevel": "no level",
+        "ParentUser": "root",
+    }
+
+
+@pytest.mark.parametrize(
+    ("command_line", "args"),
+    [
+        ('"C:\\Program Files\\a.exe" -x  y', ["C:\\Program Files\\a.exe", "-x", "y"]),
+        ('a\\\\\\"b c', ['a\\"b', "c"]),  # 3 backslashes + quote: one backslash, literal quote
+        ('a\\\\"b c" d', ["a\\b c", "d"]),  # 2 backslashes + quote: one backslash, opens quote
+        # "Prior to 2008" rule: inside quotes, "" is a literal quote AND ends the quoted part,
+        # so the closing quote after b opens a new one.
+        ('"a""b" c', ['a"b c']),
+        ("a\\b\\ ", ["a\\b\\"]),
+        ("\t x \t", ["x"]),
+        ("", []),
+    ],
+)
+def test_windows_argv_follows_the_integrations_command_line_to_argv(command_line, args):
+    assert windows_argv(command_line) == args
+
+
+@pytest.mark.parametrize(
+    ("command_line", "args"),
+    [
+        ('"C:\\a b\\c.exe" -p x', ['"C:\\a b\\c.exe"', "-p", "x"]),
+        (
+            "certutil.exe  -exportPFX powershellcert.pfx ",
+            ["certutil.exe", "", "-exportPFX", "powershellcert.pfx", ""],
+        ),
+        ("a", ["a"]),
+        ("", []),
+    ],
+)
+def test_security_argv_keeps_quotes_and_empty_strings(command_line, args):
+    assert security_argv(command_line) == args
+
+
+def test_unsupported_events_are_none():
+    assert to_ecs(load("sysmon_3_network_unsupported.json")) is None
+
+
+def test_real_mdecrevoisier_events_are_not_supported_event_types():
+    # Security 4656 and CAPI2 70 (EVTX-to-MITRE-Attack): not in this project's event set.
+    seen = set()
+    for path in sorted(shared_file("real-logs/mdecrevoisier").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            event = parse_windows_event(json.loads(line))
+            seen.add((event.channel, event.event_id))
+            assert to_ecs(event) is None
+    assert seen == {("Security", 4656), ("Microsoft-Windows-CAPI2/Operational", 70)}
+
+
+def test_real_splunk_attack_data_process_events():
+    # splunk/attack_data T1552.004 certutil: 20 Sysmon 1 and 20 Security 4688 XML events.
+    raw = shared_file("real-logs/splunk-attack-data/certutil_exe_certificate_extraction.raw")
+    docs = [
+        to_ecs(parse_windows_event(record_from_xml(line)))
+        for line in raw.read_text(encoding="utf-8").splitlines()
+        if line.startswith("<Event xmlns=")
+    ]
+    by_code = {}
+    for doc in docs:
+        by_code.setdefault(doc["event"]["code"], []).append(doc)
+    assert sorted((code, len(found)) for code, found in by_code.items()) == [
+        ("1", 20),
+        ("4688", 20),
+    ]
+    names = sorted({doc["process"]["name"] for doc in docs})
+    assert names == ["certutil.exe", "notepad.exe", "rundll32.exe"]
+    line = "certutil.exe  -exportPFX powershellcert.pfx "
+    sysmon = [d for d in by_code["1"] if d["process"]["command_line"] == line]
+    security = [d for d in by_code["4688"] if d["process"]["command_line"] == line]
+    assert sysmon and security
+    assert {tuple(d["process"]["args"]) for d in sysmon} == {
+        ("certutil.exe", "-exportPFX", "powershellcert.pfx")
+    }
+    assert {tuple(d["process"]["args"]) for d in security} == {
+        ("certutil.exe", "", "-exportPFX", "powershellcert.pfx", "")
+    }
+
+
+def test_empty_arguments_survive_on_windows_but_not_in_sysmon_linux():
+    # windows_argv turns "" into an empty argument; the sysmon_linux pipeline's last script
+    # removes empty strings from every list, the Windows Sysmon pipeline does not.
+    for name, expected in (
+        ("sysmon_1_certutil_addstore.json", ["openssl", "-passout", "", "-x"]),
+        ("linux_sysmon_1_openssl_req.json", ["openssl", "-passout", "-x"]),
+    ):
+        record = json.loads((FILES / name).read_text(encoding="utf-8"))
+        record["Event"]["EventData"]["CommandLine"] = 'openssl -passout "" -x'
+        assert to_ecs(parse_windows_event(record))["process"]["args"] == expected
