@@ -1,0 +1,106 @@
+"""Recorded sample cases: one raw event, the rules that must match it, and where it comes from.
+
+A case is a JSON file under `cases/<rule file stem>/<name>.json`:
+
+    {"title": "...",
+     "expect": ["<rule id>", ...],            # exactly the rules that must match; [] = none
+     "origin": {"kind": "written", "from": "<documented command or scenario>", "command": "..."}
+            or {"kind": "recorded", "source": "<dataset @ commit, path>", "licence": "..."},
+     "event": {"Event": {"System": {...}, "EventData": {...}}}}   # EVTX JSON layout
+
+The folder names the rule the case was written for; a case there that does not expect that
+rule is its look-alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from converter.errors import InputError
+from converter.events import EventFormatError, WindowsEvent, parse_windows_event
+from converter.project import Project
+from converter.textfiles import read_text
+
+ORIGIN_KINDS = {"written": ("from",), "recorded": ("source", "licence")}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str  # "<folder>/<name>"
+    path: str
+    title: str
+    expect: frozenset[str]
+    origin: dict[str, Any]
+    record: dict[str, Any]
+    event: WindowsEvent
+
+    @property
+    def folder(self) -> str:
+        return self.id.split("/", 1)[0]
+
+
+def _json_error_line(error: json.JSONDecodeError) -> int:
+    return error.lineno
+
+
+def load_case(path: Path, shown: str, case_id: str) -> Case:
+    text = read_text(path, shown)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(shown, f"invalid JSON: {error.msg}", _json_error_line(error)) from None
+    if not isinstance(data, dict):
+        raise InputError(shown, "a case must be a JSON object", 1)
+    unknown = set(data) - {"title", "expect", "origin", "event"}
+    if unknown:
+        raise InputError(shown, f"unknown case keys: {', '.join(sorted(unknown))}")
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise InputError(shown, 'case needs a "title" string')
+    expect = data.get("expect")
+    if not isinstance(expect, list) or not all(isinstance(item, str) for item in expect):
+        raise InputError(shown, '"expect" must be a list of rule ids ([] for none)')
+    origin = data.get("origin")
+    if not isinstance(origin, dict) or origin.get("kind") not in ORIGIN_KINDS:
+        raise InputError(shown, '"origin" needs "kind": "written" or "recorded"')
+    for key in ORIGIN_KINDS[origin["kind"]]:
+        if not isinstance(origin.get(key), str) or not origin[key].strip():
+            raise InputError(shown, f'a {origin["kind"]} case\'s origin needs "{key}"')
+    record = data.get("event")
+    try:
+        event = parse_windows_event(record)  # type: ignore[arg-type]
+    except EventFormatError as error:
+        raise InputError(shown, f'"event": {error}') from None
+    return Case(
+        id=case_id,
+        path=shown,
+        title=title,
+        expect=frozenset(expect),
+        origin=origin,
+        record=record,  # type: ignore[arg-type]
+        event=event,
+    )
+
+
+def case_paths(project: Project) -> list[Path]:
+    if not project.cases_dir.is_dir():
+        return []
+    return sorted(project.cases_dir.rglob("*.json"))
+
+
+def load_cases(project: Project, known_rule_ids: Iterable[str]) -> list[Case]:
+    known = set(known_rule_ids)
+    cases = []
+    for path in case_paths(project):
+        shown = project.relative(path)
+        case_id = path.relative_to(project.cases_dir).with_suffix("").as_posix()
+        case = load_case(path, shown, case_id)
+        missing = sorted(case.expect - known)
+        if missing:
+            raise InputError(shown, f"expects unknown rule id {missing[0]}")
+        cases.append(case)
+    return cases

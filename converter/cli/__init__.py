@@ -1,0 +1,52 @@
+"""The `certdetect` command: one module per subcommand, as sigma-cli does."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from converter import __version__
+from converter.errors import InputError, VerificationFailed
+
+
+class CertdetectGroup(click.Group):
+    """Turns expected failures into one-line messages and exit codes instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"certdetect: error: {error}", err=True)
+            sys.exit(2)
+        except VerificationFailed as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            if str(error):
+                click.echo(f"certdetect: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=CertdetectGroup)
+@click.version_option(__version__, prog_name="certdetect")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Sigma rules for self-signed and spoofed certificates (T1587.003), converted to Elastic
+    EQL, Splunk SPL and Defender XDR KQL and verified by executing every query."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register() -> None:
+    from converter.cli.build import build
+    from converter.cli.list import list_rules
+
+    main.add_command(build)
+    main.add_command(list_rules)
+
+
+_register()

@@ -1,0 +1,31 @@
+"""`certdetect list`: the rules of the project."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from converter.project import Project
+from converter.rules import load_rules
+
+
+@click.command("list")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False), default=".")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def list_rules(project_dir: str, output_format: str) -> None:
+    """List rules: id, title, level, tags."""
+    rules = load_rules(Project.at(project_dir))
+    rows = [
+        {"id": rule.id, "title": rule.title, "level": rule.level, "tags": rule.tags}
+        for rule in rules
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    title_width = max(len(row["title"]) for row in rows)
+    for row in rows:
+        click.echo(
+            f"{row['id']}  {row['level']:<8}  {row['title']:<{title_width}}  "
+            f"{','.join(row['tags'])}"
+        )
