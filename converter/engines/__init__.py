@@ -1,0 +1,1 @@
+"""Query engines: execute a generated query on the documents its SIEM would store."""
