@@ -1,0 +1,500 @@
+"""Tests for the SPL engine: Splunk search-time semantics, strictness, real pySigma output.
+
+Case ids name the Splunk documentation page each case encodes (Splunk Enterprise 9.x):
+BOOL = Search Manual "Boolean expressions with logical operators"; FIELD = Splexicon "Field";
+CASE = Search Manual "Use CASE() and TERM() to match phrases"; WILD = Search Manual
+"Wildcards"; NE = Search Manual "Difference between != and NOT"; SEARCH = Search Reference
+"search"; BSL = Search Manual "Backslashes"; SEG = Search Manual "Event segmentation and
+searching" with segmenters.conf.spec; REGEX/REX = Search Reference "regex"/"rex"; SPLRE = Search
+Manual "SPL and regular expressions"; PCRE = pcre2pattern "Internal option setting".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from converter.documents import SplunkEvent
+from converter.engines.base import QueryError
+from converter.engines.spl import (
+    And,
+    Compare,
+    In,
+    Not,
+    Or,
+    SplEngine,
+    Term,
+    _compile_node,
+    _SearchParser,
+    compile_pcre,
+    parse_search,
+    translate_pcre,
+)
+
+SYSMON = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
+
+
+def ev(raw: str = "", *, source: str = "", sourcetype: str = "", host: str = "", **fields):
+    values = {k: [v] if isinstance(v, str) else list(v) for k, v in fields.items()}
+    return SplunkEvent(values, raw, source, sourcetype, host)
+
+
+def matches(query: str, event: SplunkEvent) -> bool:
+    return SplEngine().compile(query).select([event]) == [0]
+
+
+# (id, query, event, expected)
+SEMANTICS = [
+    # --- Boolean order of evaluation: parentheses, NOT, OR, AND (BOOL)
+    ("BOOL-or-before-implicit-and", "a=1 b=2 OR c=3", ev(a="1", c="3"), True),
+    ("BOOL-or-before-implicit-and-needs-a", "a=1 b=2 OR c=3", ev(c="3"), False),
+    ("BOOL-or-before-explicit-and", "a=1 AND b=2 OR c=3", ev(c="3"), False),
+    ("BOOL-parentheses-first", "(a=1 b=2) OR c=3", ev(c="3"), True),
+    ("BOOL-not-binds-tightest", "NOT a=1 OR b=2", ev(a="1", b="2"), True),
+    ("BOOL-not-binds-tightest-2", "NOT a=1 OR b=2", ev(a="1"), False),
+    ("BOOL-doc-example-error-not-403-or-404", "error NOT 403 OR 404", ev("error 403 404"), True),
+    ("BOOL-doc-example-error-403-only", "error NOT 403 OR 404", ev("error 403"), False),
+    ("BOOL-lowercase-or-is-a-term", "x=1 or x=2", ev("this is it", x="2"), False),
+    ("BOOL-lowercase-or-is-a-term-2", "x=1 or x=2", ev("this or that", x=["1", "2"]), True),
+    ("BOOL-double-not", "NOT NOT a=*", ev(a="v"), True),
+    # --- field names case-sensitive (FIELD), values case-insensitive (CASE)
+    ("CASE-value-insensitive", 'Image="*\\\\CERTUTIL.EXE"', ev(Image="C:\\W\\certutil.exe"), True),
+    ("FIELD-name-sensitive", 'image="*certutil.exe"', ev(Image="C:\\W\\certutil.exe"), False),
+    ("SEARCH-unquoted-value-whole", "EventCode=1", ev(EventCode="11"), False),
+    ("SEARCH-unquoted-value", "EventCode=1", ev(EventCode="1"), True),
+    # --- wildcards (WILD): * is any run and anchors the whole value; ? is literal
+    ("WILD-whole-value", 'CommandLine="-addstore*"', ev(CommandLine="c -addstore x"), False),
+    ("WILD-inner", 'CommandLine="*a*b*"', ev(CommandLine="xAyB"), True),
+    ("WILD-question-mark-literal", 'CommandLine="a?c"', ev(CommandLine="abc"), False),
+    ("WILD-question-mark-literal-2", 'CommandLine="a?c"', ev(CommandLine="A?C"), True),
+    ("WILD-star-spans-newline", 'CommandLine="a*b"', ev(CommandLine="a\nb"), True),
+    # --- quoted strings (BSL): \\ is one backslash, \" a quote
+    ("BSL-backslash", 'Image="C:\\\\Win\\\\x.exe"', ev(Image="C:\\Win\\x.exe"), True),
+    ("BSL-quote", 'CommandLine="*x\\"y*"', ev(CommandLine='run x"y'), True),
+    # --- multivalue fields: any value
+    ("SEARCH-multivalue-any", "Tags=b", ev(Tags=["a", "B"]), True),
+    ("SEARCH-multivalue-none", "Tags=c", ev(Tags=["a", "b"]), False),
+    # --- != versus NOT (NE)
+    ("NE-ne-needs-field", "User!=admin", ev(), False),
+    ("NE-not-matches-missing-field", "NOT User=admin", ev(), True),
+    ("NE-ne-other-value", "User!=admin", ev(User="bob"), True),
+    ("NE-ne-same-value-any-case", "User!=admin", ev(User="ADMIN"), False),
+    ("NE-ne-multivalue-some-differs(assumed)", "User!=admin", ev(User=["admin", "bob"]), True),
+    ("NE-not-multivalue", "NOT User=admin", ev(User=["admin", "bob"]), False),
+    # --- field=* exists (SEARCH, WILD)
+    ("SEARCH-exists", "User=*", ev(User="x"), True),
+    ("SEARCH-exists-missing", "User=*", ev(), False),
+    ("SEARCH-not-exists", "NOT User=*", ev(), True),
+    # --- IN operator (SEARCH), wildcards allowed
+    ("SEARCH-in", 'Image IN ("*\\\\cmd.exe", "*\\\\pwsh.exe")', ev(Image="C:\\PWSH.exe"), True),
+    (
+        "SEARCH-not-in",
+        'NOT Image IN ("*\\\\cmd.exe", "*\\\\pwsh.exe")',
+        ev(Image="C:\\pwsh.exe"),
+        False,
+    ),
+    ("SEARCH-not-in-missing", 'NOT Image IN ("*\\\\cmd.exe")', ev(), True),
+    ("SEARCH-in-unquoted", "EventCode IN (1, 11)", ev(EventCode="11"), True),
+    # --- default fields
+    ("SEARCH-source-attribute", f'source="{SYSMON}"', ev(source=SYSMON), True),
+    ("SEARCH-source-not-xml", f'source="{SYSMON}"', ev(source=SYSMON[3:]), False),
+    ("SEARCH-host-from-fields", "host=ws1", SplunkEvent({"host": ["WS1"]}, ""), True),
+    ("SEARCH-sourcetype", "sourcetype=xmlwineventlog", ev(sourcetype="XmlWinEventLog"), True),
+    # --- numeric comparisons: numeric, not lexicographic ("10" < "5" as strings)
+    ("SEARCH-numeric-gt", "ProcessId>5", ev(ProcessId="10"), True),
+    ("SEARCH-numeric-le-float", "ProcessId<=10", ev(ProcessId="10.0"), True),
+    ("SEARCH-numeric-not-a-number", "ProcessId>5", ev(ProcessId="abc"), False),
+    ("SEARCH-numeric-multivalue", "ProcessId<3", ev(ProcessId=["7", "2"]), True),
+    # --- CIDR (SEARCH: "supports IPv4 and IPv6 addresses and subnets that use CIDR notation")
+    ("SEARCH-cidr-v4", 'DestinationIp="10.0.0.0/8"', ev(DestinationIp="10.20.30.40"), True),
+    ("SEARCH-cidr-v4-outside", 'DestinationIp="10.0.0.0/8"', ev(DestinationIp="11.0.0.1"), False),
+    ("SEARCH-cidr-v6", 'DestinationIp="fe80::/10"', ev(DestinationIp="fe80::1"), True),
+    # --- bare terms against _raw by indexed segments (SEG, CASE)
+    ("SEG-term", '"New-SelfSignedCertificate"', ev("ps New-SelfSignedCertificate -x"), True),
+    ("SEG-term-any-case", '"new-selfsignedcertificate"', ev("New-SelfSignedCertificate"), True),
+    ("SEG-not-a-substring", '"selfsigned"', ev("ps New-SelfSignedCertificate -x"), False),
+    ("SEG-minor-segment", "selfsignedcertificate", ev("New-SelfSignedCertificate"), True),
+    ("SEG-xml", '"certutil.exe"', ev("<Data Name='Image'>C:\\W\\certutil.exe</Data>"), True),
+    ("SEG-prefix-not-a-token", "cert", ev("C:\\W\\certutil.exe"), False),
+    ("SEG-phrase", '"make cert"', ev("run make cert now"), True),
+    ("SEG-phrase-pieces-must-be-tokens", '"make cert"', ev("remake cert"), False),
+    ("SEG-phrase-exact-spacing", '"make cert"', ev("make  cert"), False),
+    ("CASE-subterms-then-post-filter", '"a.b"', ev("xa.b a b"), True),
+    ("SEG-multichar-major-breaker", "cert", ev("GET /x?q=a%20cert"), True),
+    ("WILD-term-contains", '"*selfsigned*"', ev("New-SelfSignedCertificate"), True),
+    ("WILD-term-prefix-token", '"selfsigned*"', ev("New-SelfSignedCertificate"), True),
+    ("WILD-term-prefix-not-token", '"selfsigned*"', ev("xselfsigned"), False),
+    ("WILD-term-prefix-minor-needs-major", '"b.c*"', ev("a.b.c"), False),
+    ("WILD-term-suffix", '"*Certificate"', ev("New-SelfSignedCertificate -x"), True),
+    ("WILD-term-suffix-not-token-end", '"*Certificate"', ev("New-SelfSignedCertificates"), False),
+    ("WILD-lone-star", "*", ev(), True),
+    # --- regex / rex (REGEX, REX, SPLRE): unanchored PCRE, case-sensitive unless (?i)
+    ("REGEX-unanchored", '* | regex CommandLine="cert"', ev(CommandLine="xcertx"), True),
+    ("REGEX-case-sensitive", '* | regex CommandLine="cert"', ev(CommandLine="CERT"), False),
+    ("REGEX-ne-keeps-missing-field", '* | regex CommandLine!="cert"', ev(), True),
+    ("REGEX-eq-drops-missing-field", '* | regex CommandLine="."', ev(), False),
+    ("SPLRE-four-backslashes", '* | regex Image="C:\\\\\\\\W"', ev(Image="C:\\W\\x"), True),
+    ("REGEX-ascii-word-class", '* | regex U="^\\\\w+$"', ev(U="é"), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "event", "expected"),
+    [case[1:] for case in SEMANTICS],
+    ids=[case[0] for case in SEMANTICS],
+)
+def test_semantics(query: str, event: SplunkEvent, expected: bool) -> None:
+    assert matches(query, event) is expected
+
+
+def test_semantics_table_is_large_enough() -> None:
+    assert len(SEMANTICS) >= 25
+    assert len({case[0] for case in SEMANTICS}) == len(SEMANTICS)
+
+
+# --- precedence: the parse tree, and proof that the order decides real queries --------------
+
+
+def test_parse_tree_or_binds_tighter_than_and() -> None:
+    # BOOL: "A=1 AND B=2 OR C=3 ... is processed as A=1 AND (B=2 OR C=3)"
+    assert parse_search("A OR B C") == And((Or((Term("A"), Term("B"))), Term("C")))
+    assert parse_search("A AND B OR C") == And((Term("A"), Or((Term("B"), Term("C")))))
+    assert parse_search("NOT A OR B") == Or((Not(Term("A")), Term("B")))
+    assert parse_search("(A B) OR C") == Or((And((Term("A"), Term("B"))), Term("C")))
+
+
+def test_parse_tree_fields_in_and_lowercase_or() -> None:
+    assert parse_search('x=1 or NOT y IN ("a*", b)') == And(
+        (Compare("x", "=", "1"), Term("or"), Not(In("y", ("a*", "b"))))
+    )
+
+
+def test_and_first_precedence_would_change_a_real_query() -> None:
+    # pySigma's parenthesized output still relies on OR binding tighter for |windash expansions
+    query = (
+        f'source="{SYSMON}" (EventCode=1 CommandLine="*-addstore*" OR CommandLine="*/addstore*")'
+    )
+    event = ev(source=SYSMON, EventCode="13", CommandLine="certutil /addstore root x.cer")
+    assert matches(query, event) is False
+    swapped = _SearchParser(query, and_binds_tighter=True).parse()
+    assert _compile_node(swapped, frozenset())(event, {}) is True
+
+
+# --- pipelines -----------------------------------------------------------------------------
+
+
+REX_CHAIN = (
+    'EventCode=1\n| rex field=Image "(?<ImageMatch>make[cC]ert\\\\.exe$)"\n'
+    '| eval ImageCondition=if(isnotnull(ImageMatch), "true", "false")\n'
+    '| rex field=CommandLine "(?<CommandLineMatch>(?i)new-selfsigned\\\\w+\\\\s+-)"\n'
+    '| eval CommandLineCondition=if(isnotnull(CommandLineMatch), "true", "false")\n'
+    '| search ImageCondition="true" OR NOT CommandLineCondition="true"'
+)
+
+
+def test_rex_eval_search_chain() -> None:
+    docs = [
+        ev(EventCode="1", Image="C:\\makecert.exe", CommandLine="x"),  # image regex
+        ev(EventCode="1", Image="C:\\MAKECERT.EXE", CommandLine="x"),  # case-sensitive: no
+        ev(EventCode="1", Image="C:\\a.exe", CommandLine="NEW-SelfSignedCert -D"),  # (?i): no
+        ev(EventCode="1", Image="C:\\a.exe"),  # no CommandLine: condition "false"
+        ev(EventCode="2", Image="C:\\makecert.exe"),  # base search fails
+        ev(EventCode="1", Image="C:\\makecert.exe.bak", CommandLine="x"),  # $ anchors
+    ]
+    assert SplEngine().compile(REX_CHAIN).select(docs) == [0, 1, 3, 5]
+
+
+def test_rex_sets_fields_only_for_later_commands() -> None:
+    query = (
+        '* | rex field=CommandLine "(?<Flag>-\\\\w+)" | search Flag="-addstore" '
+        '| regex Flag="^-add"'
+    )
+    docs = [ev(CommandLine="certutil -addstore root"), ev(CommandLine="certutil -f -addstore")]
+    assert SplEngine().compile(query).select(docs) == [0]
+
+
+def test_leading_search_keyword_and_select_order() -> None:
+    docs = [ev(a="1"), ev(a="2"), ev(a="1")]
+    assert SplEngine().compile("search a=1").select(docs) == [0, 2]
+    assert SplEngine().compile("a=1").select(docs) == [0, 2]
+    assert SplEngine().compile('search "search"').select([ev("a search b")]) == [0]
+
+
+# --- strictness ----------------------------------------------------------------------------
+
+OUTSIDE_SUBSET = [
+    "| delete",
+    "| outputlookup x",
+    "| eval x=1",
+    "foo | delete",
+    "foo | outputlookup x",
+    "foo | eval x=1",
+    "foo | table a",
+    "| tstats count from datamodel=Endpoint.Processes where Processes.process_name=x",
+    '"unbalanced',
+    'a="unbalanced',
+    "(a=1",
+    "a=1)",
+    "()",
+    "",
+    "search",
+    "foo |",
+    "foo | search",
+    "a=1 OR",
+    "OR a=1",
+    "a=1 AND",
+    "NOT",
+    "x XOR y",
+    "index=main foo",
+    "_time>5",
+    'a="x\\*y"',  # BSL: the backslash cannot escape the asterisk
+    'a="x\\ty"',
+    "a=x\\y",
+    'a=""',
+    '"foo*bar"',  # WILD: wildcards inside a term
+    '"*make cert*"',
+    "TERM(foo)",
+    '"x" IN ("a")',
+    'f in ("a")',
+    "f IN ()",
+    "f IN (a b)",
+    "f>abc",
+    "10.0.0.0/8",
+    '"f n"="x"',
+    "f= x",
+    "=x",
+    "a,b",
+    "`macro`",
+    "[search foo]",
+    'foo | rex "(?<a>x)"',
+    'foo | rex field=x mode=sed "s/a/b/"',
+    'foo | rex field=x "(?<a>x*)"',  # captures the empty string: not modelled
+    'foo | regex x="a(?i)b"',
+    'foo | regex x="\\\\Z"',
+    'foo | eval C=if(isnull(G), "true", "false")',
+    'foo | search OR NOT C="true"',
+]
+
+
+@pytest.mark.parametrize("query", OUTSIDE_SUBSET)
+def test_outside_subset_raises(query: str) -> None:
+    with pytest.raises(QueryError):
+        SplEngine().compile(query)
+
+
+# --- PCRE translation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pcre", "python"),
+    [
+        ("(?i)abc", "(?i:abc)"),
+        ("(?<n>(?i)a|b)", "(?P<n>(?i:a|b))"),
+        ("((?i)b)c", "((?i:b))c"),
+        ("(?s-i)a.b", "(?s-i:a.b)"),
+        ("(?i:a)b", "(?i:a)b"),
+        ("[\\w.-]+\\.exe$", "[\\w.-]+\\.exe$"),
+        ("\\x41{2,3}", "\\x41{2,3}"),
+        ("a(?#note)b", "ab"),
+        ("(?<=x)y(?!z)", "(?<=x)y(?!z)"),
+    ],
+)
+def test_translate_pcre(pcre: str, python: str) -> None:
+    assert translate_pcre(pcre) == python
+
+
+def test_inline_flag_scope_follows_pcre() -> None:
+    # PCRE: an option set inside a group applies only to the rest of that group
+    rx = compile_pcre("((?i)b)c")
+    assert rx.fullmatch("Bc") and not rx.fullmatch("BC")
+    assert compile_pcre("(?i)a|b").fullmatch("B")  # at the start: every alternative
+
+
+@pytest.mark.parametrize(
+    "pcre",
+    [
+        "a\\Z",
+        "a\\z",
+        "\\v",
+        "\\h",
+        "\\R",
+        "a\\Kb",
+        "\\Qa.b\\E",
+        "\\p{L}",
+        "(a)\\1",
+        "\\x{41}",
+        "\\x4",
+        "[[:alpha:]]",
+        "a{,3}",
+        "a{",
+        "(?x)a b",
+        "(?U)a+",
+        "a(?i)b",
+        "a|(?i)b",
+        "(?|(a)|(b))",
+        "(?R)",
+        "(*UTF)a",
+        "(?'n'a)",
+        "(?<n>a)\\k<n>",
+        "(?i)é",
+        "(a",
+        "a)",
+        "a\\",
+        "[a",
+        "a**",
+    ],
+)
+def test_pcre_outside_python_subset_raises(pcre: str) -> None:
+    with pytest.raises(QueryError):
+        compile_pcre(pcre)
+
+
+# --- real pySigma Splunk backend output, default and parenthesized ---------------------------
+
+sigma_collection = pytest.importorskip("sigma.collection")
+splunk_backend = pytest.importorskip("sigma.backends.splunk")
+sigma_plugins = pytest.importorskip("sigma.plugins")
+
+
+def _pipeline():
+    resolver = sigma_plugins.InstalledSigmaPlugins.autodiscover().get_pipeline_resolver()
+    return resolver.resolve(["sysmon", "splunk_windows"])
+
+
+def spl(detection: str, parenthesize: bool) -> str:
+    rule = (
+        "title: t\nlogsource: {product: windows, category: process_creation}\n"
+        f"detection:\n{detection}"
+    )
+    backend = splunk_backend.SplunkBackend(_pipeline())
+    backend.parenthesize = parenthesize  # the constructor keyword is ignored (next test)
+    (query,) = backend.convert(sigma_collection.SigmaCollection.from_yaml(rule))
+    return query
+
+
+def test_pysigma_ignores_parenthesize_keyword() -> None:
+    # SplunkBackend(p, parenthesize=True) only lands in backend_options on pySigma 1.5.1
+    assert splunk_backend.SplunkBackend(_pipeline(), parenthesize=True).parenthesize is False
+
+
+WIN = "WinEventLog:Microsoft-Windows-Sysmon/Operational"  # what splunk_windows emits
+
+CERTUTIL = """  sel:
+    Image|endswith: '\\certutil.exe'
+    CommandLine|windash|contains: '-addstore'
+  sel_root:
+    CommandLine|contains: ['root', 'ca ']
+  filter:
+    ParentImage|endswith: '\\msiexec.exe'
+  condition: sel and sel_root and not filter"""
+
+CERTUTIL_DOCS = [
+    ev(source=WIN, EventCode="1", Image="C:\\W\\CertUtil.exe", CommandLine="c -addstore root a"),
+    ev(source=WIN, EventCode="1", Image="C:\\W\\certutil.exe", CommandLine="c /addstore CA x"),
+    ev(source=WIN, EventCode="1", Image="C:\\W\\certutil.exe", CommandLine="c -addstore my x"),
+    ev(source=WIN, EventCode="13", Image="C:\\W\\certutil.exe", CommandLine="c /addstore root"),
+    ev(
+        source=WIN,
+        EventCode="1",
+        Image="C:\\W\\certutil.exe",
+        CommandLine="c -addstore root",
+        ParentImage="C:\\W\\msiexec.exe",
+    ),
+    ev(source=SYSMON, EventCode="1", Image="C:\\W\\certutil.exe", CommandLine="-addstore root"),
+]
+
+REGEX_AND = """  sel:
+    CommandLine|re: '(?i)new-selfsigned\\w+\\s+-'
+  sel_img:
+    Image|endswith: '\\powershell.exe'
+  condition: sel and sel_img"""
+
+REGEX_OR = """  sel:
+    CommandLine|re: '(?i)new-selfsigned\\w+\\s+-'
+  sel2:
+    Image|re: 'make[cC]ert\\.exe$'
+  sel3:
+    ParentImage|endswith: '\\cmd.exe'
+  condition: sel3 and (sel or sel2)"""
+
+REGEX_OR_NOT = """  sel:
+    CommandLine|re: 'a"b'
+  sel4:
+    ParentImage|endswith: '\\cmd.exe'
+  condition: sel4 or not sel"""
+
+REGEX_DOCS = [
+    ev(source=WIN, EventCode="1", Image="C:\\powershell.exe", CommandLine="New-SelfSignedCert -D"),
+    ev(source=WIN, EventCode="1", Image="C:\\makecert.exe", ParentImage="C:\\cmd.exe"),
+    ev(source=WIN, EventCode="1", Image="C:\\MAKECERT.exe", ParentImage="C:\\cmd.exe"),
+    ev(
+        source=WIN,
+        EventCode="1",
+        Image="C:\\a.exe",
+        ParentImage="C:\\cmd.exe",
+        CommandLine='x a"b',
+    ),
+    ev(source=WIN, EventCode="1", Image="C:\\a.exe", CommandLine='x a"b'),
+    ev(source=WIN, EventCode="1", Image="C:\\a.exe", CommandLine="x"),
+    ev(
+        source=WIN,
+        EventCode="1",
+        Image="C:\\a.exe",
+        ParentImage="C:\\cmd.exe",
+        CommandLine="NEW-selfsignedCertificate -Subject x",
+    ),
+]
+
+
+@pytest.mark.parametrize("parenthesize", [False, True])
+@pytest.mark.parametrize(
+    ("detection", "docs", "expected"),
+    [
+        (CERTUTIL, CERTUTIL_DOCS, [0, 1]),
+        (REGEX_AND, REGEX_DOCS, [0]),
+        (REGEX_OR, REGEX_DOCS, [1, 6]),
+    ],
+    ids=["windash-and-not", "regex-command", "rex-eval-chain"],
+)
+def test_pysigma_output(detection: str, docs: list, expected: list, parenthesize: bool) -> None:
+    query = spl(detection, parenthesize)
+    assert SplEngine().compile(query).select(docs) == expected
+
+
+def test_pysigma_output_shapes() -> None:
+    assert "\n| regex CommandLine=" in spl(REGEX_AND, False)
+    chain = spl(REGEX_OR, True)
+    assert re.search(r"\| rex field=Image .*\n\| eval ImageCondition=if\(isnotnull", chain)
+    assert spl(CERTUTIL, True).count("(") > spl(CERTUTIL, False).count("(")
+
+
+def test_pysigma_regex_or_not_default_output_is_invalid() -> None:
+    # finalize_query_default moves the leading terms before the rex commands and leaves
+    # `| search OR NOT ...`: no valid SPL, so never verified
+    query = spl(REGEX_OR_NOT, False)
+    assert "\n| search OR NOT" in query
+    with pytest.raises(QueryError):
+        SplEngine().compile(query)
+    # parenthesized output keeps a valid search: cmd.exe parent, or no a"b in the command line
+    assert SplEngine().compile(spl(REGEX_OR_NOT, True)).select(REGEX_DOCS) == [0, 1, 2, 3, 5, 6]
+
+
+def test_pysigma_escaped_wildcard_is_rejected() -> None:
+    query = spl("  sel:\n    CommandLine|contains: 'c\\*d'\n  condition: sel", True)
+    assert '"*c\\*d*"' in query
+    with pytest.raises(QueryError, match="asterisk"):
+        SplEngine().compile(query)
+
+
+def test_pysigma_keywords_are_raw_terms() -> None:
+    query = spl(
+        "  keywords: ['New-SelfSignedCertificate', '*pvk2pfx*']\n  condition: keywords", False
+    )
+    docs = [
+        ev("<Data>New-SelfSignedCertificate -Dns x</Data>", source=WIN, EventCode="1"),
+        ev("<Data>C:\\bin\\PVK2PFX.exe</Data>", source=WIN, EventCode="1"),
+        ev("<Data>New-SelfSignedCertificateX</Data>", source=WIN, EventCode="1"),
+        ev("<Data>New-SelfSignedCertificate</Data>", source=WIN, EventCode="11"),
+    ]
+    assert SplEngine().compile(query).select(docs) == [0, 1]
