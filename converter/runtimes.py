@@ -32,5 +32,16 @@ def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set
 
 
 def target_runtimes() -> dict[str, TargetRuntime]:
-    """The runtimes of the targets that have an engine; the others stay `converted`."""
-    return {}
+    # Imported here: each engine pulls in its own libraries (eql, duckdb).
+    from converter.engines.eql import EqlEngine
+    from converter.engines.kql import KqlEngine
+    from converter.engines.spl import SplEngine
+    from converter.ingest.defender import to_defender
+    from converter.ingest.ecs import to_ecs
+    from converter.ingest.splunk import to_splunk
+
+    return {
+        "eql": TargetRuntime("eql", to_ecs, EqlEngine()),
+        "spl": TargetRuntime("spl", to_splunk, SplEngine()),
+        "kql": TargetRuntime("kql", to_defender, KqlEngine()),
+    }
