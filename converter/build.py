@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from converter.cases import Case, load_cases
 from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
 from converter.engines.base import QueryError
+from converter.oracle import check_oracle, load_oracle
 from converter.project import Project
 from converter.reference import UnsupportedRuleError, compile_reference
 from converter.rules import RuleFile, load_rules
@@ -115,11 +116,16 @@ def run_build(project: Project, targets: Sequence[Target] = TARGETS) -> BuildRes
     cases = load_cases(project, (rule.id for rule in rules))
     runtimes = target_runtimes()
     events = [case.event for case in cases]
+    oracle = load_oracle(project)
     results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
+    build = BuildResult(project=project, rules=results, cases=cases)
     for target in targets:
         backend = make_backend(target, resolve_pipeline(target, project.root))
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
+        if runtime is not None and target.name == "eql" and oracle is not None:
+            known = {rule.id for rule in rules}
+            build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
         for result in results:
             try:
                 converted = convert(backend, result.rule)
@@ -129,4 +135,4 @@ def run_build(project: Project, targets: Sequence[Target] = TARGETS) -> BuildRes
             result.targets[target.name] = evaluate_artifact(
                 result.rule, converted.query, runtime, cases, documents
             )
-    return BuildResult(project=project, rules=results, cases=cases)
+    return build

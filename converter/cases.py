@@ -6,6 +6,7 @@ A case is a JSON file under `cases/<rule file stem>/<name>.json`:
      "expect": ["<rule id>", ...],            # exactly the rules that must match; [] = none
      "origin": {"kind": "written", "from": "<documented command or scenario>", "command": "..."}
             or {"kind": "recorded", "source": "<dataset @ commit, path>", "licence": "..."},
+     "beyond_seed": "<why the seed detection misses it>",   # optional, see oracle/seed.yml
      "event": {"Event": {"System": {...}, "EventData": {...}}}}   # EVTX JSON layout
 
 The folder names the rule the case was written for; a case there that does not expect that
@@ -37,6 +38,7 @@ class Case:
     origin: dict[str, Any]
     record: dict[str, Any]
     event: WindowsEvent
+    beyond_seed: str | None = None
 
     @property
     def folder(self) -> str:
@@ -55,7 +57,7 @@ def load_case(path: Path, shown: str, case_id: str) -> Case:
         raise InputError(shown, f"invalid JSON: {error.msg}", _json_error_line(error)) from None
     if not isinstance(data, dict):
         raise InputError(shown, "a case must be a JSON object", 1)
-    unknown = set(data) - {"title", "expect", "origin", "event"}
+    unknown = set(data) - {"title", "expect", "origin", "event", "beyond_seed"}
     if unknown:
         raise InputError(shown, f"unknown case keys: {', '.join(sorted(unknown))}")
     title = data.get("title")
@@ -70,6 +72,9 @@ def load_case(path: Path, shown: str, case_id: str) -> Case:
     for key in ORIGIN_KINDS[origin["kind"]]:
         if not isinstance(origin.get(key), str) or not origin[key].strip():
             raise InputError(shown, f'a {origin["kind"]} case\'s origin needs "{key}"')
+    beyond_seed = data.get("beyond_seed")
+    if beyond_seed is not None and (not isinstance(beyond_seed, str) or not beyond_seed.strip()):
+        raise InputError(shown, '"beyond_seed" must say why the seed detection misses the case')
     record = data.get("event")
     try:
         event = parse_windows_event(record)  # type: ignore[arg-type]
@@ -83,6 +88,7 @@ def load_case(path: Path, shown: str, case_id: str) -> Case:
         origin=origin,
         record=record,  # type: ignore[arg-type]
         event=event,
+        beyond_seed=beyond_seed,
     )
 
 

@@ -20,7 +20,7 @@ def repo_project() -> Project:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Project:
     """A throwaway copy of the project's rules, pipelines, cases and dist/."""
-    for name in ("sigma", "pipelines", "cases", "dist"):
+    for name in ("sigma", "pipelines", "cases", "oracle", "dist"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, tmp_path / name)
     return Project.at(tmp_path)
