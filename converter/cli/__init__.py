@@ -44,9 +44,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 def _register() -> None:
     from converter.cli.build import build
     from converter.cli.list import list_rules
+    from converter.cli.scan import scan
 
     main.add_command(build)
     main.add_command(list_rules)
+    main.add_command(scan)
 
 
 _register()
