@@ -1,113 +1,383 @@
-"""Scanning raw events with the Sigma reference and every target's built artifacts.
+"""Scanning event files with the Sigma reference and every target's built artifacts.
 
-The artifacts are read from `dist/` (what a SOC deploys), not converted again.
+The artifacts are read from `dist/` (what a SOC deploys), not converted again. Each input record
+is a scan item (`converter.formats.base`); what it holds decides who evaluates it:
+
+| item | evaluated by |
+| --- | --- |
+| `WindowsEvent` | the Sigma reference, and each target through its ingest model |
+| `EcsRecord` (ECS document from Elasticsearch) | eql only, as it is |
+| `DefenderRow` (advanced-hunting export) | kql only, as it is |
+| `AuditdEvent`, `ZeekRecord` | nobody yet: read and counted |
+
+A later evaluator (e.g. a Sigma reference for auditd or Zeek log sources) is one more
+`Evaluator`: `handles` says which items it takes, `evaluate` says which rules match them.
+
+Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads
+its rows into DuckDB once per query and batch, so batches are large). A Windows event that no
+evaluator can match is not parsed at all: the readers ask `Scanner.wants` with its channel and
+event ID, which is true when a rule's log source has them (the Sigma reference) or a target's
+ingest model stores such events (`stores` in each `converter.ingest` module); a refused event
+is counted as read by every evaluator, with no match, which is what evaluating it would give.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from converter.documents import DefenderRow
 from converter.engines.base import CompiledQuery, QueryError
 from converter.errors import InputError
-from converter.events import EventFormatError, WindowsEvent, parse_windows_event
+from converter.events import WindowsEvent
+from converter.formats.auditd import AuditdEvent
+from converter.formats.base import FILTERED, BadRecord, Filtered, Item
+from converter.formats.ecs import EcsRecord
+from converter.formats.zeek import ZeekRecord
 from converter.project import Project
-from converter.readers import BadRecord, Record
-from converter.reference import ReferenceRule, compile_reference
+from converter.reference import EventSource, ReferenceRule, compile_reference, event_sources
 from converter.rules import load_rules
 from converter.runtimes import TargetRuntime, select, target_runtimes
 from converter.targets import TARGET_NAMES
 
 EVALUATORS = ("sigma", *TARGET_NAMES)
-BATCH = 5000
+# A batch closes at this many items to evaluate, this much event text held (each evaluator's
+# documents for a batch are a few times that), or this many items in all: memory stays flat
+# whatever the input, also for large events (PowerShell script blocks run to 32 KB each).
+BATCH_EVALUATED = 20_000
+BATCH_TEXT = 32 << 20
+BATCH_ITEMS = 200_000
+NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
+PROGRESS_EVERY = 8192
+KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    rule_id: str
+    name: str  # the rule's file name without .yml
+    title: str
+    level: str
 
 
 @dataclass(frozen=True)
 class EventResult:
     index: int
     source: str
-    matches: dict[str, list[str]]  # evaluator -> rule ids
+    matches: dict[str, list[str]]  # evaluator -> rule ids, for the evaluators of this item
+
+
+@dataclass
+class EvaluatorStats:
+    events: int = 0  # items this evaluator read (refused Windows events included)
+    seconds: float = 0.0  # time spent in its ingest model and engine
+    matches: dict[str, int] = field(default_factory=dict)  # rule id -> matching events
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("inf")
 
 
 @dataclass
 class ScanSummary:
-    events: int = 0
-    bad_records: list[BadRecord] = field(default_factory=list)
-    matches: dict[str, dict[str, int]] = field(default_factory=dict)  # evaluator -> rule -> n
+    events: int = 0  # records read (items)
+    bad: int = 0  # malformed records skipped
+    kinds: dict[str, int] = field(default_factory=dict)  # item kind -> count
+    evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # batches an engine refused (rare)
+    seconds: float = 0.0
+
+    @property
+    def matches(self) -> dict[str, dict[str, int]]:
+        return {name: stats.matches for name, stats in self.evaluators.items()}
+
+
+_KIND_NAMES: dict[type, str] = {
+    WindowsEvent: "windows",
+    Filtered: "windows",
+    EcsRecord: "ecs",
+    DefenderRow: "defender",
+    AuditdEvent: "auditd",
+    ZeekRecord: "zeek",
+}
+
+
+def kind_of(payload: Any) -> str:
+    known = _KIND_NAMES.get(type(payload))
+    return known if known is not None else type(payload).__name__
+
+
+class Evaluator(Protocol):
+    name: str
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        """Whether a Windows event of this channel and ID can match (False: skip it unparsed)."""
+        ...
+
+    def handles(self, payload: Any) -> bool:
+        """Whether this evaluator reads items holding `payload` (`FILTERED` included)."""
+        ...
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterable[tuple[int, str]]:
+        """(position, rule id) of each match among the (position, payload) pairs."""
+        ...
+
+
+class SigmaEvaluator:
+    """The Sigma reference: each rule on the Windows events of its log source."""
+
+    name = "sigma"
+
+    def __init__(self, rules: Sequence[tuple[ReferenceRule, tuple[EventSource, ...]]]) -> None:
+        self._rules = rules
+        self._by_key: dict[tuple[str, int], list[ReferenceRule]] = {}
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        return any(
+            channel in source.channels and event_id in source.event_ids
+            for _, sources in self._rules
+            for source in sources
+        )
+
+    def _rules_for(self, event: WindowsEvent) -> list[ReferenceRule]:
+        key = (event.channel, event.event_id)
+        found = self._by_key.get(key)
+        if found is None:
+            found = [
+                rule
+                for rule, sources in self._rules
+                if any(key[0] in s.channels and key[1] in s.event_ids for s in sources)
+            ]
+            if len(self._by_key) < KEY_CACHE:
+                self._by_key[key] = found
+        return found
+
+    def handles(self, payload: Any) -> bool:
+        return type(payload) is WindowsEvent or type(payload) is Filtered
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
+        for position, event in batch:
+            if type(event) is WindowsEvent:
+                for rule in self._rules_for(event):
+                    if rule.matches(event):
+                        yield position, rule.rule_id
+
+
+class TargetEvaluator:
+    """One target's artifacts, on the documents its ingest model makes from Windows events and
+    on the target's own documents."""
+
+    def __init__(
+        self,
+        runtime: TargetRuntime,
+        queries: Sequence[tuple[str, CompiledQuery[Any]]],
+        stores: Callable[[str, int], bool],
+        native: type | None,
+    ) -> None:
+        self.name = runtime.name
+        self.runtime = runtime
+        self.queries = queries
+        self.wants = stores
+        self.native = native
+
+    def handles(self, payload: Any) -> bool:
+        kind = type(payload)
+        return kind is WindowsEvent or kind is Filtered or kind is self.native
+
+    def _document(self, payload: Any) -> Any:
+        kind = type(payload)
+        if kind is WindowsEvent:
+            if not self.wants(payload.channel, payload.event_id):
+                return None
+            return self.runtime.ingest(payload)
+        if kind is self.native:
+            return payload.document if kind is EcsRecord else payload
+        return None
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
+        positions: list[int] = []
+        documents: list[Any] = []
+        for position, payload in batch:
+            document = self._document(payload)
+            if document is not None:
+                positions.append(position)
+                documents.append(document)
+        if not documents:
+            return
+        for rule_id, compiled in self.queries:
+            for index in sorted(select(compiled, documents)):
+                yield positions[index], rule_id
+
+
+def _native_types() -> dict[str, type]:
+    return {"eql": EcsRecord, "kql": DefenderRow}
+
+
+def _stores() -> dict[str, Callable[[str, int], bool]]:
+    from converter.ingest import defender, ecs, splunk
+
+    return {"eql": ecs.stores, "spl": splunk.stores, "kql": defender.stores}
 
 
 @dataclass
 class Scanner:
-    reference: list[ReferenceRule]
-    artifacts: dict[str, list[tuple[str, CompiledQuery[Any]]]]  # target -> (rule id, query)
-    runtimes: dict[str, TargetRuntime]
+    evaluators: list[Evaluator]
+    rules: dict[str, RuleInfo]
+    # what times the evaluators and the scan: wall time; a benchmark on a shared machine may
+    # prefer the process's CPU time (time.process_time)
+    clock: Callable[[], float] = time.perf_counter
+    _keys: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _order: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # results list rule ids in rule-file order
+        self._order = {rule_id: position for position, rule_id in enumerate(self.rules)}
 
     @classmethod
-    def for_project(cls, project: Project) -> Scanner:
-        rules = load_rules(project)
+    def for_project(cls, project: Project, only: Sequence[str] | None = None) -> Scanner:
+        """Every evaluator (or those named in `only`) over the project's rules and dist/."""
+        chosen = list(only) if only is not None else list(EVALUATORS)
+        unknown = sorted(set(chosen) - set(EVALUATORS))
+        if unknown:
+            raise InputError(None, f"unknown evaluator(s): {', '.join(unknown)}")
+        rule_files = load_rules(project)
         manifest_path = project.dist_dir / "manifest.json"
         if not manifest_path.is_file():
             raise InputError(manifest_path, "no built artifacts; run `certdetect build` first")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        runtimes = target_runtimes()
-        artifacts: dict[str, list[tuple[str, CompiledQuery[Any]]]] = {n: [] for n in runtimes}
-        for entry in manifest["rules"]:
-            for name, target in entry["targets"].items():
-                if name not in runtimes or not target.get("path"):
+        evaluators: list[Evaluator] = []
+        if "sigma" in chosen:
+            parsed = [rule.parse() for rule in rule_files]
+            evaluators.append(
+                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
+            )
+        targets = [name for name in TARGET_NAMES if name in chosen]
+        runtimes = target_runtimes() if targets else {}
+        stores, natives = _stores(), _native_types()
+        for name in targets:
+            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            for entry in manifest["rules"]:
+                target = entry["targets"].get(name, {})
+                if not target.get("path"):
                     continue
                 query = (project.dist_dir / target["path"]).read_text(encoding="utf-8")
                 try:
-                    artifacts[name].append((entry["id"], runtimes[name].compile(query)))
+                    queries.append((entry["id"], runtimes[name].compile(query)))
                 except QueryError as error:
                     raise InputError(f"dist/{target['path']}", f"query rejected: {error}") from None
-        reference = [compile_reference(rule.parse()) for rule in rules]
-        return cls(reference=reference, artifacts=artifacts, runtimes=runtimes)
+            evaluators.append(
+                TargetEvaluator(runtimes[name], queries, stores[name], natives.get(name))
+            )
+        rules = {
+            rule.id: RuleInfo(rule.id, rule.stem, rule.title, rule.level) for rule in rule_files
+        }
+        return cls(evaluators=evaluators, rules=rules)
 
-    def scan_batch(self, events: Sequence[WindowsEvent | None]) -> list[dict[str, list[str]]]:
-        results: list[dict[str, list[str]]] = [{name: [] for name in EVALUATORS} for _ in events]
-        for position, event in enumerate(events):
-            if event is None:
-                continue
-            for rule in self.reference:
-                if rule.matches(event):
-                    results[position]["sigma"].append(rule.rule_id)
-        for name, compiled_queries in self.artifacts.items():
-            runtime = self.runtimes[name]
-            documents = [runtime.ingest(e) if e is not None else None for e in events]
-            for rule_id, compiled in compiled_queries:
-                for position in sorted(select(compiled, documents)):
-                    results[position][name].append(rule_id)
-        return results
+    def wants(self, channel: str, event_id: int) -> bool:
+        """Whether any evaluator can match a Windows event of this channel and ID."""
+        key = (channel, event_id)
+        known = self._keys.get(key)
+        if known is None:
+            known = any(evaluator.wants(channel, event_id) for evaluator in self.evaluators)
+            if len(self._keys) < KEY_CACHE:
+                self._keys[key] = known
+        return known
+
+    def _evaluate(
+        self, payloads: Sequence[Any], summary: ScanSummary
+    ) -> dict[int, dict[str, list[str]]]:
+        found: dict[int, dict[str, list[str]]] = {}
+        live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
+        refused = len(payloads) - len(live)
+        for evaluator in self.evaluators:
+            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
+            started = self.clock()
+            batch = [item for item in live if evaluator.handles(item[1])]
+            stats.events += len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            try:
+                for position, rule_id in evaluator.evaluate(batch):
+                    found.setdefault(position, {}).setdefault(evaluator.name, []).append(rule_id)
+                    stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+            except (QueryError, ValueError) as error:
+                # an engine refusing a batch must not end a long scan; it is reported
+                summary.errors.append(f"{evaluator.name}: {error}")
+            stats.seconds += self.clock() - started
+        return found
+
+    def _result(
+        self, index: int, source: str, payload: Any, matches: dict[str, list[str]]
+    ) -> EventResult:
+        order = self._order
+        shown = {
+            evaluator.name: sorted(matches.get(evaluator.name, ()), key=lambda r: order.get(r, 0))
+            for evaluator in self.evaluators
+            if evaluator.handles(payload)
+        }
+        return EventResult(index, source, shown)
 
     def scan(
-        self, records: Iterable[Record | BadRecord], summary: ScanSummary
+        self,
+        records: Iterable[Item | BadRecord],
+        summary: ScanSummary,
+        only_matches: bool = False,
+        on_bad: Callable[[BadRecord], None] | None = None,
+        on_batch: Callable[[ScanSummary], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Iterator[EventResult]:
-        batch: list[tuple[str, WindowsEvent | None]] = []
+        """Evaluate every item; yield a result per item (or only per matching item).
+
+        `on_bad` gets each malformed record, `on_batch` the summary after each batch, and
+        `on_progress` the number of records read, every `PROGRESS_EVERY` records."""
+        started = self.clock()
+        sources: list[str] = []
+        payloads: list[Any] = []
+        evaluated = 0
+        held = 0  # characters of event text in the batch
+        kinds = summary.kinds
 
         def flush() -> Iterator[EventResult]:
-            matches = self.scan_batch([event for _, event in batch])
-            for (source, _), found in zip(batch, matches, strict=True):
-                for evaluator, rule_ids in found.items():
-                    counts = summary.matches.setdefault(evaluator, {})
-                    for rule_id in rule_ids:
-                        counts[rule_id] = counts.get(rule_id, 0) + 1
-                yield EventResult(summary.events, source, found)
-                summary.events += 1
-            batch.clear()
+            nonlocal evaluated, held
+            start = summary.events
+            found = self._evaluate(payloads, summary)
+            summary.events += len(payloads)
+            chosen = sorted(found) if only_matches else range(len(payloads))
+            for position in chosen:
+                yield self._result(
+                    start + position, sources[position], payloads[position], found.get(position, {})
+                )
+            sources.clear()
+            payloads.clear()
+            evaluated = held = 0
+            summary.seconds = self.clock() - started
+            if on_batch is not None:
+                on_batch(summary)
 
+        read = 0
         for record in records:
-            if isinstance(record, BadRecord):
-                summary.bad_records.append(record)
+            read += 1
+            if on_progress is not None and not read % PROGRESS_EVERY:
+                on_progress(read)
+            if type(record) is BadRecord:
+                summary.bad += 1
+                if on_bad is not None:
+                    on_bad(record)
                 continue
-            try:
-                event: WindowsEvent | None = parse_windows_event(record.data)
-            except EventFormatError as error:
-                summary.bad_records.append(BadRecord(record.source, str(error)))
-                continue
-            batch.append((record.source, event))
-            if len(batch) >= BATCH:
+            payload = record.payload
+            kind = kind_of(payload)
+            kinds[kind] = kinds.get(kind, 0) + 1
+            sources.append(record.source)
+            payloads.append(payload)
+            if type(payload) is WindowsEvent:
+                evaluated += 1
+                held += sum(map(len, payload.data.values()))
+            elif type(payload) is not Filtered:
+                evaluated += 1
+                held += NATIVE_SIZE
+            if evaluated >= BATCH_EVALUATED or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
                 yield from flush()
-        if batch:
+        if payloads:
             yield from flush()
+        summary.seconds = self.clock() - started

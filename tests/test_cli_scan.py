@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+import io
 import json
+from collections import Counter
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from converter.cli import main
+from converter.cli import scan as cli_scan
 from converter.project import Project
+from converter.rules import load_rules
 
-from .conftest import REPO
+from .conftest import FILES, REPO
+
+FORMATS = FILES / "formats"
 
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+STAGING = "6d8d8c80-8145-40d8-b7e3-abfbe978c54f"
 
 
 def _events(project: Project, *case_ids: str) -> list[dict]:
@@ -68,8 +75,9 @@ def test_scan_counts_across_files_and_skips_bad_records(
     )
     assert result.exit_code == 0
     out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(row["index"], row["source"]) for row in out] == [(0, f"{first}:[0]")]
-    assert f'skipped {second}:1: expected an object with an "Event" key' in result.stderr
+    # the array is streamed element by element; each element is known by its line
+    assert [(row["index"], row["source"]) for row in out] == [(0, f"{first}:1")]
+    assert f"skipped {second}:1: unrecognised record: expected a Windows event" in result.stderr
     assert f"skipped {second}:2: invalid JSON" in result.stderr
 
 
@@ -78,6 +86,108 @@ def test_scan_table_summarises_per_evaluator(repo_project: Project) -> None:
     result = CliRunner().invoke(main, ["scan", "--project", str(REPO), *cases])
     assert result.exit_code == 0, result.output
     expected = sum(len(json.loads(Path(path).read_text())["expect"]) for path in cases)
+    lines = result.output.splitlines()
+    assert f"events read: {len(cases)}, skipped: 0 (windows {len(cases)})" in lines
     for name in ("sigma", "eql", "spl", "kql"):
-        assert f"{name:<6} {expected} match(es)" in result.output
-    assert f"events read: {len(cases)}, skipped: 0" in result.output
+        [row] = [line for line in lines if line.startswith(f"{name:<6} ")]
+        assert row.split()[1] == str(len(cases))  # events read by the evaluator
+        assert row.endswith(f"  {expected} match(es) over 7 rule(s)")
+    # matches by rule and level, most severe first, every evaluator agreeing
+    table = lines[lines.index(next(line for line in lines if line.startswith("level "))) + 1 :]
+    levels = [line.split()[0] for line in table]
+    assert levels == sorted(levels, key=lambda level: -cli_scan.LEVELS.index(level))
+    per_rule = {line.split()[1]: {int(n) for n in line.split()[2:]} for line in table}
+    stems = {rule.id: rule.stem for rule in load_rules(repo_project)}
+    declared = Counter(
+        stems[rule_id] for path in cases for rule_id in json.loads(Path(path).read_text())["expect"]
+    )
+    assert per_rule == {stem: {count} for stem, count in declared.items()}
+
+
+def test_scan_reads_every_format_and_routes_native_documents() -> None:
+    files = [
+        FORMATS / "nxlog_sysmon.jsonl",
+        FORMATS / "ecs_export.ndjson",
+        FORMATS / "defender_export.csv",
+        FORMATS / "audit.log",
+        FORMATS / "x509.log",
+    ]
+    result = CliRunner().invoke(
+        main, ["scan", "--format", "jsonl", "--project", str(REPO), *map(str, files)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    every = {name: [CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
+    none = {name: [] for name in ("sigma", "eql", "spl", "kql")}
+    assert [row["matches"] for row in rows] == [
+        every,  # NXLog Sysmon 1 certutil -addstore root
+        none,
+        none,
+        none,
+        every,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root
+        {"eql": [CERTUTIL]},  # ECS documents: EQL only
+        {"eql": []},
+        {"kql": [CERTUTIL]},  # Defender rows: KQL only
+        {"kql": []},
+        {"kql": [STAGING]},
+        {},  # auditd: read and counted, no evaluator yet
+        {},
+        {},
+        {},  # Zeek likewise
+        {},
+    ]
+    assert result.stderr.splitlines() == [
+        f"certdetect: skipped {FORMATS / 'defender_export.csv'}:5: "
+        "ProcessId: 'not-a-number' is not a long",
+        f"certdetect: skipped {FORMATS / 'audit.log'}:8: not an audit record (expected type=... "
+        "msg=audit(time:serial): ...)",
+        f"certdetect: skipped {FORMATS / 'x509.log'}:11: 3 values for 11 #fields",
+    ]
+
+
+def test_scan_with_chosen_evaluators() -> None:
+    path = FORMATS / "nxlog_sysmon.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--evaluator", "sigma", "--evaluator", "kql", "--project", str(REPO), str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"     0  {path}:1  sigma={CERTUTIL}  kql={CERTUTIL}" in result.output.splitlines()
+    assert [
+        line.split()[0]
+        for line in result.output.splitlines()
+        if line.startswith(("sigma ", "kql "))
+    ] == ["sigma", "kql"]
+
+
+def test_scan_refuses_an_unknown_file_format_before_scanning(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    result = CliRunner().invoke(main, ["scan", "--project", str(REPO), str(notes)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"certdetect: error: {notes}:1: unrecognised format")
+
+
+def test_many_bad_records_are_reported_then_only_counted(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"EventID": 1, "Channel": "x"}\n' + "{broken\n" * 150)
+    result = CliRunner().invoke(main, ["scan", "--project", str(REPO), str(path)])
+    assert result.exit_code == 0
+    errors = result.stderr.splitlines()
+    assert len(errors) == 101
+    assert errors[-1] == "certdetect: further malformed records are only counted"
+    assert "events read: 1, skipped: 150 (windows 1)" in result.output
+
+
+def test_progress_bar_after_a_second(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = iter([0.0, 0.5, 2.0])
+    monkeypatch.setattr(cli_scan.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    bar = cli_scan.Progress(stream, total_bytes=1000, enabled=True)
+    bar.update(5000)  # 0.5 s: nothing yet
+    assert stream.getvalue() == ""
+    bar.done_bytes = 250
+    bar.update(5000)
+    assert stream.getvalue() == "\r[#######                       ]  25.0%  5,000 events  2,500/s "
+    bar.close()
+    assert stream.getvalue().endswith("\r" + " " * 78 + "\r")

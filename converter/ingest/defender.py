@@ -294,3 +294,13 @@ def _sysmon_registry(event: WindowsEvent) -> DefenderRow | None:
 
 def _value_name(sysmon_name: str) -> str:
     return "" if sysmon_name == "(Default)" else sysmon_name
+
+
+def stores(channel: str, event_id: int) -> bool:
+    """Whether `to_defender` can return a row for events of this channel and ID; when False it
+    returns None for all of them (`certdetect scan` skips such events before parsing them)."""
+    return (
+        (channel == SYSMON_CHANNEL and event_id in (1, 11, 12, 13, 14))
+        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
+        or (channel == SECURITY_CHANNEL and event_id == 4688)
+    )

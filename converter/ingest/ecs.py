@@ -504,3 +504,14 @@ def _powershell_4104(event: WindowsEvent) -> EcsDocument:
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc)
+
+
+def stores(channel: str, event_id: int) -> bool:
+    """Whether `to_ecs` can return a document for events of this channel and ID; when False it
+    returns None for all of them (`certdetect scan` skips such events before parsing them)."""
+    return (
+        (channel == SYSMON_CHANNEL and event_id in _SYSMON_CATEGORIZATION)
+        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
+        or (channel == SECURITY_CHANNEL and event_id == 4688)
+        or (channel == POWERSHELL_CHANNEL and event_id == 4104)
+    )

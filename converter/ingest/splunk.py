@@ -268,3 +268,14 @@ def _security_4688_cim(fields: dict[str, list[str]]) -> None:
     for name in ("process_name", "process_exec"):
         _set(fields, name, _name_part(image, "\\"))
     _set(fields, "parent_process_name", _name_part(parent, "\\"))
+
+
+def stores(channel: str, event_id: int) -> bool:
+    """Whether `to_splunk` can return an event for events of this channel and ID; when False it
+    returns None for all of them (`certdetect scan` skips such events before parsing them)."""
+    return (
+        (channel == SYSMON_CHANNEL and event_id in _SYSMON_IDS)
+        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
+        or (channel == SECURITY_CHANNEL and event_id == 4688)
+        or (channel == POWERSHELL_CHANNEL and event_id == 4104)
+    )

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from converter.events import WindowsEvent, parse_windows_event
+from converter.formats.base import FILTERED, BadRecord, Item
+from converter.formats.zeek import ZeekRecord
+from converter.ingest import defender, ecs, splunk
+from converter.project import Project
+from converter.readers import read_items
+from converter.scan import EVALUATORS, Scanner, ScanSummary
+
+from .conftest import FILES, REPO
+
+FORMATS = FILES / "formats"
+CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+CHANNELS = [
+    "Microsoft-Windows-Sysmon/Operational",
+    "Linux-Sysmon/Operational",
+    "Security",
+    "Microsoft-Windows-PowerShell/Operational",
+    "System",
+    "",
+]
+CASE_EVENTS = [
+    parse_windows_event(json.loads(path.read_text())["event"])
+    for path in sorted((REPO / "cases").rglob("*.json"))
+]
+INGEST = [
+    (ecs.to_ecs, ecs.stores),
+    (splunk.to_splunk, splunk.stores),
+    (defender.to_defender, defender.stores),
+]
+
+
+def _event(channel: str, event_id: int, data: dict[str, str]) -> WindowsEvent:
+    return WindowsEvent("P", event_id, channel, "host", "2026-11-20T10:15:02Z", 1, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(CHANNELS),
+    st.integers(min_value=0, max_value=5000) | st.sampled_from([1, 11, 12, 13, 14, 4104, 4688]),
+    st.dictionaries(
+        st.sampled_from(["Image", "TargetObject", "EventType", "CommandLine", "TargetFilename"]),
+        st.sampled_from(["CreateKey", "DeleteValue", "x", "HKLM\\A\\B", ""]),
+    ),
+)
+def test_stores_is_true_whenever_an_ingest_model_makes_a_document(
+    channel: str, event_id: int, data: dict[str, str]
+) -> None:
+    # what lets the scanner skip events unparsed: no model stores an event its `stores` refuses
+    event = _event(channel, event_id, data)
+    for to_document, stores in INGEST:
+        if to_document(event) is not None:
+            assert stores(channel, event_id)
+
+
+def test_stores_holds_for_every_case_event() -> None:
+    for event in CASE_EVENTS:
+        for to_document, stores in INGEST:
+            assert to_document(event) is None or stores(event.channel, event.event_id)
+
+
+def test_wants_exactly_what_some_evaluator_reads(repo_project: Project) -> None:
+    scanner = Scanner.for_project(repo_project)
+    assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 1)
+    assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 13)  # ECS, SPL, KQL store it
+    assert scanner.wants("Microsoft-Windows-PowerShell/Operational", 4104)
+    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 10)
+    assert not scanner.wants("Security", 4624)
+    sigma_only = Scanner.for_project(repo_project, ["sigma"])
+    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # no registry rule
+
+
+def _scan(scanner: Scanner, *paths: Path, **options: object) -> tuple[list, ScanSummary]:
+    summary = ScanSummary()
+    records = [r for path in paths for r in read_items(path, scanner.wants)]
+    return list(scanner.scan(records, summary, **options)), summary  # type: ignore[arg-type]
+
+
+def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
+    scanner = Scanner.for_project(repo_project)
+    results, summary = _scan(
+        scanner,
+        FORMATS / "nxlog_sysmon.jsonl",
+        FORMATS / "ecs_export.ndjson",
+        FORMATS / "defender_hunting_api.json",
+        FORMATS / "x509.log",
+    )
+    everyone = {name: [CERTUTIL] for name in EVALUATORS}
+    nobody = {name: [] for name in EVALUATORS}
+    assert [result.matches for result in results] == [
+        everyone,  # NXLog Sysmon 1 certutil -addstore root
+        nobody,  # Sysmon 10, not parsed: no evaluator reads it
+        nobody,  # Sysmon 13
+        nobody,  # Sysmon 12
+        everyone,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root
+        {"eql": [CERTUTIL]},  # ECS document of the addstore case
+        {"eql": []},  # ECS document of the urlcache case, from a search hit
+        {"kql": [CERTUTIL]},  # renamed certutil /importpfx
+        {"kql": []},
+        {},  # Zeek rows: no evaluator yet
+        {},
+    ]
+    assert [r.index for r in results] == list(range(11))
+    assert summary.kinds == {"windows": 5, "ecs": 2, "defender": 2, "zeek": 2}
+    assert (summary.events, summary.bad) == (11, 1)
+    assert {name: stats.events for name, stats in summary.evaluators.items()} == {
+        "sigma": 5,
+        "eql": 7,
+        "spl": 5,
+        "kql": 7,
+    }
+    assert summary.matches == {
+        "sigma": {CERTUTIL: 2},
+        "eql": {CERTUTIL: 3},
+        "spl": {CERTUTIL: 2},
+        "kql": {CERTUTIL: 3},
+    }
+
+
+def test_only_matches_and_callbacks(repo_project: Project, monkeypatch) -> None:  # type: ignore
+    import converter.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "BATCH_ITEMS", 2)  # several batches
+    monkeypatch.setattr(scan_module, "PROGRESS_EVERY", 3)
+    scanner = Scanner.for_project(repo_project, ["sigma", "kql"])
+    bad: list[BadRecord] = []
+    batches: list[int] = []
+    progress: list[int] = []
+    results, summary = _scan(
+        scanner,
+        FORMATS / "nxlog_sysmon.jsonl",
+        FORMATS / "defender_export.csv",
+        only_matches=True,
+        on_bad=bad.append,
+        on_batch=lambda s: batches.append(s.events),
+        on_progress=progress.append,
+    )
+    assert [(r.index, r.source.rsplit("/", 1)[1]) for r in results] == [
+        (0, "nxlog_sysmon.jsonl:1"),
+        (4, "nxlog_sysmon.jsonl:5"),
+        (5, "defender_export.csv:2"),
+        (7, "defender_export.csv:4"),  # FileCreated in Users\\Public
+    ]
+    assert results[2].matches == {"kql": [CERTUTIL]}
+    assert results[3].matches == {"kql": ["6d8d8c80-8145-40d8-b7e3-abfbe978c54f"]}
+    assert [b.source.rsplit("/", 1)[1] for b in bad] == ["defender_export.csv:5"]
+    assert batches == [2, 4, 6, 8]
+    assert progress == [3, 6, 9]  # records read, the bad one included
+
+
+def test_filtered_events_count_for_every_windows_evaluator(repo_project: Project) -> None:
+    scanner = Scanner.for_project(repo_project)
+    summary = ScanSummary()
+    items = [Item("a:1", FILTERED), Item("a:2", FILTERED), Item("b:1", ZeekRecord("x509", {}))]
+    results = list(scanner.scan(items, summary))
+    assert [r.matches for r in results] == [{n: [] for n in EVALUATORS}] * 2 + [{}]
+    assert {n: s.events for n, s in summary.evaluators.items()} == {n: 2 for n in EVALUATORS}
+
+
+def test_batches_are_bounded_by_event_text(repo_project: Project, monkeypatch) -> None:  # type: ignore
+    import converter.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "BATCH_TEXT", 1000)
+    scanner = Scanner.for_project(repo_project, ["sigma"])
+    big = _event("Microsoft-Windows-Sysmon/Operational", 1, {"CommandLine": "x" * 600})
+    items = [Item(f"a:{n}", big) for n in range(1, 6)]
+    batches: list[int] = []
+    list(scanner.scan(items, ScanSummary(), on_batch=lambda s: batches.append(s.events)))
+    assert batches == [2, 4, 5]  # 1200 characters close a batch
+
+
+def test_classic_wineventlog_4688_is_evaluated_by_everyone(repo_project: Project) -> None:
+    scanner = Scanner.for_project(repo_project)
+    results, summary = _scan(scanner, FORMATS / "wineventlog_classic_4688.txt")
+    # dist/spl searches Sysmon's source only (README, "Taking the queries")
+    assert [r.matches for r in results] == [
+        {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [], "kql": [CERTUTIL]}
+    ]
