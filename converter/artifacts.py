@@ -10,6 +10,7 @@ from pathlib import Path
 
 from converter import __version__
 from converter.build import CONVERTED, VERIFIED, BuildResult
+from converter.deploy import deployable_files
 from converter.targets import TARGETS
 
 
@@ -49,6 +50,7 @@ def render(build: BuildResult) -> dict[str, bytes]:
                 "targets": targets,
             }
         )
+    files.update(deployable_files(build))
     manifest = {"version": __version__, "rules": manifest_rules}
     files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     return files

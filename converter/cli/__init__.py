@@ -43,10 +43,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from converter.cli.build import build
+    from converter.cli.bundle import bundle
     from converter.cli.list import list_rules
     from converter.cli.scan import scan
 
     main.add_command(build)
+    main.add_command(bundle)
     main.add_command(list_rules)
     main.add_command(scan)
 

@@ -1,0 +1,42 @@
+"""`certdetect bundle`: the reproducible release archive, made only from an up-to-date dist/."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+from converter.bundle import DistOutOfDate, make_bundle, write_bundle
+from converter.errors import VerificationFailed
+from converter.project import Project
+
+
+@click.command()
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Project root holding sigma/, dist/, LICENSE and CHANGELOG.md.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder to write certdetect-<version>.tar.gz into (created if missing).",
+)
+def bundle(project_dir: str, out_dir: str) -> None:
+    """Write certdetect-<version>.tar.gz: rules, dist/, licence, changelog and SHA256SUMS."""
+    project = Project.at(project_dir)
+    try:
+        made = make_bundle(project)
+    except DistOutOfDate as error:
+        for name in error.changed:
+            click.echo(f"stale dist/{name}", err=True)
+        raise VerificationFailed(str(error)) from None
+    path = write_bundle(made, Path(out_dir))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    click.echo(f"wrote {path} ({len(made.files)} files, sha256 {digest})")

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from converter.artifacts import render
+from converter.build import run_build
+from converter.bundle import (
+    changelog_from_git,
+    changelog_section,
+    project_version,
+    release_date,
+    tar_gz,
+)
+from converter.cli import CertdetectGroup
+from converter.cli.bundle import bundle
+from converter.project import Project
+
+from .conftest import REPO
+
+COPIED = ("sigma", "pipelines", "cases", "oracle", "dist")
+DOCUMENTS = ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "converter/__init__.py")
+RELEASED = 1795824000  # 2026-11-28T00:00:00Z, the 0.1.0 heading of CHANGELOG.md
+
+
+@click.group(cls=CertdetectGroup)
+def cli() -> None:
+    """The real error handling of `certdetect`, around the command under test."""
+
+
+cli.add_command(bundle)
+
+
+def fresh_copy(root: Path, file_mode: int, dir_mode: int, mtime: float) -> Path:
+    """What a checkout holds, with this machine's modes and this moment's timestamps."""
+    for name in COPIED:
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, root / name)
+    for name in DOCUMENTS:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / name, root / name)
+    for path in sorted(root.rglob("*"), reverse=True):
+        os.chmod(path, dir_mode if path.is_dir() else file_mode)
+        os.utime(path, (mtime, mtime))
+    return root
+
+
+def _bundle(root: Path, out: Path) -> bytes:
+    result = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (archive,) = out.iterdir()
+    assert archive.name == "certdetect-0.1.0.tar.gz"
+    data = archive.read_bytes()
+    assert f"sha256 {hashlib.sha256(data).hexdigest()}" in result.output
+    return data
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    root = fresh_copy(tmp_path_factory.mktemp("checkout"), 0o644, 0o755, 1_000_000_000)
+    return _bundle(root, tmp_path_factory.mktemp("out"))
+
+
+def _members(data: bytes) -> list[tarfile.TarInfo]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return tar.getmembers()
+
+
+def _contents(data: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        }
+
+
+def test_two_fresh_copies_at_different_times_give_the_same_bytes(
+    archive: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another checkout: private modes, timestamps a year later, a restrictive umask and a
+    # clock that says something else. None of it may reach the archive.
+    root = fresh_copy(tmp_path / "other", 0o600, 0o700, 1_031_536_000)
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    previous = os.umask(0o077)
+    try:
+        again = _bundle(root, tmp_path / "out")
+    finally:
+        os.umask(previous)
+    assert again == archive
+
+
+def test_the_archive_holds_rules_dist_documents_and_sums(archive: bytes) -> None:
+    build = run_build(Project.at(REPO))
+    expected = sorted(
+        ["LICENSE", "CHANGELOG.md", "README.md", "SHA256SUMS"]
+        + [result.rule.path for result in build.rules]
+        + [f"dist/{name}" for name in render(build)]
+    )
+    contents = _contents(archive)
+    assert sorted(name.removeprefix("certdetect-0.1.0/") for name in contents) == expected
+    assert contents["certdetect-0.1.0/LICENSE"] == (REPO / "LICENSE").read_bytes()
+    for name, content in render(build).items():
+        assert contents[f"certdetect-0.1.0/dist/{name}"] == content
+
+
+def test_entries_are_sorted_with_fixed_owner_modes_and_time(archive: bytes) -> None:
+    members = _members(archive)
+    names = [m.name for m in members]
+    assert names == sorted(names)
+    assert names[0] == "certdetect-0.1.0"
+    for member in members:
+        assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
+        assert member.mtime == RELEASED
+        assert member.mode == (0o755 if member.isdir() else 0o644), member.name
+        assert member.isdir() or member.isfile()
+    # gzip header: deflate, no flags (so no file name), mtime 0, max compression, unknown OS
+    assert archive[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+
+
+def test_sha256sums_cover_every_file_and_verify(archive: bytes, tmp_path: Path) -> None:
+    contents = _contents(archive)
+    sums = contents.pop("certdetect-0.1.0/SHA256SUMS").decode("utf-8").splitlines()
+    listed = {}
+    for line in sums:
+        digest, name = line.split("  ", 1)
+        listed[f"certdetect-0.1.0/{name}"] = digest
+    assert listed == {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+    if shutil.which("sha256sum") is None:
+        pytest.skip("sha256sum (coreutils) is not installed; the Python check above ran")
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    checked = subprocess.run(
+        ["sha256sum", "--check", "--strict", "SHA256SUMS"],
+        cwd=tmp_path / "certdetect-0.1.0",
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count(": OK\n") == len(contents)
+
+
+def test_a_stale_dist_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    root = fresh_copy(tmp_path / "checkout", 0o644, 0o755, 1_000_000_000)
+    stale = root / "dist" / "eql" / "proc_creation_lnx_openssl_execution.eql"
+    stale.write_text("any where true\n")
+    (root / "dist" / "notes.txt").write_text("left behind\n")
+    result = CliRunner().invoke(
+        cli, ["bundle", "--project", str(root), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "stale dist/eql/proc_creation_lnx_openssl_execution.eql (differs)",
+        "stale dist/notes.txt (not generated by the build)",
+        "certdetect: dist/ is out of date; run `certdetect build` and commit it",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_version_without_a_changelog_section_is_refused(tmp_path: Path) -> None:
+    root = fresh_copy(tmp_path / "checkout", 0o644, 0o755, 1_000_000_000)
+    changelog = root / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text().replace("## [0.1.0]", "## [0.0.9]"))
+    result = CliRunner().invoke(
+        cli, ["bundle", "--project", str(root), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "certdetect: error: CHANGELOG.md: no section '## [0.1.0] - YYYY-MM-DD' for the release "
+        "of 0.1.0\n"
+    )
+
+
+def test_project_version_follows_pyproject(tmp_path: Path) -> None:
+    assert project_version(REPO) == "0.1.0"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "2.3.4"\n')
+    assert project_version(tmp_path) == "2.3.4"
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndynamic = ["version"]\n'
+        '[tool.setuptools.dynamic]\nversion = { attr = "pkg.about.VERSION" }\n'
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "about.py").write_text('"""About."""\nVERSION = "5.6.7"\n')
+    assert project_version(tmp_path) == "5.6.7"
+
+
+def test_changelog_dates_and_sections() -> None:
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert release_date(text, "0.1.0") == date(2026, 11, 28)
+    section = changelog_section(text, "0.1.0")
+    assert section.startswith("### Added\n\n- Sigma rules for the seed's branches")
+    assert not [line for line in section.splitlines() if line.startswith("## ")]
+    with pytest.raises(ValueError, match=r"no section '## \[9.9.9\]"):
+        release_date(text, "9.9.9")
+
+
+def test_changelog_from_git_groups_commit_prefixes(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_SYSTEM": os.devnull,
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, env=env, text=True)
+
+    git("init", "-q")
+    for subject in (
+        "new: first rule",
+        "fix: typo in the first rule",
+        "tidy the folder",
+        "update: README",
+        "new: second rule",
+        "remove: old pipeline",
+    ):
+        git("commit", "-q", "--allow-empty", "-m", subject)
+        if subject == "fix: typo in the first rule":
+            git("tag", "v0.1.0")
+    assert changelog_from_git(tmp_path, "0.2.0", date(2026, 12, 1), since="v0.1.0") == (
+        "## [0.2.0] - 2026-12-01\n"
+        "\n### Added\n\n- second rule\n"
+        "\n### Changed\n\n- README\n"
+        "\n### Removed\n\n- old pipeline\n"
+        "\n### Other\n\n- tidy the folder\n"
+    )
+    everything = changelog_from_git(tmp_path, "0.2.0", date(2026, 12, 1))
+    assert "### Fixed\n\n- typo in the first rule\n" in everything
+    assert "### Added\n\n- first rule\n- second rule\n" in everything
+
+
+def test_long_paths_fit_the_ustar_format() -> None:
+    name = "sigma/" + "a" * 90 + "/" + "b" * 60 + ".yml"
+    data = tar_gz("certdetect-9.9.9", {name: b"x\n"}, 0)
+    raw = gzip.decompress(data)
+    assert b"././@LongLink" not in raw and b"PaxHeader" not in raw  # plain ustar headers
+    assert _contents(data) == {f"certdetect-9.9.9/{name}": b"x\n"}
+    assert data == tar_gz("certdetect-9.9.9", {name: b"x\n"}, 0)

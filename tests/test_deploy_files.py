@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from converter.artifacts import render
+from converter.build import run_build
+from converter.deploy import deployable_files
+from converter.project import Project
+
+from .conftest import REPO
+
+
+def test_deployable_files_are_deterministic_and_do_not_collide_with_dist() -> None:
+    build = run_build(Project.at(REPO))
+    files = deployable_files(build)
+    assert files == deployable_files(build)
+    stems = sorted(result.rule.stem for result in build.rules)
+    assert list(files) == sorted(
+        [
+            "attack-navigator-layer.json",
+            "elastic/certdetect-rules.ndjson",
+            "splunk/savedsearches.conf",
+            *(f"sentinel/{stem}.yaml" for stem in stems),
+        ]
+    )
+    queries = {name for name in render(build) if name.split("/")[0] in ("eql", "spl", "kql")}
+    assert not set(files) & queries
+    for content in files.values():
+        assert content.endswith(b"\n")
+        content.decode("utf-8")

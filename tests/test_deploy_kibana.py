@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jsonschema
+import pytest
+
+from converter.artifacts import render as render_dist
+from converter.build import CONVERTED, VERIFIED, BuildResult, run_build
+from converter.deploy import kibana
+from converter.engines.eql import parse_event_query
+from converter.project import Project
+
+from .conftest import FILES, REPO
+
+SCHEMA = json.loads((FILES / "deploy" / "kibana_eql_rule.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def build() -> BuildResult:
+    return run_build(Project.at(REPO))
+
+
+def _rules(build: BuildResult) -> list[dict]:
+    text = kibana.render(build)[kibana.PATH].decode("utf-8")
+    assert text.endswith("\n") and "\n\n" not in text
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_every_line_is_a_kibana_eql_rule_per_the_documented_schema(build: BuildResult) -> None:
+    rules = _rules(build)
+    for rule in rules:
+        jsonschema.validate(rule, SCHEMA)
+        parse_event_query(rule["query"])  # Elasticsearch EQL syntax, as Kibana checks it
+    expected = {r.rule.id for r in build.rules if r.targets["eql"].status == VERIFIED}
+    assert [rule["rule_id"] for rule in rules] == [
+        r.rule.id for r in build.rules if r.rule.id in expected
+    ]
+    assert len(rules) == 7
+
+
+def test_the_query_is_the_verified_artifact_byte_for_byte(build: BuildResult) -> None:
+    dist = render_dist(build)
+    stems = {r.rule.id: r.rule.stem for r in build.rules}
+    for rule in _rules(build):
+        artifact = dist[f"eql/{stems[rule['rule_id']]}.eql"].decode("utf-8")
+        assert rule["query"] + "\n" == artifact
+
+
+def test_metadata_of_the_certutil_rule(build: BuildResult) -> None:
+    rule = next(r for r in _rules(build) if r["rule_id"] == "17976649-cec8-47e5-9118-f95515f1123a")
+    assert rule["name"] == "Certutil Importing Certificates Into A Certificate Store"
+    assert rule["description"].startswith("Detects certutil.exe importing a certificate or PFX")
+    assert "\n" not in rule["description"] and "  " not in rule["description"]
+    assert (rule["type"], rule["language"]) == ("eql", "eql")
+    assert (rule["severity"], rule["risk_score"]) == ("medium", 47)
+    assert rule["index"] == ["logs-windows.sysmon_operational-*"]
+    assert rule["references"][1] == "https://attack.mitre.org/techniques/T1553/004/"
+    assert rule["false_positives"] == [
+        "Enterprise certificate lifecycle management software such as Venafi or DigiCert "
+        "CertCentral agents that invoke certutil to deploy or renew certificates on managed "
+        "endpoints"
+    ]
+    assert rule["threat"] == [
+        {
+            "framework": "MITRE ATT&CK",
+            "tactic": {
+                "id": "TA0042",
+                "name": "Resource Development",
+                "reference": "https://attack.mitre.org/tactics/TA0042/",
+            },
+            "technique": [
+                {
+                    "id": "T1587",
+                    "name": "Develop Capabilities",
+                    "reference": "https://attack.mitre.org/techniques/T1587/",
+                    "subtechnique": [
+                        {
+                            "id": "T1587.003",
+                            "name": "Digital Certificates",
+                            "reference": "https://attack.mitre.org/techniques/T1587/003/",
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "framework": "MITRE ATT&CK",
+            "tactic": {
+                "id": "TA0005",
+                "name": "Defense Evasion",
+                "reference": "https://attack.mitre.org/tactics/TA0005/",
+            },
+            "technique": [
+                {
+                    "id": "T1553",
+                    "name": "Subvert Trust Controls",
+                    "reference": "https://attack.mitre.org/techniques/T1553/",
+                    "subtechnique": [
+                        {
+                            "id": "T1553.004",
+                            "name": "Install Root Certificate",
+                            "reference": "https://attack.mitre.org/techniques/T1553/004/",
+                        }
+                    ],
+                }
+            ],
+        },
+    ]
+    assert rule["tags"] == [
+        "certdetect",
+        "Domain: Endpoint",
+        "OS: Windows",
+        "Use Case: Threat Detection",
+        "Tactic: Resource Development",
+        "Tactic: Defense Evasion",
+        "Data Source: Sysmon",
+    ]
+    assert (rule["enabled"], rule["interval"], rule["from"], rule["version"]) == (
+        False,
+        "5m",
+        "now-9m",
+        100,
+    )
+
+
+def test_levels_and_index_patterns_per_rule(build: BuildResult) -> None:
+    by_name = {rule["name"]: rule for rule in _rules(build)}
+    linux = by_name["OpenSSL Execution Without Generation Arguments On Linux"]
+    assert (linux["severity"], linux["risk_score"]) == ("low", 21)
+    assert linux["index"] == ["logs-sysmon_linux.log-*"]
+    assert "OS: Linux" in linux["tags"]
+    staging = by_name["Certificate Or Key File Written To A Staging Folder"]
+    assert (staging["severity"], staging["risk_score"]) == ("low", 21)
+    assert staging["index"] == ["logs-windows.sysmon_operational-*"]
+
+
+def _with_status(build: BuildResult, stem: str, target: str, status: str) -> BuildResult:
+    rules = []
+    for result in build.rules:
+        if result.rule.stem == stem:
+            outcome = dataclasses.replace(result.targets[target], status=status)
+            result = dataclasses.replace(result, targets={**result.targets, target: outcome})
+        rules.append(result)
+    return dataclasses.replace(build, rules=rules)
+
+
+def test_a_rule_whose_eql_is_not_verified_is_left_out(build: BuildResult) -> None:
+    changed = _with_status(build, "proc_creation_win_certutil_certificate_import", "eql", CONVERTED)
+    ids = [rule["rule_id"] for rule in _rules(changed)]
+    assert len(ids) == 6
+    assert "17976649-cec8-47e5-9118-f95515f1123a" not in ids
+
+
+def test_no_verified_eql_means_no_file(build: BuildResult) -> None:
+    changed = build
+    for result in build.rules:
+        changed = _with_status(changed, result.rule.stem, "eql", CONVERTED)
+    assert kibana.render(changed) == {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"falsePositives": []},
+        {"risk_score": 150},
+        {"severity": "informational"},
+        {"threat": [{"framework": "MITRE ATT&CK", "tactic": {"id": "T1587", "name": "x"}}]},
+    ],
+)
+def test_the_schema_refuses_what_kibana_refuses(build: BuildResult, change: dict) -> None:
+    rule = {**_rules(build)[0], **change}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(rule, SCHEMA)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jsonschema
+import pytest
+
+from converter.build import CONVERTED, BuildResult, run_build
+from converter.deploy import navigator
+from converter.project import Project
+
+from .conftest import FILES, REPO
+
+SCHEMA = json.loads((FILES / "deploy" / "navigator_layer.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def build() -> BuildResult:
+    return run_build(Project.at(REPO))
+
+
+def _layer(build: BuildResult) -> dict:
+    return json.loads(navigator.render(build)[navigator.PATH])
+
+
+def test_the_layer_follows_the_layer_format_and_scores_each_technique(
+    build: BuildResult,
+) -> None:
+    layer = _layer(build)
+    jsonschema.validate(layer, SCHEMA)
+    assert layer["name"] == "certdetect 0.1.0"
+    assert layer["versions"] == {"attack": "17", "navigator": "5.1.0", "layer": "4.5"}
+    assert layer["filters"] == {"platforms": ["Linux", "Windows"]}
+    assert [
+        (t["techniqueID"], t["tactic"], t.get("score"), t["showSubtechniques"])
+        for t in layer["techniques"]
+    ] == [
+        ("T1059", "execution", None, True),
+        ("T1059.001", "execution", 1, False),
+        ("T1553", "defense-evasion", None, True),
+        ("T1553.004", "defense-evasion", 1, False),
+        ("T1587", "resource-development", None, True),
+        ("T1587.003", "resource-development", 7, False),
+    ]
+    assert layer["gradient"]["maxValue"] == 7
+    certutil = layer["techniques"][3]
+    assert certutil["comment"] == "Certutil Importing Certificates Into A Certificate Store"
+    assert certutil["metadata"] == [
+        {
+            "name": "Certutil Importing Certificates Into A Certificate Store",
+            "value": "17976649-cec8-47e5-9118-f95515f1123a (eql, spl, kql)",
+        }
+    ]
+
+
+def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -> None:
+    rules = []
+    for result in build.rules:
+        if result.rule.stem == "proc_creation_win_powershell_certificate_api":
+            targets = {
+                name: dataclasses.replace(outcome, status=CONVERTED)
+                for name, outcome in result.targets.items()
+            }
+            result = dataclasses.replace(result, targets=targets)
+        rules.append(result)
+    layer = _layer(dataclasses.replace(build, rules=rules))
+    assert [(t["techniqueID"], t.get("score")) for t in layer["techniques"]] == [
+        ("T1553", None),
+        ("T1553.004", 1),
+        ("T1587", None),
+        ("T1587.003", 6),
+    ]
+
+
+def test_the_schema_refuses_a_malformed_technique(build: BuildResult) -> None:
+    layer = _layer(build)
+    layer["techniques"][0]["techniqueID"] = "1587.003"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(layer, SCHEMA)
