@@ -7,23 +7,29 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigma.backends.elasticsearch import EqlBackend
-from sigma.backends.kusto import KustoBackend
-from sigma.backends.splunk import SplunkBackend
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
 
 from converter.errors import InputError
 from converter.rules import RuleFile
 from converter.targets import Target
+from converter.workarounds import (
+    CertdetectEqlBackend,
+    CertdetectKustoBackend,
+    CertdetectSplunkBackend,
+    UnsupportedShape,
+    check_rule,
+)
 
+# The stock backends, each corrected where it emits wrong queries (docs/converter-defects.md).
 BACKENDS: dict[str, type[Backend]] = {
-    "eql": EqlBackend,
-    "splunk": SplunkBackend,
-    "kusto": KustoBackend,
+    "eql": CertdetectEqlBackend,
+    "splunk": CertdetectSplunkBackend,
+    "kusto": CertdetectKustoBackend,
 }
 
 
@@ -68,10 +74,22 @@ def make_backend(target: Target, pipeline: ProcessingPipeline) -> Backend:
 def convert(backend: Backend, rule: RuleFile) -> Converted:
     """Convert one rule; pipelines change rules in place, so every call parses the YAML anew."""
     try:
-        queries = backend.convert(SigmaCollection.from_yaml(rule.text))
+        collection = SigmaCollection.from_yaml(rule.text)
+        for parsed in collection.rules:
+            if isinstance(parsed, SigmaRule):
+                check_rule(backend, parsed)
+        queries = backend.convert(collection)
+    except UnsupportedShape as error:
+        raise ConversionError(str(error)) from None
     except (SigmaError, NotImplementedError) as error:
         reason = str(error) or type(error).__name__
         raise ConversionError(reason.split(" in /")[0]) from None
+    except Exception as error:  # noqa: BLE001 - a backend or pipeline crash on a rule value
+        # pySigma's pipelines assume value types (e.g. microsoft_xdr splits User values as
+        # strings); a crash there means this backend cannot express the rule, not a build bug.
+        raise ConversionError(
+            f"the {type(backend).__name__} conversion failed: {type(error).__name__}: {error}"
+        ) from None
     if len(queries) != 1 or not isinstance(queries[0], str):
         raise ConversionError(f"backend produced {len(queries)} queries, expected one")
     return Converted(query=queries[0])
