@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from converter.cases import Case, load_cases
+from converter.checks import field_pipeline, require_known_fields
 from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
 from converter.engines.base import QueryError
 from converter.oracle import check_oracle, load_oracle
@@ -113,6 +114,11 @@ def evaluate_artifact(
 
 def run_build(project: Project, targets: Sequence[Target] = TARGETS) -> BuildResult:
     rules = load_rules(project)
+    # A field no target document has would convert to a query that silently never matches.
+    for target in targets:
+        fields = field_pipeline(target, project.root)
+        for rule in rules:
+            require_known_fields(rule, target, fields)
     cases = load_cases(project, (rule.id for rule in rules))
     runtimes = target_runtimes()
     events = [case.event for case in cases]

@@ -15,7 +15,6 @@ rule is its look-alike.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 from converter.errors import InputError
 from converter.events import EventFormatError, WindowsEvent, parse_windows_event
 from converter.project import Project
-from converter.textfiles import read_text
+from converter.textfiles import load_json, read_text, shown_path, within
 
 ORIGIN_KINDS = {"written": ("from",), "recorded": ("source", "licence")}
 
@@ -45,16 +44,15 @@ class Case:
         return self.id.split("/", 1)[0]
 
 
-def _json_error_line(error: json.JSONDecodeError) -> int:
-    return error.lineno
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
 
 
 def load_case(path: Path, shown: str, case_id: str) -> Case:
-    text = read_text(path, shown)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(shown, f"invalid JSON: {error.msg}", _json_error_line(error)) from None
+    data = load_json(read_text(path, shown), shown)
     if not isinstance(data, dict):
         raise InputError(shown, "a case must be a JSON object", 1)
     unknown = set(data) - {"title", "expect", "origin", "event", "beyond_seed"}
@@ -102,11 +100,16 @@ def load_cases(project: Project, known_rule_ids: Iterable[str]) -> list[Case]:
     known = set(known_rule_ids)
     cases = []
     for path in case_paths(project):
-        shown = project.relative(path)
+        shown = shown_path(path, project.root)
+        within(path, project.root, shown)
         case_id = path.relative_to(project.cases_dir).with_suffix("").as_posix()
         case = load_case(path, shown, case_id)
         missing = sorted(case.expect - known)
         if missing:
-            raise InputError(shown, f"expects unknown rule id {missing[0]}")
+            raise InputError(
+                shown,
+                f"expects unknown rule id {missing[0]}; use the id of a rule in sigma/",
+                _line_of(read_text(path, shown), missing[0]),
+            )
         cases.append(case)
     return cases

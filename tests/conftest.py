@@ -23,6 +23,9 @@ def project_copy(tmp_path: Path) -> Project:
     for name in ("sigma", "pipelines", "cases", "oracle", "dist"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, tmp_path / name)
+    for name in ("validation.yml",):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, tmp_path / name)
     return Project.at(tmp_path)
 
 

@@ -44,12 +44,16 @@ def main(ctx: click.Context, debug: bool) -> None:
 def _register() -> None:
     from converter.cli.build import build
     from converter.cli.bundle import bundle
+    from converter.cli.check import check
     from converter.cli.list import list_rules
+    from converter.cli.new import new
     from converter.cli.scan import scan
 
     main.add_command(build)
     main.add_command(bundle)
+    main.add_command(check)
     main.add_command(list_rules)
+    main.add_command(new)
     main.add_command(scan)
 
 

@@ -1,0 +1,174 @@
+"""Fields a rule names that a target's documents never carry.
+
+A field no pipeline maps passes through under its Sigma name: in an EQL rule `FooBar` stays
+`FooBar` (Linux) or becomes `winlog.event_data.FooBar` (Windows), in SPL it stays `FooBar`. The
+query is valid and never matches, and the build can only notice if a case happens to need that
+field. This module applies the target's pipelines to the rule, as its backend does, and compares
+every field name that comes out with the fields the target's documents have:
+
+- eql: the ECS fields the ingest model (`converter.ingest.ecs`) produces for the rule's log source;
+- spl: the fields Splunk extracts (`converter.ingest.splunk`), plus `source`, `sourcetype`, `host`
+  and `_raw`;
+- kql: the columns of the Defender XDR table the pipeline chose
+  (`converter.engines.defender_schema`).
+
+The documents of a log source come from `converter.checks.specimens`. A log source without
+specimens, or a rule the pipelines refuse, yields no findings here: the build reports those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sigma.collection import SigmaCollection
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.transformations import DetectionItemFailureTransformation
+from sigma.rule import SigmaRule
+from sigma.types import SigmaFieldReference
+
+from converter.conversion import make_backend, resolve_pipeline
+from converter.engines.defender_schema import DEFENDER_TABLES
+from converter.errors import InputError
+from converter.reference import LOG_SOURCES
+from converter.rules import RuleFile, detection_items
+from converter.targets import Target
+
+from .findings import line_of
+from .specimens import specimen_events
+
+SPLUNK_DEFAULT_FIELDS = frozenset({"source", "sourcetype", "host", "_raw"})
+
+
+def field_pipeline(target: Target, root: Path) -> ProcessingPipeline:
+    """The pipeline the target's backend applies, without the steps that reject a field.
+
+    Those steps (`DetectionItemFailureTransformation`, e.g. microsoft_xdr's for a field with no
+    Defender column) would stop at the first unknown field; here every field is listed.
+    """
+    backend = make_backend(target, resolve_pipeline(target, root))
+    full = (
+        backend.backend_processing_pipeline
+        + backend.processing_pipeline
+        + backend.output_format_processing_pipeline[backend.default_format]
+    )
+    kept = [
+        item
+        for item in full.items
+        if not isinstance(item.transformation, DetectionItemFailureTransformation)
+    ]
+    full._clear_pipeline()  # items belong to one pipeline at a time; pySigma's `+` does the same
+    return ProcessingPipeline(items=kept, vars=dict(full.vars))
+
+
+def processed_fields(text: str, pipeline: ProcessingPipeline) -> tuple[list[str], dict[str, Any]]:
+    """Field names of the rule after the pipeline (document order, unique) and the pipeline state.
+
+    Raises SigmaError when the pipeline refuses the rule.
+    """
+    rule = SigmaCollection.from_yaml(text).rules[0]
+    assert isinstance(rule, SigmaRule)
+    pipeline.apply(rule)
+    names: dict[str, None] = {}
+    for item in detection_items(rule):
+        if item.field is not None:
+            names[item.field] = None
+        for value in item.value:
+            if isinstance(value, SigmaFieldReference):
+                names[value.field] = None
+    return list(names), dict(pipeline.state)
+
+
+def _flatten(node: Any, prefix: str, out: set[str]) -> None:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(node, list) and any(isinstance(item, Mapping) for item in node):
+        for item in node:
+            _flatten(item, prefix, out)
+    elif prefix:
+        out.add(prefix)
+
+
+@cache
+def document_fields(target_name: str, product: str, category: str) -> frozenset[str] | None:
+    """Fields the target's documents of the log source carry; None when that is not known."""
+    sources = LOG_SOURCES.get((product, category))
+    if sources is None:
+        return None
+    events = [event for source in sources for event in specimen_events(source)]
+    fields: set[str] = set()
+    if target_name == "eql":
+        from converter.ingest.ecs import to_ecs
+
+        for event in events:
+            document = to_ecs(event)
+            if document is not None:
+                _flatten(document, "", fields)
+    elif target_name == "spl":
+        from converter.ingest.splunk import to_splunk
+
+        fields.update(SPLUNK_DEFAULT_FIELDS)
+        for event in events:
+            splunk_event = to_splunk(event)
+            if splunk_event is not None:
+                fields.update(splunk_event.fields)
+    else:
+        return None
+    return frozenset(fields)
+
+
+def known_fields(
+    target: Target, rule: SigmaRule, state: Mapping[str, Any]
+) -> frozenset[str] | None:
+    if target.name == "kql":
+        table = DEFENDER_TABLES.get(str(state.get("query_table")))
+        return frozenset(table.columns) if table is not None else None
+    logsource = rule.logsource
+    if logsource.service is not None or not logsource.product or not logsource.category:
+        return None
+    return document_fields(target.name, logsource.product, logsource.category)
+
+
+def unknown_in(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> list[str]:
+    """`unknown_fields` with a pipeline made once by `field_pipeline` (one per target and build)."""
+    try:
+        names, state = processed_fields(rule.text, pipeline)
+    except Exception:  # pySigma's pipelines raise anything on odd values (`User: 0`)
+        return []  # the conversion reports why the pipelines refuse the rule
+    known = known_fields(target, rule.rule, state)
+    if known is None:
+        return []
+    return [name for name in names if name not in known]
+
+
+def unknown_fields(rule: RuleFile, target: Target, root: Path) -> list[str]:
+    """Field names of `rule`, after the target's pipelines, that the target's documents lack."""
+    return unknown_in(rule, target, field_pipeline(target, root))
+
+
+def field_line(text: str, name: str) -> int | None:
+    """The rule line naming the field; a mapped name (winlog.event_data.FooBar) by its last part."""
+    return line_of(text, name) or line_of(text, name.split(".")[-1])
+
+
+def require_known_fields(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> None:
+    """Raise InputError (one line, exit code 2) when the rule names fields the target lacks.
+
+    For the build: make `pipeline = field_pipeline(target, project.root)` once per target, then
+    call this for each rule before converting it.
+    """
+    unknown = unknown_in(rule, target, pipeline)
+    if unknown:
+        message = unknown_fields_message(target, unknown)
+        raise InputError(rule.path, message, field_line(rule.text, unknown[0]))
+
+
+def unknown_fields_message(target: Target, names: Iterable[str]) -> str:
+    listed = ", ".join(repr(name) for name in names)
+    return (
+        f"{target.name}: field(s) {listed} after the {target.title} pipelines are not in its "
+        "documents; use a field of the log source, or map it in pipelines/"
+    )

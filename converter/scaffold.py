@@ -1,0 +1,353 @@
+"""`certdetect new`: a rule and its two cases, laid out the way `check` and `build` expect.
+
+The rule gets a fresh UUID, today's date, the SigmaHQ filename prefix of its log source and the
+project's tags; its cases are a complete raw event of the log source (EVTX JSON layout, every
+field the ingest models read, from `converter.checks.specimens`) that the example detection
+matches, and a look-alike it does not. So a freshly scaffolded rule builds and is verified on
+every target at once, and stays so as the contributor replaces the example detection and events.
+What only the contributor can write (description, references, false positives, what each case
+shows) is marked TODO, and `certdetect check` fails until every TODO is gone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import textwrap
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from converter.checks.conventions import PREFIXES, PROJECT_TAGS
+from converter.checks.specimens import SPECIMENS
+from converter.errors import InputError
+from converter.project import Project
+from converter.reference import LINUX_SYSMON_CHANNEL, SYSMON_CHANNEL
+
+LEVELS = ("low", "medium", "high", "critical")
+MATCH_CASE = "match_example"
+LOOKALIKE_CASE = "lookalike_example"
+_PROVIDERS = {
+    SYSMON_CHANNEL: ("Microsoft-Windows-Sysmon", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"),
+    LINUX_SYSMON_CHANNEL: ("Linux-Sysmon", "{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"),
+    "Microsoft-Windows-PowerShell/Operational": (
+        "Microsoft-Windows-PowerShell",
+        "{a0c1853b-5c40-4b15-8766-3cf1c58f985a}",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """The example detection of a log source, and the event data its two cases differ in."""
+
+    channel: str
+    event_id: int
+    detection: tuple[str, ...]  # lines under `selection:`
+    match: dict[str, str]
+    lookalike: dict[str, str]
+
+
+# replaced by a marker unique to each scaffolded rule
+EXAMPLE_MARKER = "example-certgen"
+_TOOL = "C:\\Tools\\example-certgen.exe"
+_PROCESS = Example(
+    SYSMON_CHANNEL,
+    1,
+    ("Image|endswith: '\\example-certgen.exe'", "CommandLine|contains: ' --example-self-signed'"),
+    {
+        "Image": _TOOL,
+        "OriginalFileName": "example-certgen.exe",
+        "CommandLine": '"C:\\Tools\\example-certgen.exe" --example-self-signed --out server.crt',
+    },
+    {
+        "Image": _TOOL,
+        "OriginalFileName": "example-certgen.exe",
+        "CommandLine": '"C:\\Tools\\example-certgen.exe" --version',
+    },
+)
+
+
+def _registry(event_id: int, event_type: str, details: dict[str, str]) -> Example:
+    # No trailing backslash in the value: microsoft_xdr's HKLM replacement breaks it (finding 1),
+    # and Defender's RegistryKey holds the key without the value name (finding 2).
+    return Example(
+        SYSMON_CHANNEL,
+        event_id,
+        ("TargetObject|contains: '\\SOFTWARE\\example-certgen-store'",),
+        {
+            "EventType": event_type,
+            "Image": _TOOL,
+            "TargetObject": "HKLM\\SOFTWARE\\example-certgen-store\\Certificates\\Example",
+            **details,
+        },
+        {
+            "EventType": event_type,
+            "Image": _TOOL,
+            "TargetObject": "HKLM\\SOFTWARE\\example-settings\\Certificates\\Example",
+            **details,
+        },
+    )
+
+
+EXAMPLES: dict[tuple[str, str], Example] = {
+    ("windows", "process_creation"): _PROCESS,
+    ("windows", "file_event"): Example(
+        SYSMON_CHANNEL,
+        11,
+        ("TargetFilename|endswith: '.example-certgen'",),
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen"},
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen.txt"},
+    ),
+    ("windows", "registry_add"): _registry(12, "CreateKey", {}),
+    ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),
+    ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),
+    ("windows", "registry_event"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),
+    ("windows", "ps_script"): Example(
+        "Microsoft-Windows-PowerShell/Operational",
+        4104,
+        ("ScriptBlockText|contains: 'New-example-certgen'",),
+        {"ScriptBlockText": "New-example-certgen -Subject 'CN=example'"},
+        {"ScriptBlockText": "Get-example-certgen -Subject 'CN=example'"},
+    ),
+    ("linux", "process_creation"): Example(
+        LINUX_SYSMON_CHANNEL,
+        1,
+        ("Image|endswith: '/example-certgen'", "CommandLine|contains: ' --example-self-signed'"),
+        {
+            "Image": "/opt/example/example-certgen",
+            "CommandLine": "example-certgen --example-self-signed --out server.crt",
+        },
+        {"Image": "/opt/example/example-certgen", "CommandLine": "example-certgen --version"},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NewRule:
+    title: str
+    product: str
+    category: str
+    level: str
+    name: str  # file stem, with the prefix
+    rule_id: str
+    date: datetime.date
+    author: str
+    description: str | None = None
+    reference: str | None = None
+    falsepositive: str | None = None
+
+    @property
+    def rule_path(self) -> str:
+        return f"sigma/{self.product}/{self.category}/{self.name}.yml"
+
+    @property
+    def case_paths(self) -> tuple[str, str]:
+        return (
+            f"cases/{self.name}/{MATCH_CASE}.json",
+            f"cases/{self.name}/{LOOKALIKE_CASE}.json",
+        )
+
+
+def parse_logsource(text: str) -> tuple[str, str]:
+    product, _, category = text.partition("/")
+    if (product, category) not in PREFIXES:
+        supported = ", ".join(f"{p}/{c}" for p, c in PREFIXES)
+        raise InputError(None, f"unsupported log source {text!r}; use one of: {supported}")
+    return product, category
+
+
+def file_stem(title: str, product: str, category: str, name: str | None = None) -> str:
+    """SigmaHQ's file name: the log source prefix, then the name (default: from the title)."""
+    prefix = PREFIXES[(product, category)]
+    base = (name or title).lower()
+    base = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+    if base.startswith(prefix):
+        base = base[len(prefix) :]
+    if not base:
+        raise InputError(None, "the name is empty once reduced to a-z, 0-9 and _; pass --name")
+    return (prefix + base)[:100].rstrip("_")
+
+
+def new_rule(
+    title: str,
+    logsource: str,
+    level: str,
+    name: str | None = None,
+    author: str = "certdetect",
+    date: datetime.date | None = None,
+    description: str | None = None,
+    reference: str | None = None,
+    falsepositive: str | None = None,
+) -> NewRule:
+    title = title.strip()
+    for label, value in (
+        ("title", title),
+        ("author", author),
+        ("description", description),
+        ("reference", reference),
+        ("false positive", falsepositive),
+    ):
+        if value is not None and (not value.strip() or any(ord(c) < 32 for c in value)):
+            raise InputError(None, f"the {label} must be one non-empty line of text")
+    if len(title) > 256:
+        raise InputError(None, "the title is over 256 characters; shorten it")
+    if level not in LEVELS:
+        raise InputError(None, f"level must be one of {', '.join(LEVELS)}")
+    product, category = parse_logsource(logsource)
+    return NewRule(
+        title=title,
+        product=product,
+        category=category,
+        level=level,
+        name=file_stem(title, product, category, name),
+        rule_id=str(uuid.uuid4()),
+        date=date or datetime.date.today(),
+        author=author,
+        description=description,
+        reference=reference,
+        falsepositive=falsepositive,
+    )
+
+
+def _scalar(text: str) -> str:
+    """A YAML scalar for one line of text: plain when it reads back as the same string."""
+    try:
+        plain = yaml.safe_load(f"key: {text}") == {"key": text}
+    except yaml.YAMLError:
+        plain = False
+    if plain and text == text.strip() and not text.startswith(("'", '"', "&", "*", "!", "%", "@")):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def _example(rule: NewRule) -> Example:
+    """The log source's example, its marker made unique to the rule (`example-1a2b3c4d`), so
+    the examples of two scaffolded rules never match each other's cases."""
+    example = EXAMPLES[(rule.product, rule.category)]
+    marker = f"example-{rule.rule_id[:8]}"
+
+    def mark(text: str) -> str:
+        return text.replace(EXAMPLE_MARKER, marker)
+
+    return Example(
+        example.channel,
+        example.event_id,
+        tuple(mark(line) for line in example.detection),
+        {k: mark(v) for k, v in example.match.items()},
+        {k: mark(v) for k, v in example.lookalike.items()},
+    )
+
+
+def render_rule(rule: NewRule) -> str:
+    example = _example(rule)
+    description = rule.description or (
+        f"Detects TODO: what the rule matches, why it matters for T1587.003, and why level "
+        f"{rule.level} fits it."
+    )
+    reference = rule.reference or "TODO: a link to the documentation or report the rule is based on"
+    falsepositive = rule.falsepositive or "TODO: legitimate activity that matches the rule too"
+    lines = [
+        f"title: {_scalar(rule.title)}",
+        f"id: {rule.rule_id}",
+        "status: experimental",
+        "description: |",
+        *textwrap.wrap(description, width=100, initial_indent="    ", subsequent_indent="    "),
+        "references:",
+        f"    - {_scalar(reference)}",
+        f"author: {_scalar(rule.author)}",
+        f"date: {rule.date.isoformat()}",
+        "tags:",
+        *(f"    - {tag}" for tag in PROJECT_TAGS),
+        "logsource:",
+        f"    category: {rule.category}",
+        f"    product: {rule.product}",
+        "detection:",
+        "    # TODO: replace the example selection (and the example cases) with the detection",
+        "    selection:",
+        *(f"        {line}" for line in example.detection),
+        "    condition: selection",
+        "falsepositives:",
+        f"    - {_scalar(falsepositive)}",
+        f"level: {rule.level}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _event(example: Example, data: dict[str, str], record_id: int) -> dict[str, Any]:
+    provider, guid = _PROVIDERS[example.channel]
+    event_data = {**SPECIMENS[(example.channel, example.event_id)], **data}
+    return {
+        "Event": {
+            "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+            "System": {
+                "Provider": {"#attributes": {"Name": provider, "Guid": guid}},
+                "EventID": example.event_id,
+                "Version": 5,
+                "Level": 4,
+                "Task": example.event_id,
+                "Opcode": 0,
+                "Keywords": "0x8000000000000000",
+                "TimeCreated": {"#attributes": {"SystemTime": "2026-01-01T00:00:00.000Z"}},
+                "EventRecordID": record_id,
+                "Correlation": None,
+                "Execution": {"#attributes": {"ProcessID": 3140, "ThreadID": 4412}},
+                "Channel": example.channel,
+                "Computer": "host.example.com",
+                "Security": {"#attributes": {"UserID": "S-1-5-18"}},
+            },
+            "EventData": event_data,
+        }
+    }
+
+
+def render_cases(rule: NewRule) -> tuple[str, str]:
+    example = _example(rule)
+    match = {
+        "title": "TODO: what this event shows (the tool, its arguments, the scenario)",
+        "expect": [rule.rule_id],
+        "origin": {
+            "kind": "written",
+            "from": "TODO: the documented command or scenario this event reproduces",
+            "command": "TODO: the command that produces it",
+        },
+        "event": _event(example, example.match, 1),
+    }
+    lookalike = {
+        "title": "look-alike: TODO: the legitimate activity this event shows",
+        "expect": [],
+        "origin": {
+            "kind": "written",
+            "from": "TODO: why this must not match (same tool, harmless arguments...)",
+            "command": "TODO: the command that produces it",
+        },
+        "event": _event(example, example.lookalike, 2),
+    }
+    return tuple(  # type: ignore[return-value]
+        json.dumps(case, indent=2, ensure_ascii=False) + "\n" for case in (match, lookalike)
+    )
+
+
+def write_new_rule(project: Project, rule: NewRule) -> list[str]:
+    """Write the rule and its cases; refuse if any of them exists. Returns the paths written."""
+    match, lookalike = render_cases(rule)
+    files = {
+        rule.rule_path: render_rule(rule),
+        rule.case_paths[0]: match,
+        rule.case_paths[1]: lookalike,
+    }
+    for relative in files:
+        if (project.root / relative).exists():
+            raise InputError(relative, "already exists; pick another --name or --title")
+    if (project.root / "cases" / rule.name).exists():
+        raise InputError(f"cases/{rule.name}", "already exists; pick another --name or --title")
+    for relative, text in files.items():
+        path: Path = project.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite, even in a race
+            handle.write(text)
+    return list(files)

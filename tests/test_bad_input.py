@@ -1,0 +1,217 @@
+"""Bad input never crashes the build or touches dist/ (issue 7, item 3).
+
+Each kind of bad file goes into a copy of the project, then `certdetect build` must print exactly
+one line naming the file (and line) and what to do, exit with code 2, print no traceback, and
+leave dist/ byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.errors import InputError
+from converter.project import Project
+from converter.textfiles import MAX_FILE_BYTES
+
+from .conftest import FILES, REPO
+
+RULE_AT = "sigma/windows/process_creation/proc_creation_win_bad.yml"
+CASE_AT = "cases/proc_creation_win_certutil_certificate_import/bad.json"
+
+
+def snapshot(dist: Path) -> dict[str, bytes]:
+    return {p.relative_to(dist).as_posix(): p.read_bytes() for p in dist.rglob("*") if p.is_file()}
+
+
+def build(project: Project, *options: str) -> tuple[int, list[str], object]:
+    result = CliRunner().invoke(main, [*options, "build", "--project", str(project.root)])
+    return result.exit_code, [line for line in result.output.splitlines() if line], result
+
+
+def assert_refused(project: Project, expected: str) -> None:
+    before = snapshot(project.dist_dir)
+    code, lines, result = build(project)
+    assert (code, lines) == (2, [f"certdetect: error: {expected}"])
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert snapshot(project.dist_dir) == before
+
+
+@pytest.fixture
+def project(project_copy: Project) -> Project:
+    shutil.copy(REPO / "validation.yml", project_copy.root / "validation.yml")
+    return project_copy
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        (
+            "rules/malformed_yaml.yml",
+            f"{RULE_AT}:9: invalid YAML: expected <block end>, but found '<block mapping start>'",
+        ),
+        (
+            "rules/alias_bomb.yml",
+            f"{RULE_AT}:8: YAML aliases (*name) are not allowed in rules; write the values out",
+        ),
+        ("rules/not_utf8.yml", f"{RULE_AT}:1: not valid UTF-8 text; save the file as UTF-8"),
+        (
+            "rules/unknown_modifier.yml",
+            f"{RULE_AT}:10: Unknown modifier 'contians'; use a modifier of the Sigma specification"
+            " (contains, startswith, endswith, all, windash, re, cidr, ...)",
+        ),
+        (
+            "bad_input/deep_nesting.yml",
+            f"{RULE_AT}:10: YAML nested more than 32 levels deep; flatten it",
+        ),
+        (
+            "bad_input/deep_condition.yml",
+            f"{RULE_AT}:11: condition nested 102 levels deep, over the limit of 32; simplify it",
+        ),
+        (
+            "bad_input/hostile_field.yml",
+            f"{RULE_AT}:10: field name 'Image\") or (true' is not allowed; use letters, digits,"
+            " _ . - @ only",
+        ),
+        (
+            "bad_input/condition_number.yml",
+            f"{RULE_AT}:11: invalid condition (TypeError: argument of type 'int' is not"
+            " iterable); write it as text",
+        ),
+        (
+            "bad_input/unknown_condition.yml",
+            f"{RULE_AT}:11: invalid condition: Detection 'filter' not defined in detections",
+        ),
+    ],
+)
+def test_bad_rule_file(project: Project, fixture: str, expected: str) -> None:
+    shutil.copy(FILES / fixture, project.root / RULE_AT)
+    assert_refused(project, expected)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("invalid_json.json", f"{CASE_AT}:3: invalid JSON: Expecting ',' delimiter"),
+        ("not_utf8.json", f"{CASE_AT}:1: not valid UTF-8 text; save the file as UTF-8"),
+        ("deep.json", f"{CASE_AT}: JSON nested more than 32 levels deep"),
+        ("not_object.json", f"{CASE_AT}:1: a case must be a JSON object"),
+        (
+            "unknown_rule.json",
+            f"{CASE_AT}:4: expects unknown rule id 00000000-0000-4000-8000-000000000000; use the"
+            " id of a rule in sigma/",
+        ),
+    ],
+)
+def test_bad_case_file(project: Project, fixture: str, expected: str) -> None:
+    shutil.copy(FILES / "bad_input" / fixture, project.root / CASE_AT)
+    assert_refused(project, expected)
+
+
+def test_oversized_rule(project: Project) -> None:
+    text = REPO / "sigma/windows/process_creation/proc_creation_win_certutil_certificate_import.yml"
+    (project.root / RULE_AT).write_bytes(text.read_bytes() + b"#" * MAX_FILE_BYTES)
+    size = (project.root / RULE_AT).stat().st_size
+    assert_refused(project, f"{RULE_AT}: file is {size} bytes, over the 1048576-byte limit")
+
+
+def test_oversized_case(project: Project) -> None:
+    (project.root / CASE_AT).write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    assert_refused(project, f"{CASE_AT}: file is 1048577 bytes, over the 1048576-byte limit")
+
+
+def test_duplicate_rule_ids(project: Project) -> None:
+    source = project.root / "sigma/windows/process_creation"
+    shutil.copy(
+        source / "proc_creation_win_certutil_certificate_import.yml", project.root / RULE_AT
+    )
+    assert_refused(
+        project,
+        "sigma/windows/process_creation/proc_creation_win_certutil_certificate_import.yml:2:"
+        " duplicate rule id 17976649-cec8-47e5-9118-f95515f1123a (also in"
+        f" {RULE_AT}); give it a new UUID",
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_rule_that_is_a_pipe_is_not_read(project: Project) -> None:
+    os.mkfifo(project.root / RULE_AT)  # reading it would block forever
+    assert_refused(
+        project, f"{RULE_AT}: not a regular file; commit the file itself, not a link to one"
+    )
+
+
+def test_rule_linked_to_a_device_is_not_read(project: Project) -> None:
+    (project.root / RULE_AT).symlink_to("/dev/zero")  # reading it would never end
+    assert_refused(
+        project, f"{RULE_AT}: a link to a file outside the project; commit the file itself"
+    )
+
+
+def test_case_linked_outside_the_project_is_not_read(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.json"
+    outside.write_text('{"token": "s3cr3t"}')
+    (project.root / CASE_AT).symlink_to(outside)
+    assert_refused(
+        project, f"{CASE_AT}: a link to a file outside the project; commit the file itself"
+    )
+
+
+def test_missing_rules_folder(project: Project) -> None:
+    shutil.rmtree(project.rules_dir)
+    before = snapshot(project.dist_dir)
+    code, lines, _ = build(project)
+    assert code == 2
+    assert lines == [
+        f"certdetect: error: {project.rules_dir}: no rules folder; run certdetect from the project"
+        " root or pass --project DIR"
+    ]
+    assert snapshot(project.dist_dir) == before
+
+
+def test_empty_rules_folder(project: Project) -> None:
+    for path in project.rules_dir.rglob("*.yml"):
+        path.unlink()
+    assert_refused(project, "sigma: no Sigma rules (*.yml) found; add one with `certdetect new`")
+
+
+def test_debug_shows_the_exception_instead(project: Project) -> None:
+    shutil.copy(FILES / "rules/alias_bomb.yml", project.root / RULE_AT)
+    before = snapshot(project.dist_dir)
+    code, _, result = build(project, "--debug")
+    assert code == 1
+    assert isinstance(result.exception, InputError)  # type: ignore[attr-defined]
+    assert result.exception.line == 8  # type: ignore[attr-defined]
+    assert snapshot(project.dist_dir) == before
+
+
+def test_unknown_field_for_a_target_pipeline(project: Project) -> None:
+    shutil.copy(FILES / "bad_input/unknown_field.yml", project.root / RULE_AT)
+    assert_refused(
+        project,
+        f"{RULE_AT}:18: eql: field(s) 'winlog.event_data.CommandLines' after the Elastic EQL"
+        " pipelines are not in its documents; use a field of the log source, or map it in"
+        " pipelines/",
+    )
+
+
+def test_a_value_a_pipeline_cannot_handle_is_not_a_traceback(project: Project) -> None:
+    shutil.copy(FILES / "bad_input/user_number.yml", project.root / RULE_AT)
+    before = snapshot(project.dist_dir)
+    code, _, result = build(project)
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    # The Defender pipeline cannot take the number: the rule is unsupported for kql, and the
+    # other targets still verify it (no case expects it, and it matches none).
+    assert code == 0
+    output = result.output  # type: ignore[attr-defined]
+    line = next(row for row in output.splitlines() if row.startswith("proc_creation_win_bad "))
+    assert line.split()[2:] == ["verified", "verified", "verified", "unsupported"]
+    assert snapshot(project.dist_dir) != before
