@@ -41,7 +41,11 @@ TARGETS: tuple[Target, ...] = (
         name="kql",
         title="Microsoft Defender XDR KQL",
         backend="kusto",
-        pipelines=("microsoft_xdr", "pipelines/defender_xdr.yml"),
+        pipelines=(
+            "pipelines/defender_xdr_scope.yml",
+            "microsoft_xdr",
+            "pipelines/defender_xdr.yml",
+        ),
         extension=".kql",
     ),
 )

@@ -685,10 +685,28 @@ class CertdetectKustoBackend(KustoBackend):
     # `has_all` is a term search, not equality: never turn AND-linked values into it.
     convert_and_as_in: ClassVar[bool] = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.processing_pipeline is not None:
+            keep_registry_wildcards(self.processing_pipeline)
+        self._category: str | None = None
+
+    def convert_rule(self, rule: SigmaRule, *args: Any, **kwargs: Any) -> list[Any]:
+        self._category = rule.logsource.category
+        return super().convert_rule(rule, *args, **kwargs)
+
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         value = cond.value
+        if (
+            self._category == "registry_set"
+            and cond.field == "RegistryKey"
+            and isinstance(value, SigmaString)
+        ):
+            split = split_registry_value_name(value)
+            if split is not None:
+                return self._key_and_value_name(split, state)
         if isinstance(value, SigmaString) and _needs_regex(value):
             field = self.escape_and_quote_field(cond.field)
             return f'{field} matches regex "{kql_string(kql_wildcard_regex(value))}"'
@@ -729,6 +747,61 @@ class CertdetectKustoBackend(KustoBackend):
                 parts.append(self.convert_condition_field_eq_val_str(arg, state))
         operator = self.or_token if isinstance(cond, ConditionOR) else self.and_token
         return f"{self.token_separator}{operator}{self.token_separator}".join(parts)
+
+    def _key_and_value_name(
+        self, split: tuple[SigmaString | None, str], state: ConversionState
+    ) -> Any:
+        key, name = split
+        name_test = f'RegistryValueName =~ "{kql_string(name)}"'
+        if key is None:
+            return name_test
+        key_test = self.convert_condition_field_eq_val_str(
+            ConditionFieldEqualsValueExpression("RegistryKey", key), state
+        )
+        return f"({key_test} and {name_test})"
+
+
+def split_registry_value_name(value: SigmaString) -> tuple[SigmaString | None, str] | None:
+    """Split a Sysmon 13 TargetObject value into its key part and the value name.
+
+    Sysmon's TargetObject for a value write ends with the value name; Defender's RegistryKey
+    never holds it (it is in RegistryValueName), so `TargetObject|endswith: '\\Blob'` mapped to
+    `RegistryKey endswith "\\Blob"` never matches (pysigma-findings.md, finding 2). Only values
+    whose last segment is plain text can be split: `*\\Name` (endswith) gives no key part,
+    `*\\Key\\Name` a key that must end with `\\Key`, and a full path an exact key.
+    """
+    parts = list(value.s)
+    if not parts or not isinstance(parts[-1], str) or "\\" not in parts[-1]:
+        return None
+    head, name = parts[-1].rsplit("\\", 1)
+    if not name:
+        return None
+    key_parts = [*parts[:-1], head] if head else parts[:-1]
+    if key_parts == [SpecialChars.WILDCARD_MULTI]:
+        return None, name
+    if any(isinstance(part, SpecialChars) for part in key_parts[1:]) or not key_parts:
+        return None
+    return _sigma_string(key_parts), name
+
+
+def _sigma_string(parts: list[Any]) -> SigmaString:
+    string = SigmaString("")
+    string.s = [part for part in parts if part != ""]
+    return string
+
+
+def keep_registry_wildcards(pipeline: Any) -> None:
+    """Make microsoft_xdr's HKLM/HKU/HKCR prefix replacements leave wildcards alone.
+
+    They rewrite the plain text of the value and parse it again, so the trailing backslash of
+    `contains: '\\...\\Certificates\\'` escapes the wildcard after it and the query searches
+    for a literal `*` (pysigma-findings.md, finding 1; fixed in pySigma 2.0.1). Replacing in the
+    plain parts only (skip_special) keeps the wildcards; the `^HK..` patterns can only match at
+    the start of a value's first plain part, which is where a hive name stands.
+    """
+    for item in pipeline.items:
+        if (item.identifier or "").startswith("microsoft_xdr_registry_key_replace"):
+            item.transformation.skip_special = True
 
 
 def _needs_regex(value: SigmaString) -> bool:

@@ -24,8 +24,14 @@ def test_every_case_says_where_it_comes_from(repo_project: Project) -> None:
     rules = load_rules(repo_project)
     for case in load_cases(repo_project, (rule.id for rule in rules)):
         assert case.origin["kind"] in {"written", "recorded"}
-        assert case.event.event_id in {1, 11}
-        assert case.event.channel.endswith("Sysmon/Operational")
+        assert (case.event.channel, case.event.event_id) in {
+            ("Microsoft-Windows-Sysmon/Operational", 1),
+            ("Microsoft-Windows-Sysmon/Operational", 11),
+            ("Microsoft-Windows-Sysmon/Operational", 12),
+            ("Microsoft-Windows-Sysmon/Operational", 13),
+            ("Microsoft-Windows-PowerShell/Operational", 4104),
+            ("Linux-Sysmon/Operational", 1),
+        }
 
 
 def _write(path: Path, data: object) -> Path:

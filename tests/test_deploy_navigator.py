@@ -37,21 +37,23 @@ def test_the_layer_follows_the_layer_format_and_scores_each_technique(
         for t in layer["techniques"]
     ] == [
         ("T1059", "execution", None, True),
-        ("T1059.001", "execution", 1, False),
+        ("T1059.001", "execution", 2, False),
         ("T1553", "defense-evasion", None, True),
-        ("T1553.004", "defense-evasion", 1, False),
+        ("T1553.004", "defense-evasion", 4, False),
         ("T1587", "resource-development", None, True),
-        ("T1587.003", "resource-development", 7, False),
+        ("T1587.003", "resource-development", len(build.rules), False),
     ]
-    assert layer["gradient"]["maxValue"] == 7
-    certutil = layer["techniques"][3]
-    assert certutil["comment"] == "Certutil Importing Certificates Into A Certificate Store"
-    assert certutil["metadata"] == [
-        {
-            "name": "Certutil Importing Certificates Into A Certificate Store",
-            "value": "17976649-cec8-47e5-9118-f95515f1123a (eql, spl, kql)",
-        }
-    ]
+    assert layer["gradient"]["maxValue"] == len(build.rules)
+    root_install = layer["techniques"][3]
+    assert "Certutil Importing Certificates Into A Certificate Store" in root_install["comment"]
+    assert {
+        "name": "Certutil Importing Certificates Into A Certificate Store",
+        "value": "17976649-cec8-47e5-9118-f95515f1123a (eql, spl, kql)",
+    } in root_install["metadata"]
+    assert {
+        "name": "PowerShell Script Importing A Certificate Into The Root Store",
+        "value": "cee2efc0-4db1-49d5-9f87-90b2616530c4 (eql, spl)",
+    } in root_install["metadata"]
 
 
 def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -> None:
@@ -65,11 +67,14 @@ def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -
             result = dataclasses.replace(result, targets=targets)
         rules.append(result)
     layer = _layer(dataclasses.replace(build, rules=rules))
+    # the script-block rule still carries T1059.001; the command-line rule no longer counts
     assert [(t["techniqueID"], t.get("score")) for t in layer["techniques"]] == [
+        ("T1059", None),
+        ("T1059.001", 1),
         ("T1553", None),
-        ("T1553.004", 1),
+        ("T1553.004", 4),
         ("T1587", None),
-        ("T1587.003", 6),
+        ("T1587.003", len(build.rules) - 1),
     ]
 
 

@@ -31,6 +31,8 @@ def test_rule_filenames_carry_their_logsource_prefix(repo_project: Project) -> N
         ("windows", "process_creation"): "proc_creation_win_",
         ("linux", "process_creation"): "proc_creation_lnx_",
         ("windows", "file_event"): "file_event_win_",
+        ("windows", "registry_set"): "registry_set_",
+        ("windows", "ps_script"): "posh_ps_",
     }
     for rule in load_rules(repo_project):
         logsource = rule.rule.logsource

@@ -74,7 +74,9 @@ def test_wants_exactly_what_some_evaluator_reads(repo_project: Project) -> None:
     assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 10)
     assert not scanner.wants("Security", 4624)
     sigma_only = Scanner.for_project(repo_project, ["sigma"])
-    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # no registry rule
+    assert sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # the registry rule
+    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 14)  # no rule reads it
+    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 10)
 
 
 def _scan(scanner: Scanner, *paths: Path, **options: object) -> tuple[list, ScanSummary]:

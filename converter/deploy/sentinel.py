@@ -34,6 +34,12 @@ ENTITY_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("Account", "Name", "InitiatingProcessAccountName"),
         ("File", "Name", "FileName"),
     ),
+    "DeviceRegistryEvents": (
+        ("Host", "HostName", "DeviceName"),
+        ("Account", "Name", "InitiatingProcessAccountName"),
+        ("Process", "CommandLine", "InitiatingProcessCommandLine"),
+        ("RegistryValue", "Name", "RegistryValueName"),
+    ),
 }
 
 
