@@ -249,14 +249,7 @@ class CertdetectEqlBackend(EqlBackend):
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        value = cond.value
-        assert isinstance(value, SigmaRegularExpression)
-        try:
-            lucene = translate_regex(str(value.regexp), value.flags, LUCENE)
-        except UnsupportedShape as error:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"EQL: {cond.field}|re '{value.regexp}': {error}"
-            ) from None
+        lucene = backend_regex(cond, LUCENE, "EQL")
         return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'
 
 
@@ -294,6 +287,18 @@ _MAXREPEAT = sre_constants.MAXREPEAT
 _START = (_OP.AT_BEGINNING, _OP.AT_BEGINNING_STRING)
 LUCENE = "Lucene"
 RE2 = "RE2"
+
+
+def backend_regex(cond: ConditionFieldEqualsValueExpression, dialect: str, language: str) -> str:
+    """The `|re` value of `cond` in the target's regex dialect, or the backend's refusal."""
+    value = cond.value
+    assert isinstance(value, SigmaRegularExpression)
+    try:
+        return translate_regex(str(value.regexp), value.flags, dialect)
+    except UnsupportedShape as error:
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"{language}: {cond.field}|re '{value.regexp}': {error}"
+        ) from None
 
 
 def translate_regex(pattern: str, flags: set[SigmaRegularExpressionFlag], dialect: str) -> str:
@@ -715,14 +720,7 @@ class CertdetectKustoBackend(KustoBackend):
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        value = cond.value
-        assert isinstance(value, SigmaRegularExpression)
-        try:
-            re2 = translate_regex(str(value.regexp), value.flags, RE2)
-        except UnsupportedShape as error:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"KQL: {cond.field}|re '{value.regexp}': {error}"
-            ) from None
+        re2 = backend_regex(cond, RE2, "KQL")
         return f'{self.escape_and_quote_field(cond.field)} matches regex "{kql_string(re2)}"'
 
     def convert_condition_as_in_expression(

@@ -6,20 +6,14 @@ import click
 
 from converter.artifacts import differences, render, write_dist
 from converter.build import run_build
+from converter.cli.options import project_option
 from converter.errors import VerificationFailed
 from converter.project import Project
 from converter.report import matrix
 
 
 @click.command()
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Project root holding sigma/, pipelines/, cases/ and dist/.",
-)
+@project_option
 @click.option("--check", is_flag=True, help="Fail when dist/ is not what a build would write.")
 def build(project_dir: str, check: bool) -> None:
     """Convert every rule for every target, verify each artifact on the cases, write dist/."""

@@ -8,19 +8,13 @@ from pathlib import Path
 import click
 
 from converter.bundle import DistOutOfDate, make_bundle, write_bundle
+from converter.cli.options import project_option
 from converter.errors import VerificationFailed
 from converter.project import Project
 
 
 @click.command()
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Project root holding sigma/, dist/, LICENSE and CHANGELOG.md.",
-)
+@project_option
 @click.option(
     "--out",
     "out_dir",

@@ -8,19 +8,13 @@ from pathlib import Path
 import click
 
 from converter.checks import run_checks
+from converter.cli.options import project_option
 from converter.project import Project
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Project root holding sigma/, pipelines/ and cases/.",
-)
+@project_option
 @click.option(
     "--format",
     "output_format",

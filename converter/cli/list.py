@@ -6,12 +6,13 @@ import json
 
 import click
 
+from converter.cli.options import project_option
 from converter.project import Project
 from converter.rules import load_rules
 
 
 @click.command("list")
-@click.option("--project", "project_dir", type=click.Path(file_okay=False), default=".")
+@project_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def list_rules(project_dir: str, output_format: str) -> None:
     """List rules: id, title, level, tags."""

@@ -7,6 +7,7 @@ import datetime
 import click
 
 from converter.checks.conventions import PREFIXES
+from converter.cli.options import project_option
 from converter.project import Project
 from converter.scaffold import LEVELS, new_rule, write_new_rule
 
@@ -33,14 +34,7 @@ LOGSOURCES = tuple(f"{product}/{category}" for product, category in PREFIXES)
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Creation date (default: today).",
 )
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Project root holding sigma/ and cases/.",
-)
+@project_option
 def new(
     title: str,
     logsource: str,

@@ -11,6 +11,7 @@ from typing import TextIO
 
 import click
 
+from converter.cli.options import project_option
 from converter.formats.base import BadRecord, Item
 from converter.project import Project
 from converter.readers import InputFile, Reading, detect
@@ -123,13 +124,7 @@ def _summary(scanner: Scanner, summary: ScanSummary) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False),
-    default=".",
-    help="The certdetect checkout whose rules and dist/ are used.",
-)
+@project_option
 @click.option(
     "--format",
     "output_format",
