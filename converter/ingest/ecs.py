@@ -123,12 +123,25 @@ def windows_argv(command_line: str) -> list[str]:
     return args
 
 
+# Runs of characters with no meaning to the splitter, outside and inside quotes: taken whole.
+_PLAIN_OUTSIDE = re.compile(r'[^ \t"\\]+')
+_PLAIN_INSIDE = re.compile(r'[^"\\]+')
+
+
 def _next_arg(cmd: str, i: int) -> tuple[str, int]:
     out: list[str] = []
     in_quote = False
     slashes = 0
     n = len(cmd)
     while i < n:
+        run = (_PLAIN_INSIDE if in_quote else _PLAIN_OUTSIDE).match(cmd, i)
+        if run is not None:
+            if slashes:
+                out.append("\\" * slashes)
+                slashes = 0
+            out.append(run.group())
+            i = run.end()
+            continue
         c = cmd[i]
         if c in " \t":
             if not in_quote:
