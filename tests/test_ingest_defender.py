@@ -19,13 +19,9 @@ import pytest
 from converter.events import parse_windows_event
 from converter.ingest.defender import parse_time, registry_key, to_defender
 
-FILES = Path(__file__).parent / "files" / "ingest"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from .ingest_support import FILES, SHARED, load
+
 FIXTURES = sorted(p.name for p in FILES.glob("*.json"))
-
-
-def load(name: str):
-    return parse_windows_event(json.loads((FILES / name).read_text(encoding="utf-8")))
 
 
 def utc(*args: int) -> datetime:
