@@ -53,7 +53,7 @@ from sigma.types import (
 )
 
 from converter.engines.base import QueryError
-from converter.engines.spl import compile_pcre
+from converter.pcre import compile_pcre
 
 try:  # Python's own regex parser: the Sigma reference evaluates `|re` with Python's `re`
     from re import _constants as sre_constants

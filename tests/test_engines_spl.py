@@ -27,10 +27,9 @@ from converter.engines.spl import (
     Term,
     _compile_node,
     _SearchParser,
-    compile_pcre,
     parse_search,
-    translate_pcre,
 )
+from converter.pcre import compile_pcre, translate_pcre
 
 SYSMON = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 
