@@ -253,19 +253,24 @@ class CertdetectEqlBackend(EqlBackend):
         return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'
 
 
-def eql_string(text: str) -> str:
-    """Body of an EQL double-quoted string."""
+def _string_body(text: str, escape_controls: bool) -> str:
+    """Body of a double-quoted EQL or KQL string; EQL also spells control characters out."""
     out = []
     for char in text:
         if char in '\\"':
             out.append("\\" + char)
         elif char in _STRING_ESCAPES:
             out.append(_STRING_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
+        elif escape_controls and (ord(char) < 0x20 or ord(char) == 0x7F):
             out.append(f"\\u{{{ord(char):02X}}}")
         else:
             out.append(char)
     return "".join(out)
+
+
+def eql_string(text: str) -> str:
+    """Body of an EQL double-quoted string."""
+    return _string_body(text, escape_controls=True)
 
 
 _STRING_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -831,12 +836,4 @@ def kql_wildcard_regex(value: SigmaString) -> str:
 
 def kql_string(text: str) -> str:
     """Body of a KQL double-quoted string."""
-    out = []
-    for char in text:
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char in _STRING_ESCAPES:
-            out.append(_STRING_ESCAPES[char])
-        else:
-            out.append(char)
-    return "".join(out)
+    return _string_body(text, escape_controls=False)
