@@ -8,6 +8,8 @@ A case is a JSON file under `cases/<rule file stem>/<name>.json`:
             or {"kind": "recorded", "source": "<dataset @ commit, path>", "licence": "..."},
      "beyond_seed": "<why the seed detection misses it>",   # optional, see oracle/seed.yml
      "event": {"Event": {"System": {...}, "EventData": {...}}}}   # EVTX JSON layout
+            or {"audit": ["type=SYSCALL msg=audit(...): ...", ...]}  # one audit event's lines
+            or {"zeek": "x509", "row": {...}}                        # one Zeek JSON-writer row
 
 The folder names the rule the case was written for; a case there that does not expect that
 rule is its look-alike.
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.errors import InputError
-from converter.events import EventFormatError, WindowsEvent, parse_windows_event
+from converter.events import EventFormatError, RawEvent, parse_raw_event
 from converter.project import Project
 from converter.textfiles import load_json, read_text, shown_path, within
 
@@ -36,7 +38,7 @@ class Case:
     expect: frozenset[str]
     origin: dict[str, Any]
     record: dict[str, Any]
-    event: WindowsEvent
+    event: RawEvent
     beyond_seed: str | None = None
 
     @property
@@ -75,7 +77,7 @@ def load_case(path: Path, shown: str, case_id: str) -> Case:
         raise InputError(shown, '"beyond_seed" must say why the seed detection misses the case')
     record = data.get("event")
     try:
-        event = parse_windows_event(record)  # type: ignore[arg-type]
+        event = parse_raw_event(record)
     except EventFormatError as error:
         raise InputError(shown, f'"event": {error}') from None
     return Case(

@@ -1,7 +1,7 @@
 """The documents each SIEM stores for one event: what the query engines execute on.
 
-The ingest models (`converter.ingest`) build them from a `WindowsEvent`; the engines
-(`converter.engines`) read them. ECS documents are plain nested dicts, as Elasticsearch
+The ingest models (`converter.ingest`) build them from a raw event (`converter.events`); the
+engines (`converter.engines`) read them. ECS documents are plain nested dicts, as Elasticsearch
 returns `_source`.
 """
 
@@ -23,6 +23,8 @@ class SplunkEvent:
     source: str = ""
     sourcetype: str = ""
     host: str = ""
+    # Splunk stores events without an index setting in `main` (indexes.conf `defaultDatabase`)
+    index: str = "main"
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,9 @@ class DefenderRow:
 
     table: str
     columns: dict[str, Any] = field(default_factory=dict)
+
+
+class DocumentGroup(tuple[Any, ...]):
+    """The documents one raw event becomes when the SIEM stores it as several: an audit event's
+    records are indexed one by one (SYSCALL, EXECVE, PROCTITLE...). A query matches the raw event
+    when it matches any of them, as an alert on any record is an alert on the event."""

@@ -1,16 +1,26 @@
-"""Raw recorded events: the Windows event layout that EVTX parsers produce.
+"""Raw recorded events, as the logging system wrote them, in the three layouts a case can hold.
 
-A recorded case holds one event as the `evtx` package's `records_json` prints it:
-`{"Event": {"System": {...}, "EventData": {...}}}`. Every ingest model (ECS, Splunk,
-Defender) and the Sigma reference start from the `WindowsEvent` parsed here, so that no
-model depends on another model's field names.
+- Windows (and Sysmon for Linux): one event as the `evtx` package's `records_json` prints it,
+  `{"Event": {"System": {...}, "EventData": {...}}}`, parsed into a `WindowsEvent`;
+- Linux audit: the records of one audit event as `audit.log` holds them,
+  `{"audit": ["type=SYSCALL msg=audit(...): ...", "type=EXECVE msg=audit(...): ...", ...]}`,
+  parsed into an `AuditdEvent` (`converter.formats.auditd`);
+- Zeek: one row of a Zeek log as its JSON writer writes it, with the log's name,
+  `{"zeek": "x509", "row": {"ts": ..., "certificate.subject": ...}}`, parsed into a `ZeekRecord`
+  (`converter.formats.zeek`).
+
+Every ingest model (ECS, Splunk, Defender) and the Sigma reference start from these raw events,
+so that no model depends on another model's field names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+from converter.formats.auditd import AuditdEvent, parse_line
+from converter.formats.zeek import ZeekRecord
 
 
 class EventFormatError(ValueError):
@@ -106,3 +116,57 @@ def parse_windows_event(record: Mapping[str, Any]) -> WindowsEvent:
         record_id=int(record_id) if isinstance(record_id, int) else None,
         data=data,
     )
+
+
+RawEvent: TypeAlias = "WindowsEvent | AuditdEvent | ZeekRecord"
+
+
+def parse_audit_event(lines: Any) -> AuditdEvent:
+    """The records of one audit event, given as its `audit.log` lines (one stamp for all)."""
+    if not isinstance(lines, list) or not lines or not all(isinstance(x, str) for x in lines):
+        raise EventFormatError('"audit" must be a non-empty list of audit.log lines')
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parsed.append(parse_line(line))
+        except ValueError as error:
+            raise EventFormatError(f'"audit" line {number}: {error}') from None
+    stamps = {(node, serial) for _, serial, node, _ in parsed}
+    if len(stamps) != 1:
+        raise EventFormatError('"audit" lines must share one msg=audit(time:serial) stamp')
+    timestamp, serial, node, _ = parsed[0]
+    records = tuple(record for *_, record in parsed if record.type != "EOE")
+    return AuditdEvent(timestamp, serial, node, records)
+
+
+def parse_zeek_row(log: Any, row: Any) -> ZeekRecord:
+    """One Zeek JSON-writer row of the named log (`x509`, `ssl`, ...)."""
+    if not isinstance(log, str) or not log.isidentifier():
+        raise EventFormatError('"zeek" must name the log, e.g. "x509" or "ssl"')
+    if not isinstance(row, Mapping) or not row:
+        raise EventFormatError('"row" must be the Zeek log row as a JSON object')
+    for name, value in row.items():
+        if not _zeek_value(value):
+            raise EventFormatError(f'"row"."{name}" is not a Zeek JSON value')
+    return ZeekRecord(log, dict(row))
+
+
+def _zeek_value(value: Any) -> bool:
+    # Zeek's JSON writer writes strings, numbers, booleans and lists of them (sets, vectors).
+    if isinstance(value, list):
+        return all(_zeek_value(item) and not isinstance(item, list) for item in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def parse_raw_event(record: Any) -> RawEvent:
+    """Parse a case's `event` in any of the three layouts (see the module docstring)."""
+    if isinstance(record, Mapping):
+        if "audit" in record and set(record) == {"audit"}:
+            return parse_audit_event(record["audit"])
+        if "zeek" in record and set(record) == {"zeek", "row"}:
+            return parse_zeek_row(record["zeek"], record["row"])
+        if "zeek" in record or "audit" in record:
+            raise EventFormatError(
+                'an audit event is {"audit": [lines]}; a Zeek row is {"zeek": log, "row": {...}}'
+            )
+    return parse_windows_event(record)

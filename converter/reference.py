@@ -18,7 +18,8 @@ Design:
   consumes exactly one character of the event value, even one that folds to two (`ß`).
 - Field names are case-sensitive: the specification names fields as the log writes them
   ("Field Usage"), and EVTX EventData names are case-sensitive.
-- A rule applies only to the raw events of its log source (`LOG_SOURCES`); any other log source,
+- A rule applies only to the raw events of its log source (`LOG_SOURCES` by category,
+  `SERVICE_LOG_SOURCES` by service: Linux auditd records, Zeek logs); any other log source,
   and any construct whose meaning the specification leaves to a tool (placeholders, field
   references, time parts, a rule already changed by a pipeline) raises `UnsupportedRuleError`.
 
@@ -29,6 +30,13 @@ Readings where the specification is silent (each pinned by a "reference choice" 
   numbers and never match a non-numeric value; `null` is an absent or empty field; `exists` tests
   presence only, as the modifiers appendix says.
 - `1 of pattern` skips `_`-prefixed identifiers as `them` does, unless the pattern starts `_`.
+- auditd: a rule reads one record at a time (every SIEM stores the records of an audit event
+  apart, and SigmaHQ's auditd rules select one `type`); an audit event matches when one of its
+  records does. Field values are the record's as logged: quoted text without its quotes, hex
+  (an EXECVE argument or a path holding a space, a quote or a control character) as hex, since
+  nothing in the log says which fields a reader would decode.
+- Zeek: field values are the JSON writer's: a set or vector matches when one element matches
+  (an empty one is absent, like an unset field), booleans are "true"/"false" as in JSON.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from math import isfinite
+from typing import Any
 
 from sigma.conditions import (
     ConditionAND,
@@ -64,10 +73,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from converter.events import WindowsEvent
+from converter.events import AuditdEvent, RawEvent, WindowsEvent, ZeekRecord
+from converter.formats.auditd import AuditdRecord
 
-EventPredicate = Callable[[WindowsEvent], bool]
-Getter = Callable[[WindowsEvent], "str | None"]
+# A predicate reads one unit of a raw event: the `WindowsEvent`, an `AuditdRecord` of an audit
+# event, or the `ZeekRecord`.
+EventPredicate = Callable[[Any], bool]
+Getter = Callable[[Any], "str | list[str] | None"]
 
 
 class UnsupportedRuleError(ValueError):
@@ -109,8 +121,12 @@ class EventSource:
     hidden: frozenset[str] = frozenset()
     # EventData name -> accepted values, for log sources narrower than an event ID.
     required: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # One Windows event is one unit: the predicate reads the event itself.
+    grouped = False
 
-    def accepts(self, event: WindowsEvent) -> bool:
+    def accepts(self, event: RawEvent) -> bool:
+        if type(event) is not WindowsEvent:
+            return False
         if event.event_id not in self.event_ids or event.channel not in self.channels:
             return False
         if not self.required:
@@ -130,16 +146,90 @@ class EventSource:
         return lambda event: event.data.get(raw_name)
 
 
-def _event_values(event: WindowsEvent) -> list[str]:
-    # Keywords search "across an entire event": every EventData value and the System fields,
-    # under raw names (a keyword has no field, so the Sigma field mapping plays no part).
-    return [
-        *event.data.values(),
-        str(event.event_id),
-        event.channel,
-        event.provider,
-        event.computer,
-    ]
+    def units(self, event: RawEvent) -> tuple[Any, ...]:
+        return (event,)
+
+    def values(self, event: WindowsEvent) -> list[str]:
+        # Keywords search "across an entire event": every EventData value and the System fields,
+        # under raw names (a keyword has no field, so the Sigma field mapping plays no part).
+        return [
+            *event.data.values(),
+            str(event.event_id),
+            event.channel,
+            event.provider,
+            event.computer,
+        ]
+
+
+@dataclass(frozen=True)
+class AuditRecordSource:
+    """Linux audit records (`type=EXECVE msg=audit(...): argc=3 a0="openssl" ...`); Sigma field
+    names are the record's own keys, and `type` is the record type (SigmaHQ's auditd rules)."""
+
+    name: str = "auditd"
+    channels: frozenset[str] = frozenset()
+    event_ids: frozenset[int] = frozenset()
+    grouped = True
+
+    def accepts(self, event: RawEvent) -> bool:
+        return type(event) is AuditdEvent
+
+    def units(self, event: AuditdEvent) -> tuple[AuditdRecord, ...]:
+        return event.records
+
+    def getter(self, name: str) -> Getter:
+        if name == "type":
+            return lambda record: record.type
+        return lambda record: record.fields.get(name)
+
+    def values(self, record: AuditdRecord) -> list[str]:
+        return [record.type, *record.fields.values()]
+
+
+def _zeek_text(value: Any) -> str | list[str] | None:
+    if value is None or value == []:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [text for item in value if isinstance(text := _zeek_text(item), str)]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ZeekLogSource:
+    """Rows of one Zeek log; Sigma field names are Zeek's column names (`certificate.subject`)."""
+
+    log: str
+    channels: frozenset[str] = frozenset()
+    event_ids: frozenset[int] = frozenset()
+    grouped = False
+
+    @property
+    def name(self) -> str:
+        return f"Zeek {self.log}.log"
+
+    def accepts(self, event: RawEvent) -> bool:
+        return type(event) is ZeekRecord and event.log == self.log
+
+    def units(self, event: ZeekRecord) -> tuple[ZeekRecord, ...]:
+        return (event,)
+
+    def getter(self, name: str) -> Getter:
+        return lambda record: _zeek_text(record.fields.get(name))
+
+    def values(self, record: ZeekRecord) -> list[str]:
+        out: list[str] = []
+        for value in record.fields.values():
+            text = _zeek_text(value)
+            if isinstance(text, list):
+                out.extend(text)
+            elif text is not None:
+                out.append(text)
+        return out
+
+
+Source = EventSource | AuditRecordSource | ZeekLogSource
 
 
 def _sysmon(name: str, *event_ids: int, **required: frozenset[str]) -> EventSource:
@@ -192,12 +282,32 @@ LOG_SOURCES: dict[tuple[str, str], tuple[EventSource, ...]] = {
 }
 
 
-def event_sources(rule: SigmaRule) -> tuple[EventSource, ...]:
+# (product, service) -> the raw events carrying it: SigmaHQ's `linux/auditd` rules read auditd
+# records, its `zeek/<log>` rules read the Zeek log of that name.
+SERVICE_LOG_SOURCES: dict[tuple[str, str], tuple[Source, ...]] = {
+    ("linux", "auditd"): (AuditRecordSource(),),
+    ("zeek", "x509"): (ZeekLogSource("x509"),),
+    ("zeek", "ssl"): (ZeekLogSource("ssl"),),
+}
+
+
+def sources_of(
+    product: str | None, category: str | None, service: str | None
+) -> tuple[Source, ...] | None:
+    """The raw event sources of a log source (a category or a service, not both); None if none."""
+    if not product:
+        return None
+    if category and service is None:
+        return LOG_SOURCES.get((product, category))
+    if service and category is None:
+        return SERVICE_LOG_SOURCES.get((product, service))
+    return None
+
+
+def event_sources(rule: SigmaRule) -> tuple[Source, ...]:
     """The raw event sources of the rule's log source; UnsupportedRuleError if there are none."""
     logsource = rule.logsource
-    sources = None
-    if logsource.service is None and logsource.product and logsource.category:
-        sources = LOG_SOURCES.get((logsource.product, logsource.category))
+    sources = sources_of(logsource.product, logsource.category, logsource.service)
     if sources is None:
         described = ", ".join(f"{k}: {v}" for k, v in logsource.to_dict().items())
         raise UnsupportedRuleError(f"no reference event source for log source {{{described}}}")
@@ -455,19 +565,23 @@ def _or(predicates: list[EventPredicate]) -> EventPredicate:
 def _field_predicate(getter: Getter, test: _Test) -> EventPredicate:
     present, absent = test.present, test.absent
 
-    def predicate(event: WindowsEvent) -> bool:
+    def predicate(event: Any) -> bool:
         raw = getter(event)
-        return absent if raw is None else present(raw)
+        if raw is None:
+            return absent
+        if type(raw) is list:  # a multivalue field (Zeek set): one of its values
+            return any(present(value) for value in raw) if raw else absent
+        return present(raw)
 
     return predicate
 
 
-def _keyword_predicate(test: _Test) -> EventPredicate:
-    present = test.present
-    return lambda event: any(present(raw) for raw in _event_values(event))
+def _keyword_predicate(test: _Test, source: Source) -> EventPredicate:
+    present, values = test.present, source.values
+    return lambda event: any(present(raw) for raw in values(event))
 
 
-def _compile_item(item: SigmaDetectionItem, source: EventSource) -> EventPredicate:
+def _compile_item(item: SigmaDetectionItem, source: Source) -> EventPredicate:
     values: list[SigmaType] = list(item.value) or [SigmaNull()]
     # `|all` links the values with AND; each value (an expansion included) is one conjunct.
     groups = [[value] for value in values] if item.value_linking is ConditionAND else [values]
@@ -476,13 +590,13 @@ def _compile_item(item: SigmaDetectionItem, source: EventSource) -> EventPredica
         if any(isinstance(value, (SigmaNull, SigmaExists)) for value in _flatten(values)):
             raise UnsupportedRuleError("null and exists need a field; a keyword has none")
         # Each keyword may match a different field of the event.
-        predicate = _and([_keyword_predicate(test) for test in tests])
+        predicate = _and([_keyword_predicate(test, source) for test in tests])
     else:
         predicate = _field_predicate(source.getter(item.field), _all(tests))
     return _not(predicate) if item.negated else predicate
 
 
-def _compile_detection(detection: SigmaDetection, source: EventSource) -> EventPredicate:
+def _compile_detection(detection: SigmaDetection, source: Source) -> EventPredicate:
     # A map ANDs its items, a list ORs its entries; pySigma records which in `item_linking`.
     parts = [
         _compile_detection(item, source)
@@ -511,7 +625,7 @@ def _selected(selector: ConditionSelector, names: Iterable[str]) -> list[str]:
 class _Identifiers:
     """Compiles each named detection once per event source."""
 
-    def __init__(self, rule: SigmaRule, source: EventSource) -> None:
+    def __init__(self, rule: SigmaRule, source: Source) -> None:
         self.detections = rule.detection.detections
         self.names = list(self.detections)
         self.source = source
@@ -565,7 +679,7 @@ def _was_processed(rule: SigmaRule) -> bool:
 class ReferenceRule:
     rule_id: str
     title: str = ""
-    _branches: tuple[tuple[EventSource, EventPredicate], ...] = field(
+    _branches: tuple[tuple[Source, EventPredicate], ...] = field(
         default=(), repr=False, compare=False
     )
 
@@ -573,13 +687,15 @@ class ReferenceRule:
     def sources(self) -> tuple[str, ...]:
         return tuple(source.name for source, _ in self._branches)
 
-    def applies_to(self, event: WindowsEvent) -> bool:
+    def applies_to(self, event: RawEvent) -> bool:
         """Whether the event belongs to the rule's log source at all."""
         return any(source.accepts(event) for source, _ in self._branches)
 
-    def matches(self, event: WindowsEvent) -> bool:
+    def matches(self, event: RawEvent) -> bool:
         for source, predicate in self._branches:
             if source.accepts(event):
+                if source.grouped:
+                    return any(predicate(unit) for unit in source.units(event))
                 return predicate(event)
         return False
 

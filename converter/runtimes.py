@@ -7,17 +7,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from converter.documents import DocumentGroup
 from converter.engines.base import CompiledQuery, Engine
-from converter.events import WindowsEvent
+from converter.events import RawEvent, WindowsEvent
 
 
 @dataclass
 class TargetRuntime:
     name: str
-    ingest: Callable[[WindowsEvent], Any | None]
+    ingest: Callable[[RawEvent], Any | None]
     engine: Engine[Any]
 
-    def documents(self, events: Sequence[WindowsEvent]) -> list[Any | None]:
+    def documents(self, events: Sequence[RawEvent]) -> list[Any | None]:
         return [self.ingest(event) for event in events]
 
     def compile(self, query: str) -> CompiledQuery[Any]:
@@ -25,10 +26,43 @@ class TargetRuntime:
 
 
 def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set[int]:
-    """Indices of the documents that match; an event the SIEM would not store never matches."""
-    present = [index for index, document in enumerate(documents) if document is not None]
-    chosen = compiled.select([documents[index] for index in present])
-    return {present[position] for position in chosen}
+    """Indices of the documents that match; an event the SIEM would not store never matches, and
+    an event stored as a `DocumentGroup` matches when one of its documents does."""
+    owners: list[int] = []
+    stored: list[Any] = []
+    for index, document in enumerate(documents):
+        if type(document) is DocumentGroup:
+            owners.extend(index for _ in document)
+            stored.extend(document)
+        elif document is not None:
+            owners.append(index)
+            stored.append(document)
+    return {owners[position] for position in compiled.select(stored)}
+
+
+def by_event_type(models: dict[type, Callable[[Any], Any | None]]) -> Callable[[RawEvent], Any]:
+    """One ingest function over every raw event type: each type has its own model module, and a
+    type the SIEM has no model for is not stored (None)."""
+
+    def ingest(event: RawEvent) -> Any | None:
+        model = models.get(type(event))
+        return model(event) if model is not None else None
+
+    return ingest
+
+
+def ingest_models() -> dict[str, dict[type, Callable[[Any], Any | None]]]:
+    """Per target: raw event type -> the ingest model that stores it."""
+    from converter.ingest.defender import to_defender
+    from converter.ingest.ecs import to_ecs
+    from converter.ingest.splunk import to_splunk
+
+    return {
+        "eql": {WindowsEvent: to_ecs},
+        "spl": {WindowsEvent: to_splunk},
+        # Defender XDR has no table for auditd records or Zeek logs.
+        "kql": {WindowsEvent: to_defender},
+    }
 
 
 def target_runtimes() -> dict[str, TargetRuntime]:
@@ -36,12 +70,10 @@ def target_runtimes() -> dict[str, TargetRuntime]:
     from converter.engines.eql import EqlEngine
     from converter.engines.kql import KqlEngine
     from converter.engines.spl import SplEngine
-    from converter.ingest.defender import to_defender
-    from converter.ingest.ecs import to_ecs
-    from converter.ingest.splunk import to_splunk
 
+    models = ingest_models()
     return {
-        "eql": TargetRuntime("eql", to_ecs, EqlEngine()),
-        "spl": TargetRuntime("spl", to_splunk, SplEngine()),
-        "kql": TargetRuntime("kql", to_defender, KqlEngine()),
+        "eql": TargetRuntime("eql", by_event_type(models["eql"]), EqlEngine()),
+        "spl": TargetRuntime("spl", by_event_type(models["spl"]), SplEngine()),
+        "kql": TargetRuntime("kql", by_event_type(models["kql"]), KqlEngine()),
     }

@@ -1,8 +1,9 @@
 """This project's rule conventions, on top of the Sigma schema and SigmaHQ's validators.
 
-- The file is `sigma/<product>/<category>/<prefix><name>.yml`, the prefix being SigmaHQ's for the
-  log source (SigmaHQ's own prefix check downloads its table, so the table for the log sources
-  this project can verify is kept here).
+- The file is `sigma/<product>/<category>/<prefix><name>.yml` (service log sources as SigmaHQ
+  files them: `sigma/linux/auditd/lnx_auditd_*.yml`, `sigma/network/zeek/zeek_<log>_*.yml`),
+  the prefix being SigmaHQ's for the log source (SigmaHQ's own prefix check downloads its
+  table, so the table for the log sources this project can verify is kept here).
 - The log source is one the Sigma reference has raw events for (`converter.reference`): a rule
   the build cannot verify against its cases is not accepted.
 - Tags: the project's technique (T1587.003) and its tactic, plus at least one ATT&CK tactic tag and
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from converter.reference import LOG_SOURCES
+from converter.reference import LOG_SOURCES, SERVICE_LOG_SOURCES
 from converter.rules import RuleFile
 
 from .findings import Finding, YamlLines, lines_matching, lines_with
@@ -33,6 +34,12 @@ PREFIXES: dict[tuple[str, str], str] = {
     ("windows", "registry_event"): "registry_event_win_",
     ("windows", "ps_script"): "posh_ps_",
     ("linux", "process_creation"): "proc_creation_lnx_",
+}
+# (product, service) -> (SigmaHQ filename prefix, folder), for the service log sources
+SERVICE_PREFIXES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("linux", "auditd"): ("lnx_auditd_", ("sigma", "linux", "auditd")),
+    ("zeek", "x509"): ("zeek_x509_", ("sigma", "network", "zeek")),
+    ("zeek", "ssl"): ("zeek_ssl_", ("sigma", "network", "zeek")),
 }
 PROJECT_TAGS = ("attack.resource-development", "attack.t1587.003")
 # ATT&CK Enterprise tactics, as Sigma tags
@@ -64,8 +71,18 @@ def check_conventions(rule: RuleFile) -> list[Finding]:
     logsource = sigma.logsource
     key = (logsource.product or "", logsource.category or "")
     prefix = PREFIXES.get(key)
-    if prefix is None or logsource.service is not None or key not in LOG_SOURCES:
-        supported = ", ".join(f"{p}/{c}" for p, c in PREFIXES)
+    expected = ("sigma", key[0], key[1])
+    service = (logsource.product or "", logsource.service or "")
+    if logsource.category is None and service in SERVICE_PREFIXES:
+        prefix, expected = SERVICE_PREFIXES[service]
+        known = service in SERVICE_LOG_SOURCES
+    else:
+        known = logsource.service is None and key in LOG_SOURCES
+    if prefix is None or not known:
+        supported = ", ".join(
+            [f"{p}/{c}" for p, c in PREFIXES]
+            + [f"{p}/{s} (service)" for p, s in SERVICE_PREFIXES]
+        )
         report(
             f"log source {logsource.product}/{logsource.category}"
             + (f" (service {logsource.service})" if logsource.service else "")
@@ -77,7 +94,6 @@ def check_conventions(rule: RuleFile) -> list[Finding]:
         path = PurePosixPath(rule.path)
         if not path.name.startswith(prefix):
             report(f"file name must start with {prefix!r} for this log source", 1)
-        expected = ("sigma", key[0], key[1])
         if path.parent.parts[-3:] != expected:
             report(f"rule belongs in {'/'.join(expected)}/", 1)
     if path_name_problem := _name_problem(PurePosixPath(rule.path).name):

@@ -30,9 +30,10 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from converter.conversion import make_backend, resolve_pipeline
+from converter.documents import DocumentGroup
 from converter.engines.defender_schema import DEFENDER_TABLES
 from converter.errors import InputError
-from converter.reference import LOG_SOURCES
+from converter.reference import sources_of
 from converter.rules import RuleFile, detection_items
 from converter.targets import Target
 
@@ -92,31 +93,36 @@ def _flatten(node: Any, prefix: str, out: set[str]) -> None:
         out.add(prefix)
 
 
+def _stored(target_name: str, event: Any) -> list[Any]:
+    from converter.runtimes import ingest_models
+
+    model = ingest_models()[target_name].get(type(event))
+    document = model(event) if model is not None else None
+    if document is None:
+        return []
+    return list(document) if type(document) is DocumentGroup else [document]
+
+
 @cache
-def document_fields(target_name: str, product: str, category: str) -> frozenset[str] | None:
+def document_fields(
+    target_name: str, product: str, category: str | None, service: str | None = None
+) -> frozenset[str] | None:
     """Fields the target's documents of the log source carry; None when that is not known."""
-    sources = LOG_SOURCES.get((product, category))
-    if sources is None:
+    sources = sources_of(product, category, service)
+    if sources is None or target_name not in ("eql", "spl"):
         return None
     events = [event for source in sources for event in specimen_events(source)]
-    fields: set[str] = set()
-    if target_name == "eql":
-        from converter.ingest.ecs import to_ecs
-
-        for event in events:
-            document = to_ecs(event)
-            if document is not None:
-                _flatten(document, "", fields)
-    elif target_name == "spl":
-        from converter.ingest.splunk import to_splunk
-
-        fields.update(SPLUNK_DEFAULT_FIELDS)
-        for event in events:
-            splunk_event = to_splunk(event)
-            if splunk_event is not None:
-                fields.update(splunk_event.fields)
-    else:
+    if not events:
         return None
+    fields: set[str] = set()
+    if target_name == "spl":
+        fields.update(SPLUNK_DEFAULT_FIELDS)
+    for event in events:
+        for document in _stored(target_name, event):
+            if target_name == "eql":
+                _flatten(document, "", fields)
+            else:
+                fields.update(document.fields)
     return frozenset(fields)
 
 
@@ -127,9 +133,11 @@ def known_fields(
         table = DEFENDER_TABLES.get(str(state.get("query_table")))
         return frozenset(table.columns) if table is not None else None
     logsource = rule.logsource
-    if logsource.service is not None or not logsource.product or not logsource.category:
+    if not logsource.product:
         return None
-    return document_fields(target.name, logsource.product, logsource.category)
+    return document_fields(
+        target.name, logsource.product, logsource.category, logsource.service
+    )
 
 
 def unknown_in(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> list[str]:

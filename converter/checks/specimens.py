@@ -13,13 +13,14 @@ manifest for 4688 and the PowerShell manifest for 4104.
 
 from __future__ import annotations
 
-from converter.events import WindowsEvent
+from converter.events import RawEvent, WindowsEvent
 from converter.reference import (
     LINUX_SYSMON_CHANNEL,
     POWERSHELL_CHANNELS,
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
     EventSource,
+    Source,
 )
 
 _GUID = "{8c7a9f2e-3b1d-4e5f-a6b7-c8d9e0f1a2b3}"
@@ -125,9 +126,15 @@ _PROVIDERS = {
 }
 
 
-def specimen_events(source: EventSource) -> list[WindowsEvent]:
+# Specimens of the sources that are not Windows events, by source name (`Source.name`).
+RAW_SPECIMENS: dict[str, tuple[RawEvent, ...]] = {}
+
+
+def specimen_events(source: Source) -> list[RawEvent]:
     """A specimen of every (channel, event id) of the event source that has one."""
-    events = []
+    if not isinstance(source, EventSource):
+        return list(RAW_SPECIMENS.get(source.name, ()))
+    events: list[RawEvent] = []
     for channel in sorted(source.channels):
         for event_id in sorted(source.event_ids):
             data = SPECIMENS.get((channel, event_id))
