@@ -51,7 +51,11 @@ def render(build: BuildResult) -> dict[str, bytes]:
             }
         )
     files.update(deployable_files(build))
-    manifest = {"version": __version__, "rules": manifest_rules}
+    manifest: dict[str, object] = {"version": __version__}
+    if build.environment is not None:  # an environment's tree says whose it is
+        files.update(build.environment.files())
+        manifest["environment"] = build.environment.manifest()
+    manifest["rules"] = manifest_rules
     files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     return files
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from converter.cases import Case, load_cases
 from converter.checks import field_pipeline, require_known_fields
-from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
+from converter.conversion import ConversionError, convert, make_backend, target_pipeline
 from converter.engines.base import QueryError
 from converter.oracle import check_oracle, load_oracle
 from converter.project import Project
@@ -20,6 +21,9 @@ from converter.rules import RuleFile, load_rules
 from converter.runtimes import TargetRuntime, select, target_runtimes
 from converter.targets import TARGETS, Target
 from converter.verify import Mismatch, compare
+
+if TYPE_CHECKING:
+    from converter.environment import Environment
 
 VERIFIED = "verified"
 CONVERTED = "converted"
@@ -52,6 +56,7 @@ class BuildResult:
     rules: list[RuleResult]
     cases: list[Case]
     errors: list[str] = field(default_factory=list)  # failures outside one rule (seed oracle)
+    environment: Environment | None = None  # the overlay the queries were built for
 
     @property
     def failures(self) -> list[str]:
@@ -112,7 +117,9 @@ def evaluate_artifact(
     return outcome
 
 
-def run_build(project: Project, targets: Sequence[Target] = TARGETS) -> BuildResult:
+def run_build(
+    project: Project, targets: Sequence[Target] = TARGETS, environment: Environment | None = None
+) -> BuildResult:
     rules = load_rules(project)
     # A field no target document has would convert to a query that silently never matches.
     for target in targets:
@@ -120,16 +127,18 @@ def run_build(project: Project, targets: Sequence[Target] = TARGETS) -> BuildRes
         for rule in rules:
             require_known_fields(rule, target, fields)
     cases = load_cases(project, (rule.id for rule in rules))
-    runtimes = target_runtimes()
+    runtimes = target_runtimes(environment)
     events = [case.event for case in cases]
     oracle = load_oracle(project)
     results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
-    build = BuildResult(project=project, rules=results, cases=cases)
+    build = BuildResult(project=project, rules=results, cases=cases, environment=environment)
     for target in targets:
-        backend = make_backend(target, resolve_pipeline(target, project.root))
+        # The field check above runs without the overlay: its renames are the env's names.
+        backend = make_backend(target, target_pipeline(target, project.root, environment))
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
-        if runtime is not None and target.name == "eql" and oracle is not None:
+        # The seed's EQL names the stock ECS fields: it is checked by the stock build only.
+        if runtime is not None and target.name == "eql" and oracle is not None and not environment:
             known = {rule.id for rule in rules}
             build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
         for result in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import Backend
@@ -24,6 +24,9 @@ from converter.workarounds import (
     UnsupportedShape,
     check_rule,
 )
+
+if TYPE_CHECKING:
+    from converter.environment import Environment
 
 # The stock backends, each corrected where it emits wrong queries (docs/converter-defects.md).
 BACKENDS: dict[str, type[Backend]] = {
@@ -62,6 +65,16 @@ def resolve_pipeline(target: Target, root: Path) -> ProcessingPipeline:
         return _resolver().resolve(specs)
     except SigmaError as error:
         raise InputError(", ".join(target.pipelines), f"cannot load pipelines: {error}") from None
+
+
+def target_pipeline(
+    target: Target, root: Path, environment: Environment | None = None
+) -> ProcessingPipeline:
+    """The target's pipelines, then the environment's overlay (priority 100, after them all)."""
+    pipeline = resolve_pipeline(target, root)
+    if environment is None:
+        return pipeline
+    return pipeline + environment.pipeline(target.name)
 
 
 def make_backend(target: Target, pipeline: ProcessingPipeline) -> Backend:

@@ -657,3 +657,61 @@ def test_schema_types() -> None:
     assert DEFENDER_TABLES["CloudAppEvents"].duckdb_type("RawEventData") == "JSON"
     used = {t for table in DEFENDER_TABLES.values() for t in table.columns.values()}
     assert used <= set(KUSTO_TO_DUCKDB)
+
+
+# --- tables of an environment (renamed tables and columns) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def acme_engine() -> KqlEngine:
+    from types import MappingProxyType
+
+    from converter.engines.defender_schema import DefenderTable
+
+    stock = DEFENDER_TABLES["DeviceProcessEvents"]
+    columns = {("CmdLine" if c == "ProcessCommandLine" else c): t for c, t in stock.columns.items()}
+    renamed = DefenderTable("AcmeProcessEvents_CL", MappingProxyType(columns))
+    return KqlEngine({renamed.name: renamed})
+
+
+def test_engine_reads_the_tables_it_is_given(acme_engine: KqlEngine) -> None:
+    rows = [
+        DefenderRow("AcmeProcessEvents_CL", {"CmdLine": "certutil -addstore root x.cer"}),
+        DefenderRow("AcmeProcessEvents_CL", {"CmdLine": "certutil -dump"}),
+        DefenderRow("DeviceProcessEvents", {"ProcessCommandLine": "certutil -addstore root"}),
+    ]
+    query = 'AcmeProcessEvents_CL | where CmdLine contains "-addstore"'
+    assert select(acme_engine, query, rows) == [0]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param(
+            'DeviceProcessEvents | where ProcessCommandLine contains "a"',
+            "unknown Defender XDR table",
+            id="stock-table-gone",
+        ),
+        pytest.param(
+            'AcmeProcessEvents_CL | where ProcessCommandLine contains "a"',
+            "unknown column",
+            id="stock-column-gone",
+        ),
+        pytest.param(
+            'AcmeProcessEvents_CL | where Cmdline contains "a"', "unknown column", id="column-case"
+        ),
+        pytest.param(
+            "AcmeProcessEvents_CL | where CmdLine == 1", "cannot compare", id="column-keeps-type"
+        ),
+    ],
+)
+def test_renamed_tables_keep_names_and_types_strict(
+    acme_engine: KqlEngine, query: str, message: str
+) -> None:
+    with pytest.raises(QueryError, match=message):
+        acme_engine.compile(query)
+
+
+def test_default_engine_does_not_know_environment_tables(engine: KqlEngine) -> None:
+    with pytest.raises(QueryError, match="unknown Defender XDR table"):
+        engine.compile('AcmeProcessEvents_CL | where CmdLine contains "a"')

@@ -45,6 +45,7 @@ def _register() -> None:
     from converter.cli.build import build
     from converter.cli.bundle import bundle
     from converter.cli.check import check
+    from converter.cli.convert import convert
     from converter.cli.list import list_rules
     from converter.cli.new import new
     from converter.cli.scan import scan
@@ -52,6 +53,7 @@ def _register() -> None:
     main.add_command(build)
     main.add_command(bundle)
     main.add_command(check)
+    main.add_command(convert)
     main.add_command(list_rules)
     main.add_command(new)
     main.add_command(scan)

@@ -12,11 +12,17 @@ Defender table of the query has.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import yaml
 
 from converter import __version__
 from converter.build import BuildResult
 from converter.deploy.metadata import SENTINEL_SEVERITY, Deployable, verified
+
+if TYPE_CHECKING:
+    from converter.environment import Environment
 
 FOLDER = "sentinel"
 TARGET = "kql"
@@ -56,14 +62,25 @@ def query_table(query: str) -> str:
     return first[0]
 
 
-def entity_mappings(table: str) -> list[dict[str, object]]:
+def entity_mappings(
+    table: str, columns: Mapping[str, str] | None = None
+) -> list[dict[str, object]]:
+    """Entity mappings of a Defender table; `columns` renames its columns (an environment's)."""
+    renamed = columns or {}
     return [
-        {"entityType": entity, "fieldMappings": [{"identifier": identifier, "columnName": column}]}
+        {
+            "entityType": entity,
+            "fieldMappings": [
+                {"identifier": identifier, "columnName": renamed.get(column, column)}
+            ],
+        }
         for entity, identifier, column in ENTITY_COLUMNS.get(table, ())
     ]
 
 
-def sentinel_rule(item: Deployable, version: str = __version__) -> dict[str, object]:
+def sentinel_rule(
+    item: Deployable, version: str = __version__, environment: Environment | None = None
+) -> dict[str, object]:
     rule = item.rule
     table = query_table(item.query)
     description = rule.description
@@ -83,7 +100,10 @@ def sentinel_rule(item: Deployable, version: str = __version__) -> dict[str, obj
         "relevantTechniques": [technique.id for technique in rule.attack.techniques],
         "query": item.query + "\n",
     }
-    mappings = entity_mappings(table)
+    if environment is None:
+        mappings = entity_mappings(table)
+    else:  # the environment's table stands for a Defender table, with its columns renamed
+        mappings = entity_mappings(environment.stock_table(table), environment.kql.fields)
     if mappings:
         document["entityMappings"] = mappings
     document["version"] = version
@@ -112,6 +132,6 @@ def dump(document: dict[str, object]) -> bytes:
 
 def render(build: BuildResult) -> dict[str, bytes]:
     return {
-        f"{FOLDER}/{item.rule.stem}.yaml": dump(sentinel_rule(item))
+        f"{FOLDER}/{item.rule.stem}.yaml": dump(sentinel_rule(item, environment=build.environment))
         for item in verified(build, TARGET)
     }

@@ -144,7 +144,9 @@ def _check_types(node: object, table: DefenderTable) -> None:
             require(item, "string", "has_any/has_all")
 
 
-def parse_filter(query: str) -> tuple[DefenderTable, ir.Expr]:
+def parse_filter(
+    query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
+) -> tuple[DefenderTable, ir.Expr]:
     """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
     try:
         tree = lower(query)
@@ -157,7 +159,7 @@ def parse_filter(query: str) -> tuple[DefenderTable, ir.Expr]:
         raise QueryError("the query must start with a Defender table name")
     if len(tree.operators) != 1 or not isinstance(tree.operators[0], ir.Where):
         raise QueryError("the query must be exactly `Table | where <predicate>`")
-    table = DEFENDER_TABLES.get(source.name)
+    table = tables.get(source.name)
     if table is None:
         raise QueryError(f"unknown Defender XDR table {source.name!r}")
     predicate = tree.operators[0].predicate
@@ -228,20 +230,25 @@ def _write_columns(
 
 
 class KqlEngine:
-    """Compiles `Table | where ...` filters and runs them on one DuckDB connection."""
+    """Compiles `Table | where ...` filters and runs them on one DuckDB connection.
+
+    `tables` are the tables a query may read (default: the Defender XDR tables); an environment
+    that stores them under other names, or with renamed columns, gives its own.
+    """
 
     language = "kql"
 
-    def __init__(self) -> None:
+    def __init__(self, tables: Mapping[str, DefenderTable] | None = None) -> None:
+        self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
         self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
-        for table in DEFENDER_TABLES.values():
+        for table in self.tables.values():
             self._con.execute(table.ddl(table.name))
 
     def compile(self, query: str) -> CompiledKql:
-        table, predicate = parse_filter(query)
+        table, predicate = parse_filter(query, self.tables)
         try:
             translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
         except duckdb_kql.KqlError as e:
