@@ -39,6 +39,7 @@ from typing import IO, Any
 import orjson
 
 from converter.errors import InputError
+from converter.events import EventFormatError, parse_raw_event
 from converter.formats import (
     auditd,
     defender,
@@ -175,6 +176,11 @@ def classify(
             return _splunk_raw(splunk["_raw"], source, wanted)
         if "expect" in record and isinstance(record.get("event"), Mapping):
             record = record["event"]  # a certdetect case file
+            if "audit" in record or "zeek" in record:  # its audit event or Zeek row layouts
+                try:
+                    return Item(source, parse_raw_event(record))
+                except EventFormatError as error:
+                    return BadRecord(source, str(error))
         elif ecs.is_search_hit(record):
             record = record["_source"]
         if "Event" in record:

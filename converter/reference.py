@@ -20,8 +20,9 @@ Design:
   ("Field Usage"), and EVTX EventData names are case-sensitive.
 - A rule applies only to the raw events of its log source (`LOG_SOURCES` by category,
   `SERVICE_LOG_SOURCES` by service: Linux auditd records, Zeek logs); any other log source,
-  and any construct whose meaning the specification leaves to a tool (placeholders, field
-  references, time parts, a rule already changed by a pipeline) raises `UnsupportedRuleError`.
+  and any construct whose meaning the specification leaves to a tool (placeholders, time parts,
+  field references with `startswith`/`endswith`/`contains`, a rule already changed by a
+  pipeline) raises `UnsupportedRuleError`.
 
 Readings where the specification is silent (each pinned by a "reference choice" test):
 - A keyword (unbound value) matches when one value of the raw event (EventData or System field)
@@ -37,6 +38,13 @@ Readings where the specification is silent (each pinned by a "reference choice" 
   nothing in the log says which fields a reader would decode.
 - Zeek: field values are the JSON writer's: a set or vector matches when one element matches
   (an empty one is absent, like an unset field), booleans are "true"/"false" as in JSON.
+- `|fieldref` (modifiers appendix: "compare fields of matched events directly"; nothing more is
+  specified): the field's value equals the referenced field's value, compared as they are
+  (case-sensitively: "All values are treated as case-insensitive strings" speaks of the rule's
+  values, and a field reference brings none), as every pySigma backend that converts it does
+  (Splunk `where 'a'='b'`, whose eval expressions are case-sensitive; ES|QL `==`). A field that
+  is absent or empty has no value to compare (as for `null`), and a multivalue field compares
+  each of its values.
 """
 
 from __future__ import annotations
@@ -65,6 +73,7 @@ from sigma.types import (
     SigmaCompareExpression,
     SigmaExists,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
@@ -144,7 +153,6 @@ class EventSource:
         else:
             raw_name = name
         return lambda event: event.data.get(raw_name)
-
 
     def units(self, event: RawEvent) -> tuple[Any, ...]:
         return (event,)
@@ -581,7 +589,40 @@ def _keyword_predicate(test: _Test, source: Source) -> EventPredicate:
     return lambda event: any(present(raw) for raw in values(event))
 
 
+def _texts(raw: str | list[str] | None) -> list[str]:
+    if raw is None:
+        return []
+    return [value for value in raw if value] if type(raw) is list else [raw] if raw else []
+
+
+def _equals_field(left: Getter, right: Getter) -> EventPredicate:
+    def equal(event: Any) -> bool:
+        others = _texts(right(event))
+        return bool(others) and any(value in others for value in _texts(left(event)))
+
+    return equal
+
+
+def _compile_field_reference(item: SigmaDetectionItem, source: Source) -> EventPredicate:
+    references = list(_flatten(item.value))
+    if item.field is None:
+        raise UnsupportedRuleError("a field reference needs a field; a keyword has none")
+    if not all(isinstance(value, SigmaFieldReference) for value in references):
+        raise UnsupportedRuleError("field references mixed with values in one detection item")
+    if any(ref.starts_with or ref.ends_with for ref in references):  # type: ignore[union-attr]
+        raise UnsupportedRuleError(
+            "fieldref with startswith/endswith/contains: the specification does not say how "
+            "wildcards and case apply to a referenced value"
+        )
+    left = source.getter(item.field)
+    tests = [_equals_field(left, source.getter(ref.field)) for ref in references]  # type: ignore[union-attr]
+    predicate = _and(tests) if item.value_linking is ConditionAND else _or(tests)
+    return _not(predicate) if item.negated else predicate
+
+
 def _compile_item(item: SigmaDetectionItem, source: Source) -> EventPredicate:
+    if any(isinstance(value, SigmaFieldReference) for value in _flatten(item.value)):
+        return _compile_field_reference(item, source)
     values: list[SigmaType] = list(item.value) or [SigmaNull()]
     # `|all` links the values with AND; each value (an expansion included) is one conjunct.
     groups = [[value] for value in values] if item.value_linking is ConditionAND else [values]

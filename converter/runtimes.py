@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from converter.documents import DocumentGroup
 from converter.engines.base import CompiledQuery, Engine
 from converter.events import RawEvent, WindowsEvent
+
+if TYPE_CHECKING:
+    from converter.environment import Environment
 
 
 @dataclass
@@ -53,27 +56,48 @@ def by_event_type(models: dict[type, Callable[[Any], Any | None]]) -> Callable[[
 
 def ingest_models() -> dict[str, dict[type, Callable[[Any], Any | None]]]:
     """Per target: raw event type -> the ingest model that stores it."""
+    from converter.formats.auditd import AuditdEvent
+    from converter.formats.zeek import ZeekRecord
+    from converter.ingest import ecs_auditd, ecs_zeek, splunk_auditd, splunk_zeek
     from converter.ingest.defender import to_defender
     from converter.ingest.ecs import to_ecs
     from converter.ingest.splunk import to_splunk
 
     return {
-        "eql": {WindowsEvent: to_ecs},
-        "spl": {WindowsEvent: to_splunk},
+        "eql": {
+            WindowsEvent: to_ecs,
+            AuditdEvent: ecs_auditd.to_ecs,
+            ZeekRecord: ecs_zeek.to_ecs,
+        },
+        "spl": {
+            WindowsEvent: to_splunk,
+            AuditdEvent: splunk_auditd.to_splunk,
+            ZeekRecord: splunk_zeek.to_splunk,
+        },
         # Defender XDR has no table for auditd records or Zeek logs.
         "kql": {WindowsEvent: to_defender},
     }
 
 
-def target_runtimes() -> dict[str, TargetRuntime]:
+def target_runtimes(environment: Environment | None = None) -> dict[str, TargetRuntime]:
+    """The runtimes of the stock targets, or of an environment overlay: its documents (renamed
+    fields, index, sources, tables), its Splunk macro and its Defender tables."""
     # Imported here: each engine pulls in its own libraries (eql, duckdb).
     from converter.engines.eql import EqlEngine
     from converter.engines.kql import KqlEngine
     from converter.engines.spl import SplEngine
 
     models = ingest_models()
-    return {
+    macros = environment.splunk_macros() if environment else None
+    tables = environment.kql_tables() if environment else None
+    # `index` only where every query is ANDed with the environment's own (SplEngine docstring)
+    spl = SplEngine(macros, model_index=bool(environment and environment.spl.index))
+    runtimes = {
         "eql": TargetRuntime("eql", by_event_type(models["eql"]), EqlEngine()),
-        "spl": TargetRuntime("spl", by_event_type(models["spl"]), SplEngine()),
-        "kql": TargetRuntime("kql", by_event_type(models["kql"]), KqlEngine()),
+        "spl": TargetRuntime("spl", by_event_type(models["spl"]), spl),
+        "kql": TargetRuntime("kql", by_event_type(models["kql"]), KqlEngine(tables)),
     }
+    if environment is not None:
+        for runtime in runtimes.values():
+            runtime.ingest = environment.ingest(runtime.name, runtime.ingest)
+    return runtimes

@@ -6,12 +6,12 @@ is a scan item (`converter.formats.base`); what it holds decides who evaluates i
 | item | evaluated by |
 | --- | --- |
 | `WindowsEvent` | the Sigma reference, and each target through its ingest model |
+| `AuditdEvent`, `ZeekRecord` | the Sigma reference, and eql and spl (Defender stores neither) |
 | `EcsRecord` (ECS document from Elasticsearch) | eql only, as it is |
 | `DefenderRow` (advanced-hunting export) | kql only, as it is |
-| `AuditdEvent`, `ZeekRecord` | nobody yet: read and counted |
 
-A later evaluator (e.g. a Sigma reference for auditd or Zeek log sources) is one more
-`Evaluator`: `handles` says which items it takes, `evaluate` says which rules match them.
+Another evaluator is one more `Evaluator`: `handles` says which items it takes, `evaluate` says
+which rules match them.
 
 Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads
 its rows into DuckDB once per query and batch, so batches are large). A Windows event that no
@@ -38,9 +38,9 @@ from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.zeek import ZeekRecord
 from converter.project import Project
-from converter.reference import EventSource, ReferenceRule, compile_reference, event_sources
+from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 from converter.rules import load_rules
-from converter.runtimes import TargetRuntime, select, target_runtimes
+from converter.runtimes import TargetRuntime, ingest_models, select, target_runtimes
 from converter.targets import TARGET_NAMES
 
 EVALUATORS = ("sigma", *TARGET_NAMES)
@@ -127,13 +127,19 @@ class Evaluator(Protocol):
 
 
 class SigmaEvaluator:
-    """The Sigma reference: each rule on the Windows events of its log source."""
+    """The Sigma reference: each rule on the raw events of its log source."""
 
     name = "sigma"
 
-    def __init__(self, rules: Sequence[tuple[ReferenceRule, tuple[EventSource, ...]]]) -> None:
+    def __init__(self, rules: Sequence[tuple[ReferenceRule, tuple[Source, ...]]]) -> None:
         self._rules = rules
         self._by_key: dict[tuple[str, int], list[ReferenceRule]] = {}
+        # rules of the log sources that are not Windows events (auditd records, Zeek logs)
+        self._raw = [
+            rule
+            for rule, sources in rules
+            if any(not isinstance(source, EventSource) for source in sources)
+        ]
 
     def wants(self, channel: str, event_id: int) -> bool:
         return any(
@@ -156,19 +162,24 @@ class SigmaEvaluator:
         return found
 
     def handles(self, payload: Any) -> bool:
-        return type(payload) is WindowsEvent or type(payload) is Filtered
+        return type(payload) in _RAW_KINDS
 
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
         for position, event in batch:
-            if type(event) is WindowsEvent:
+            kind = type(event)
+            if kind is WindowsEvent:
                 for rule in self._rules_for(event):
+                    if rule.matches(event):
+                        yield position, rule.rule_id
+            elif kind is not Filtered:
+                for rule in self._raw:
                     if rule.matches(event):
                         yield position, rule.rule_id
 
 
 class TargetEvaluator:
-    """One target's artifacts, on the documents its ingest model makes from Windows events and
-    on the target's own documents."""
+    """One target's artifacts, on the documents its ingest models make from raw events and on
+    the target's own documents."""
 
     def __init__(
         self,
@@ -176,16 +187,18 @@ class TargetEvaluator:
         queries: Sequence[tuple[str, CompiledQuery[Any]]],
         stores: Callable[[str, int], bool],
         native: type | None,
+        raw: frozenset[type] = frozenset(),
     ) -> None:
         self.name = runtime.name
         self.runtime = runtime
         self.queries = queries
         self.wants = stores
         self.native = native
+        self.raw = raw  # raw event types other than Windows events that the target stores
 
     def handles(self, payload: Any) -> bool:
         kind = type(payload)
-        return kind is WindowsEvent or kind is Filtered or kind is self.native
+        return kind is WindowsEvent or kind is Filtered or kind is self.native or kind in self.raw
 
     def _document(self, payload: Any) -> Any:
         kind = type(payload)
@@ -195,6 +208,8 @@ class TargetEvaluator:
             return self.runtime.ingest(payload)
         if kind is self.native:
             return payload.document if kind is EcsRecord else payload
+        if kind in self.raw:
+            return self.runtime.ingest(payload)
         return None
 
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
@@ -210,6 +225,16 @@ class TargetEvaluator:
         for rule_id, compiled in self.queries:
             for index in sorted(select(compiled, documents)):
                 yield positions[index], rule_id
+
+
+_RAW_KINDS = frozenset({WindowsEvent, Filtered, AuditdEvent, ZeekRecord})
+
+
+def _raw_types() -> dict[str, frozenset[type]]:
+    return {
+        name: frozenset(kind for kind in models if kind is not WindowsEvent)
+        for name, models in ingest_models().items()
+    }
 
 
 def _native_types() -> dict[str, type]:
@@ -256,7 +281,7 @@ class Scanner:
             )
         targets = [name for name in TARGET_NAMES if name in chosen]
         runtimes = target_runtimes() if targets else {}
-        stores, natives = _stores(), _native_types()
+        stores, natives, raws = _stores(), _native_types(), _raw_types()
         for name in targets:
             queries: list[tuple[str, CompiledQuery[Any]]] = []
             for entry in manifest["rules"]:
@@ -269,7 +294,9 @@ class Scanner:
                 except QueryError as error:
                     raise InputError(f"dist/{target['path']}", f"query rejected: {error}") from None
             evaluators.append(
-                TargetEvaluator(runtimes[name], queries, stores[name], natives.get(name))
+                TargetEvaluator(
+                    runtimes[name], queries, stores[name], natives.get(name), raws[name]
+                )
             )
         rules = {
             rule.id: RuleInfo(rule.id, rule.stem, rule.title, rule.level) for rule in rule_files

@@ -35,8 +35,10 @@ from sigma.backends.splunk.splunk import (
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionNOT,
     ConditionOR,
+    ConditionSelector,
 )
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
@@ -45,6 +47,7 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -207,14 +210,63 @@ def refuse_regex_classes(language: str) -> Refusal:
     return refusal
 
 
+RuleRefusal = Callable[[SigmaRule], "str | None"]
+
+
+def refuse_negated_field_reference(rule: SigmaRule) -> str | None:
+    """SPL: stock moves a field reference to `| where` after the search, which keeps its meaning
+    only when the reference is ANDed with the rest; under a NOT covering more than the reference
+    it wrote `NOT (other) | where 'a'='b'` for `not (selection and other)`."""
+    holders = {
+        name
+        for name, detection in rule.detection.detections.items()
+        if any(isinstance(value, SigmaFieldReference) for value in _detection_values(detection))
+    }
+    if not holders:
+        return None
+
+    def negated(node: object, under_not: bool) -> bool:
+        if isinstance(node, ConditionIdentifier):
+            return under_not and node.identifier in holders
+        if isinstance(node, ConditionSelector):  # `1 of x*` may select a holder: refuse
+            return under_not
+        if isinstance(node, ConditionNOT):
+            return any(negated(arg, True) for arg in node.args)
+        if isinstance(node, (ConditionAND, ConditionOR)):
+            return any(negated(arg, under_not) for arg in node.args)
+        return False
+
+    for condition in rule.detection.parsed_condition:
+        if negated(condition.parse(postprocess=False), False):
+            return (
+                "a |fieldref under NOT: the Splunk backend moves field references to a `| where` "
+                "after the search, outside the NOT (docs/converter-defects.md)"
+            )
+    return None
+
+
+def _detection_values(detection: SigmaDetection) -> Iterator[SigmaType]:
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            yield from _detection_values(item)
+        else:
+            yield from item.value
+
+
 def check_rule(backend: Any, rule: SigmaRule) -> None:
-    """Raise UnsupportedShape for the first value the backend's target cannot express."""
+    """Raise UnsupportedShape for the first value or rule shape the backend's target cannot
+    express."""
     refusals: tuple[Refusal, ...] = getattr(type(backend), "refusals", ())
     for value in _values(rule):
         for refusal in refusals:
             reason = refusal(value)
             if reason is not None:
                 raise UnsupportedShape(reason)
+    rule_refusals: tuple[RuleRefusal, ...] = getattr(type(backend), "rule_refusals", ())
+    for rule_refusal in rule_refusals:
+        reason = rule_refusal(rule)
+        if reason is not None:
+            raise UnsupportedShape(reason)
 
 
 # --- Elastic EQL ---------------------------------------------------------------------------------
@@ -245,6 +297,14 @@ class CertdetectEqlBackend(EqlBackend):
         if any(isinstance(getattr(arg, "value", None), SigmaCasedString) for arg in cond.args):
             return False
         return super().decide_convert_condition_as_in_expression(cond, state)
+
+    def convert_condition_field_eq_val_bool(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Stock writes `field:true`; `:` compares strings only (EQL syntax reference,
+        # "Comparison operators") and Elasticsearch rejects the query. `==` compares booleans.
+        value = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
+        return f"{self.escape_and_quote_field(cond.field)} == {value}"
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -587,6 +647,7 @@ class CertdetectSplunkBackend(SplunkBackend):
         refuse_regex_xml_specials,
         refuse_pcre_differences,
     )
+    rule_refusals: ClassVar[tuple[RuleRefusal, ...]] = (refuse_negated_field_reference,)
 
     def convert_condition_field_eq_expansion(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

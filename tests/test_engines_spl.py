@@ -497,3 +497,174 @@ def test_pysigma_keywords_are_raw_terms() -> None:
         ev("<Data>New-SelfSignedCertificate</Data>", source=WIN, EventCode="11"),
     ]
     assert SplEngine().compile(query).select(docs) == [0, 1]
+
+
+# --- index and search macros (environment overlays) ----------------------------------------
+# IDX = Search Manual "Use default fields" (index is a default field); MACRO = Knowledge Manager
+# Manual "Use search macros in searches" and "Use macros with event types and tags".
+
+
+def ev_index(index: str, **fields: str) -> SplunkEvent:
+    values = {k: [v] for k, v in fields.items()}
+    return SplunkEvent(values, "", source=SYSMON, index=index)
+
+
+@pytest.mark.parametrize(
+    ("query", "event", "expected"),
+    [
+        pytest.param("index=acme_endpoint", ev_index("acme_endpoint"), True, id="IDX-equal"),
+        pytest.param("index=acme_endpoint", ev_index("main"), False, id="IDX-other-index"),
+        pytest.param("index=acme*", ev_index("acme_endpoint"), True, id="IDX-wildcard"),
+        pytest.param("index=ACME_ENDPOINT", ev_index("acme_endpoint"), True, id="IDX-case"),
+        pytest.param("index!=main", ev_index("acme_endpoint"), True, id="IDX-not-equal"),
+        pytest.param("index=main", ev(), True, id="IDX-default-main"),
+        pytest.param('index IN ("a", "main")', ev(), True, id="IDX-in"),
+    ],
+)
+def test_index_is_a_default_field(query: str, event: SplunkEvent, expected: bool) -> None:
+    assert SplEngine(model_index=True).compile(query).select([event]) == ([0] if expected else [])
+
+
+@pytest.mark.parametrize("query", ["index=* a=1", "a=1 NOT index=main", 'a=1 | regex index="x"'])
+def test_index_is_refused_unless_modelled(query: str) -> None:
+    # A rule value must not choose the indexes a stock search reads.
+    with pytest.raises(QueryError, match="index"):
+        SplEngine().compile(query)
+
+
+MACROS = {
+    "acme_data": "(index=acme OR index=acme_archive)",
+    "acme_and": "index=acme_archive EventCode=2",
+    "acme_nested": "`acme_data` EventCode=1",
+    "loop": "`loop`",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the definition replaces the call; what follows is ANDed as in any search
+        pytest.param("`acme_data` EventCode=1", [0, 1], id="MACRO-expanded"),
+        pytest.param("`acme_nested`", [0, 1], id="MACRO-nested"),
+        # text replacement: the definition's implicit AND is not grouped, so the OR before the
+        # call takes its first term (OR binds tighter than AND in search), as the event types
+        # page warns; a grouped expansion would also select the main-index event 3
+        pytest.param("index=main OR `acme_and`", [2], id="MACRO-textual-and"),
+        pytest.param('EventCode=1 x="`acme_data`"', [], id="MACRO-not-in-quotes"),
+    ],
+)
+def test_macros_expand_as_text(query: str, expected: list[int]) -> None:
+    docs = [
+        ev_index("acme", EventCode="1"),
+        ev_index("acme_archive", EventCode="1"),
+        ev_index("acme_archive", EventCode="2"),
+        ev_index("main", EventCode="1"),
+    ]
+    assert SplEngine(MACROS, model_index=True).compile(query).select(docs) == expected
+
+
+def test_macro_inside_quotes_is_a_literal_value() -> None:
+    event = ev_index("main", x="`acme_data`")
+    assert SplEngine(MACROS).compile('x="`acme_data`"').select([event]) == [0]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param("`undefined` a=1", "not defined", id="undefined"),
+        pytest.param("`acme_data(1)` a=1", "arguments", id="arguments"),
+        pytest.param("```a comment``` a=1", "comments", id="comment"),
+        pytest.param("`acme_data a=1", "unbalanced", id="unbalanced"),
+        pytest.param("`loop`", "nested", id="recursive"),
+    ],
+)
+def test_macros_outside_the_subset_raise(query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        SplEngine(MACROS).compile(query)
+
+
+def test_without_definitions_a_macro_is_refused() -> None:
+    with pytest.raises(QueryError, match="not defined"):
+        SplEngine().compile("`acme_data` a=1")
+
+
+# --- `where 'F'='G'`: the Splunk backend's form of a Sigma field reference (Search Reference,
+# `where`: the eval expression is case-sensitive; only results where it is true are kept)
+SELF_SIGNED = "host_cert=true\n| where 'certificate.issuer'='certificate.subject'"
+
+
+@pytest.mark.parametrize(
+    ("subject", "issuer", "expected"),
+    [
+        pytest.param("CN=bro", "CN=bro", True, id="equal"),
+        pytest.param("CN=bro", "CN=ca", False, id="differ"),
+        pytest.param("CN=bro", "cn=BRO", False, id="case-sensitive"),
+        pytest.param("CN=bro", None, False, id="null-is-dropped"),
+    ],
+)
+def test_where_compares_two_fields(subject: str, issuer: str | None, expected: bool) -> None:
+    fields = {"certificate.subject": subject}
+    if issuer is not None:
+        fields["certificate.issuer"] = issuer
+    assert matches(SELF_SIGNED, ev(host_cert="true", **fields)) is expected
+
+
+def test_where_is_a_filter_after_the_search() -> None:
+    event = ev(host_cert="false", **{"certificate.subject": "x", "certificate.issuer": "x"})
+    assert not matches(SELF_SIGNED, event)
+    assert matches("* | where 'a'='b'", ev(a="v", b="v"))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param("* | where NOT 'a'='b'", "only `where 'F'='G'`", id="not"),
+        pytest.param("* | where a=b", "only `where 'F'='G'`", id="unquoted"),
+        pytest.param("* | where 'a'=\"b\"", "only `where 'F'='G'`", id="literal"),
+        pytest.param("* | where 'a'='b' AND 'c'='d'", "only `where 'F'='G'`", id="and"),
+    ],
+)
+def test_other_where_forms_raise(query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=re.escape(message)):
+        SplEngine().compile(query)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        pytest.param(ev(a=["x", "y"], b="x"), "multivalue", id="multivalue"),
+        pytest.param(ev(a="1.0", b="1"), "number", id="number"),
+    ],
+)
+def test_where_refuses_what_eval_would_decide_differently(event: SplunkEvent, message: str) -> None:
+    compiled = SplEngine().compile("* | where 'a'='b'")
+    with pytest.raises(QueryError, match=message):
+        compiled.select([event])
+
+
+def test_stock_fieldref_under_not_moves_out_of_the_not() -> None:
+    # docs/converter-defects.md, "`|fieldref` under a negated group": when this fails, stock
+    # places the `where` correctly (or refuses) and the entry can go.
+    from sigma.backends.splunk import SplunkBackend
+    from sigma.collection import SigmaCollection
+    from sigma.processing.pipeline import ProcessingPipeline
+
+    rule = """
+title: t
+logsource: {product: zeek, service: x509}
+detection:
+    selection: {certificate.issuer|fieldref: certificate.subject}
+    other: {host_cert: true}
+    condition: not (selection and other)
+"""
+    backend = SplunkBackend(ProcessingPipeline())
+    backend.parenthesize = True  # type: ignore[misc]
+    query = backend.convert(SigmaCollection.from_yaml(rule))[0]
+    assert query == "NOT (host_cert=true)\n| where 'certificate.issuer'='certificate.subject'"
+    # what it should mean: a self-signed host certificate is the one event it must not select
+    same = ev(host_cert="true", **{"certificate.issuer": "x", "certificate.subject": "x"})
+    assert not matches(query, same)
+    other = ev(host_cert="false", **{"certificate.issuer": "x", "certificate.subject": "x"})
+    assert matches(query, other)  # right here; but:
+    differ = ev(host_cert="true", **{"certificate.issuer": "x", "certificate.subject": "y"})
+    assert not matches(query, differ)  # not (false and true) is true: the query misses it

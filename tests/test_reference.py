@@ -23,6 +23,7 @@ from sigma.plugins import InstalledSigmaPlugins
 from sigma.rule import SigmaRule
 
 from converter.events import WindowsEvent, parse_windows_event
+from converter.formats.zeek import ZeekRecord
 from converter.reference import ReferenceRule, UnsupportedRuleError, compile_reference
 
 FILES = Path(__file__).resolve().parent / "files" / "reference"
@@ -461,7 +462,7 @@ def test_other_log_sources_unsupported(logsource: dict[str, str], named: str) ->
     ("detection", "message"),
     [
         (one("User|expand", "%Administrators%"), "placeholder"),
-        (one("User|fieldref", "ParentUser"), "SigmaFieldReference"),
+        (one("User|fieldref|contains", "ParentUser"), "fieldref with startswith"),
         (one("UtcTime|hour", 10), "SigmaTimestampPart"),
         ({"sel_a": {"User": "x"}, "condition": "1 of filter_*"}, "selects no detection"),
     ],
@@ -509,3 +510,177 @@ def _wildcard_oracle(pattern: str, value: str) -> bool:
 def test_wildcards_agree_with_oracle(pattern: str, value: str) -> None:
     reference = compile_yaml(one("User", pattern))
     assert reference.matches(sysmon1(User=value)) is _wildcard_oracle(pattern, value)
+
+
+# --- Zeek log sources and field references ------------------------------------------------------
+
+
+def zeek_rule(detection: dict[str, Any], service: str = "x509") -> ReferenceRule:
+    rule = {
+        "title": "reference test",
+        "id": RULE_ID,
+        "status": "test",
+        "logsource": {"product": "zeek", "service": service},
+        "detection": detection,
+    }
+    return compile_reference(SigmaRule.from_yaml(yaml.safe_dump(rule, sort_keys=False)))
+
+
+def x509(**fields: Any) -> ZeekRecord:
+    # Zeek's JSON writer: column names as keys, unset fields left out, sets as lists.
+    return ZeekRecord("x509", {k.replace("__", "."): v for k, v in fields.items()})
+
+
+DEFAULT_DN = "O=Internet Widgits Pty Ltd,ST=Some-State,C=AU"
+
+
+def test_zeek_rules_read_only_rows_of_their_log() -> None:
+    reference = zeek_rule(one("certificate.subject|contains", "O=Internet Widgits"))
+    row = x509(certificate__subject=DEFAULT_DN)
+    assert reference.matches(row)
+    assert not reference.matches(ZeekRecord("ssl", dict(row.fields)))
+    assert not reference.matches(sysmon1(**{"certificate.subject": DEFAULT_DN}))
+    assert reference.sources == ("Zeek x509.log",)
+
+
+def test_zeek_values_are_the_json_writers() -> None:
+    # a set matches when one element does, an empty set is absent, booleans read true/false
+    san = zeek_rule(one("san.dns", "*.example.org"))
+    assert san.matches(x509(san__dns=["a.example.com", "*.example.org"]))
+    assert not san.matches(x509(san__dns=[]))
+    absent = zeek_rule(one("san.dns", None))
+    assert absent.matches(x509(san__dns=[])) and absent.matches(x509())
+    host = zeek_rule(one("host_cert", True))
+    assert host.matches(x509(host_cert=True)) and not host.matches(x509(host_cert=False))
+    length = zeek_rule(one("certificate.key_length|lt", 1024))
+    assert length.matches(x509(certificate__key_length=512))
+    assert not length.matches(x509(certificate__key_length=2048))
+
+
+SELF_SIGNED = one("certificate.issuer|fieldref", "certificate.subject")
+
+
+def test_fieldref_compares_the_two_values() -> None:
+    reference = zeek_rule(SELF_SIGNED)
+    assert reference.matches(x509(certificate__subject="CN=bro", certificate__issuer="CN=bro"))
+    assert not reference.matches(x509(certificate__subject="CN=bro", certificate__issuer="CN=ca"))
+
+
+def test_fieldref_reference_choices() -> None:
+    # reference choice: compared as they are, case-sensitively (no backend folds them)
+    reference = zeek_rule(SELF_SIGNED)
+    assert not reference.matches(x509(certificate__subject="CN=bro", certificate__issuer="CN=BRO"))
+    # reference choice: an absent or empty field has no value to compare, as for null
+    assert not reference.matches(x509(certificate__subject="CN=bro"))
+    assert not reference.matches(x509())
+    assert not reference.matches(x509(certificate__subject="", certificate__issuer=""))
+    # a multivalue field compares each of its values
+    sans = zeek_rule(one("san.dns|fieldref", "san.uri"))
+    assert sans.matches(x509(san__dns=["a", "b"], san__uri=["b"]))
+    assert not sans.matches(x509(san__dns=["a"], san__uri=["b"]))
+
+
+def test_fieldref_under_not_and_in_lists() -> None:
+    negated = zeek_rule({"selection": SELF_SIGNED["selection"], "condition": "not selection"})
+    assert negated.matches(x509(certificate__subject="CN=a", certificate__issuer="CN=b"))
+    assert negated.matches(x509())  # no value to compare: the comparison is false
+    either = zeek_rule(
+        one("certificate.issuer|fieldref", ["certificate.subject", "certificate.cn"])
+    )
+    assert either.matches(x509(certificate__issuer="x", certificate__cn="x"))
+    both = zeek_rule(
+        one("certificate.issuer|fieldref|all", ["certificate.subject", "certificate.cn"])
+    )
+    assert not both.matches(x509(certificate__issuer="x", certificate__cn="x"))
+    assert both.matches(
+        x509(certificate__issuer="x", certificate__cn="x", certificate__subject="x")
+    )
+
+
+def test_fieldref_on_windows_events() -> None:
+    reference = compile_yaml(one("User|fieldref", "ParentUser"))
+    assert reference.matches(sysmon1(User="CORP\\alice", ParentUser="CORP\\alice"))
+    assert not reference.matches(sysmon1(User="CORP\\alice", ParentUser="CORP\\bob"))
+
+
+# --- Linux auditd records (reference choice: one record at a time, values as logged) -----------
+
+AUDIT_STAMP = "msg=audit(1795600000.120:3301):"
+AUDIT_OPENSSL = [
+    f"type=SYSCALL {AUDIT_STAMP} arch=c000003e syscall=59 success=yes exit=0 items=1 "
+    'comm="openssl" exe="/usr/bin/openssl" key=(null)',
+    f'type=EXECVE {AUDIT_STAMP} argc=4 a0="openssl" a1="req" a2="-subj" a3=2F434E3D6D7920686F7374',
+    f'type=CWD {AUDIT_STAMP} cwd="/root"',
+    f"type=PROCTITLE {AUDIT_STAMP} proctitle=6F70656E73736C00726571",
+]
+
+
+def compile_auditd(detection: dict[str, Any]) -> ReferenceRule:
+    rule = {
+        "title": "reference test",
+        "id": RULE_ID,
+        "status": "test",
+        "logsource": {"product": "linux", "service": "auditd"},
+        "detection": detection,
+    }
+    return compile_reference(SigmaRule.from_yaml(yaml.safe_dump(rule, sort_keys=False)))
+
+
+def audit_event(*lines: str) -> Any:
+    from converter.events import parse_audit_event
+
+    return parse_audit_event(list(lines or AUDIT_OPENSSL))
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"type": "EXECVE", "a0": "openssl", "a1": "req"}, True),
+        ({"type": "execve", "a1": "REQ"}, True),  # values are case-insensitive, as everywhere
+        # one record at a time: exe is in SYSCALL, a1 in EXECVE
+        ({"exe": "/usr/bin/openssl", "a1": "req"}, False),
+        ({"type": "SYSCALL", "exe|endswith": "/openssl"}, True),
+        # hex stays hex: the subject is matched as logged, not as text
+        ({"a3": "2F434E3D6D7920686F7374"}, True),
+        ({"a3|contains": "my host"}, False),
+        ({"proctitle|contains": "req"}, False),
+        # quoted values without their quotes
+        ({"cwd": "/root"}, True),
+        ({"cwd": '"/root"'}, False),
+        ({"key": "(null)"}, True),
+    ],
+)
+def test_auditd_rule_reads_one_record_with_values_as_logged(
+    selection: dict[str, str], expected: bool
+) -> None:
+    reference = compile_auditd({"sel": selection, "condition": "sel"})
+    assert reference.matches(audit_event()) is expected
+
+
+def test_auditd_event_matches_when_one_record_does_and_only_auditd_events_apply() -> None:
+    reference = compile_auditd({"sel": {"type": "CWD"}, "condition": "sel"})
+    assert reference.sources == ("auditd",)
+    assert reference.applies_to(audit_event())
+    assert reference.matches(audit_event(*AUDIT_OPENSSL[:2])) is False
+    assert reference.matches(audit_event()) is True
+    assert not reference.applies_to(linux1(Image="/usr/bin/openssl"))
+    assert reference.matches(linux1(Image="/usr/bin/openssl")) is False
+    # and no record-level selection sees a field of another record type
+    negated = compile_auditd(
+        {
+            "sel": {"type": "EXECVE"},
+            "filter": {"comm": "openssl"},
+            "condition": "sel and not filter",
+        }
+    )
+    assert negated.matches(audit_event()) is True
+
+
+def test_auditd_keywords_search_the_values_of_one_record() -> None:
+    assert compile_auditd({"keywords": ["EXECVE"], "condition": "keywords"}).matches(audit_event())
+    assert compile_auditd({"keywords": ["*434E3D6D79*"], "condition": "keywords"}).matches(
+        audit_event()
+    )
+    assert not compile_auditd({"keywords": ["*my host*"], "condition": "keywords"}).matches(
+        audit_event()
+    )

@@ -33,10 +33,13 @@ def test_rule_filenames_carry_their_logsource_prefix(repo_project: Project) -> N
         ("windows", "file_event"): "file_event_win_",
         ("windows", "registry_set"): "registry_set_",
         ("windows", "ps_script"): "posh_ps_",
+        ("linux", "auditd"): "lnx_auditd_",
+        ("zeek", "x509"): "zeek_x509_",
+        ("zeek", "ssl"): "zeek_ssl_",
     }
     for rule in load_rules(repo_project):
         logsource = rule.rule.logsource
-        prefix = prefixes[(logsource.product, logsource.category)]
+        prefix = prefixes[(logsource.product, logsource.category or logsource.service)]
         assert rule.stem.startswith(prefix), rule.path
 
 

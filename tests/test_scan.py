@@ -18,6 +18,7 @@ from .conftest import FILES, REPO
 
 FORMATS = FILES / "formats"
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+SELF_SIGNED = "6ba12456-297e-46da-8b4b-8622eea28558"  # zeek_x509_self_signed_host_certificate
 CHANNELS = [
     "Microsoft-Windows-Sysmon/Operational",
     "Linux-Sysmon/Operational",
@@ -27,8 +28,9 @@ CHANNELS = [
     "",
 ]
 CASE_EVENTS = [
-    parse_windows_event(json.loads(path.read_text())["event"])
+    parse_windows_event(record)
     for path in sorted((REPO / "cases").rglob("*.json"))
+    if "Event" in (record := json.loads(path.read_text())["event"])
 ]
 INGEST = [
     (ecs.to_ecs, ecs.stores),
@@ -106,22 +108,24 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
         {"eql": []},  # ECS document of the urlcache case, from a search hit
         {"kql": [CERTUTIL]},  # renamed certutil /importpfx
         {"kql": []},
-        {},  # Zeek rows: no evaluator yet
-        {},
+        # Zeek rows: the reference, eql and spl (Defender XDR has no Zeek table); the first
+        # certificate is self-signed, and eql has no query for x509 subjects and issuers
+        {"sigma": [SELF_SIGNED], "eql": [], "spl": [SELF_SIGNED]},
+        {"sigma": [], "eql": [], "spl": []},
     ]
     assert [r.index for r in results] == list(range(11))
     assert summary.kinds == {"windows": 5, "ecs": 2, "defender": 2, "zeek": 2}
     assert (summary.events, summary.bad) == (11, 1)
     assert {name: stats.events for name, stats in summary.evaluators.items()} == {
-        "sigma": 5,
-        "eql": 7,
-        "spl": 5,
+        "sigma": 7,
+        "eql": 9,
+        "spl": 7,
         "kql": 7,
     }
     assert summary.matches == {
-        "sigma": {CERTUTIL: 2},
+        "sigma": {CERTUTIL: 2, SELF_SIGNED: 1},
         "eql": {CERTUTIL: 3},
-        "spl": {CERTUTIL: 2},
+        "spl": {CERTUTIL: 2, SELF_SIGNED: 1},
         "kql": {CERTUTIL: 3},
     }
 
@@ -162,8 +166,15 @@ def test_filtered_events_count_for_every_windows_evaluator(repo_project: Project
     summary = ScanSummary()
     items = [Item("a:1", FILTERED), Item("a:2", FILTERED), Item("b:1", ZeekRecord("x509", {}))]
     results = list(scanner.scan(items, summary))
-    assert [r.matches for r in results] == [{n: [] for n in EVALUATORS}] * 2 + [{}]
-    assert {n: s.events for n, s in summary.evaluators.items()} == {n: 2 for n in EVALUATORS}
+    assert [r.matches for r in results] == [{n: [] for n in EVALUATORS}] * 2 + [
+        {"sigma": [], "eql": [], "spl": []}
+    ]
+    assert {n: s.events for n, s in summary.evaluators.items()} == {
+        "sigma": 3,
+        "eql": 3,
+        "spl": 3,
+        "kql": 2,
+    }
 
 
 def test_batches_are_bounded_by_event_text(repo_project: Project, monkeypatch) -> None:  # type: ignore

@@ -80,8 +80,7 @@ def check_conventions(rule: RuleFile) -> list[Finding]:
         known = logsource.service is None and key in LOG_SOURCES
     if prefix is None or not known:
         supported = ", ".join(
-            [f"{p}/{c}" for p, c in PREFIXES]
-            + [f"{p}/{s} (service)" for p, s in SERVICE_PREFIXES]
+            [f"{p}/{c}" for p, c in PREFIXES] + [f"{p}/{s} (service)" for p, s in SERVICE_PREFIXES]
         )
         report(
             f"log source {logsource.product}/{logsource.category}"

@@ -135,9 +135,7 @@ def known_fields(
     logsource = rule.logsource
     if not logsource.product:
         return None
-    return document_fields(
-        target.name, logsource.product, logsource.category, logsource.service
-    )
+    return document_fields(target.name, logsource.product, logsource.category, logsource.service)
 
 
 def unknown_in(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> list[str]:

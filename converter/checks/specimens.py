@@ -13,7 +13,8 @@ manifest for 4688 and the PowerShell manifest for 4104.
 
 from __future__ import annotations
 
-from converter.events import RawEvent, WindowsEvent
+from converter.events import RawEvent, WindowsEvent, parse_audit_event
+from converter.formats.zeek import ZeekRecord
 from converter.reference import (
     LINUX_SYSMON_CHANNEL,
     POWERSHELL_CHANNELS,
@@ -128,6 +129,97 @@ _PROVIDERS = {
 
 # Specimens of the sources that are not Windows events, by source name (`Source.name`).
 RAW_SPECIMENS: dict[str, tuple[RawEvent, ...]] = {}
+
+# Linux audit: one execve audit event, its records as auditd writes them (SYSCALL, EXECVE with a
+# hex argument, CWD, two PATH, PROCTITLE hex with NUL separators): an SELinux host running
+# `openssl req -x509 -new ... -subj "/CN=Example Root CA" -out rootCA.crt`.
+_AUDIT = "msg=audit(1795511526.734:48221):"
+_AUDIT_PATH = "dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 obj=system_u:object_r"
+_AUDIT_CAPS = "nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0"
+RAW_SPECIMENS["auditd"] = (
+    parse_audit_event(
+        [
+            f"type=SYSCALL {_AUDIT} arch=c000003e syscall=59 success=yes exit=0 a0=5633f4b1c6a0 "
+            "a1=5633f4b1d2e0 a2=5633f4b1a8c0 a3=8 items=2 ppid=48110 pid=48223 auid=1000 uid=0 "
+            'gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=2 comm="openssl" '
+            'exe="/usr/bin/openssl" subj=unconfined_u:unconfined_r:unconfined_t:s0 key="exec"',
+            f'type=EXECVE {_AUDIT} argc=14 a0="openssl" a1="req" a2="-x509" a3="-new" '
+            'a4="-nodes" a5="-key" a6="rootCA.key" a7="-sha256" a8="-days" a9="365" a10="-subj" '
+            'a11=2F434E3D4578616D706C6520526F6F74204341 a12="-out" a13="rootCA.crt"',
+            f'type=CWD {_AUDIT} cwd="/root"',
+            f'type=PATH {_AUDIT} item=0 name="/usr/bin/openssl" inode=17364821 {_AUDIT_PATH}'
+            f":bin_t:s0 {_AUDIT_CAPS}",
+            f'type=PATH {_AUDIT} item=1 name="/lib64/ld-linux-x86-64.so.2" inode=16957362 '
+            f"{_AUDIT_PATH}:ld_so_t:s0 {_AUDIT_CAPS}",
+            f"type=PROCTITLE {_AUDIT} proctitle=6F70656E73736C00726571002D78353039002D6E6577002D6E"
+            "6F646573002D6B657900726F6F7443412E6B6579002D736861323536002D64617973003336350"
+            "02D7375626A002F434E3D4578616D706C6520526F6F74204341002D6F757400726F6F7443412E637274",
+        ]
+    ),
+)
+
+# Zeek: rows as the JSON writer writes them, every default column of x509.log and ssl.log set
+# (Zeek 7; ssl.log's validation_status from policy/protocols/ssl/validate-certs, which the default
+# local.zeek loads): an RSA server certificate with every kind of alternative name, its EC
+# sibling, and the TLS connection that carried them.
+_X509 = {
+    "ts": 1795511526.734121,
+    "fingerprint": "3f1c7a0d5e9b2468ace013579bdf2468ace013579bdf2468ace013579bdf2468",
+    "certificate.version": 3,
+    "certificate.serial": "5A3C9E1F0B2D4C6E",
+    "certificate.subject": "CN=www.example.com,O=Example\\, Inc.,L=Springfield,ST=Oregon,C=US",
+    "certificate.issuer": "CN=Example Issuing CA 1,OU=PKI,O=Example\\, Inc.,C=US",
+    "certificate.not_valid_before": 1767225600.0,
+    "certificate.not_valid_after": 1798761600.0,
+    "certificate.key_alg": "rsaEncryption",
+    "certificate.sig_alg": "sha256WithRSAEncryption",
+    "certificate.key_type": "rsa",
+    "certificate.key_length": 2048,
+    "certificate.exponent": "65537",
+    "san.dns": ["www.example.com", "example.com"],
+    "san.uri": ["https://www.example.com/"],
+    "san.email": ["pki@example.com"],
+    "san.ip": ["192.0.2.10"],
+    "basic_constraints.ca": False,
+    "basic_constraints.path_len": 0,
+    "host_cert": True,
+    "client_cert": False,
+}
+_X509_EC = {
+    **{k: v for k, v in _X509.items() if k != "certificate.exponent"},
+    "certificate.key_alg": "id-ecPublicKey",
+    "certificate.sig_alg": "ecdsa-with-SHA256",
+    "certificate.key_type": "ecdsa",
+    "certificate.key_length": 256,
+    "certificate.curve": "prime256v1",
+}
+RAW_SPECIMENS["Zeek x509.log"] = (ZeekRecord("x509", _X509), ZeekRecord("x509", _X509_EC))
+RAW_SPECIMENS["Zeek ssl.log"] = (
+    ZeekRecord(
+        "ssl",
+        {
+            "ts": 1795511526.731802,
+            "uid": "CHhAvVGS1DHFjwGM9",
+            "id.orig_h": "198.51.100.23",
+            "id.orig_p": 50432,
+            "id.resp_h": "192.0.2.10",
+            "id.resp_p": 443,
+            "version": "TLSv12",
+            "cipher": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "curve": "x25519",
+            "server_name": "www.example.com",
+            "resumed": False,
+            "last_alert": "bad_certificate",
+            "next_protocol": "h2",
+            "established": True,
+            "ssl_history": "CsxknGIi",
+            "cert_chain_fps": [_X509["fingerprint"]],
+            "client_cert_chain_fps": [_X509_EC["fingerprint"]],
+            "sni_matches_cert": True,
+            "validation_status": "ok",
+        },
+    ),
+)
 
 
 def specimen_events(source: Source) -> list[RawEvent]:

@@ -14,6 +14,7 @@ then enable. Schedule: every 5 minutes over the last 9, Elastic's prebuilt defau
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from converter import __version__
 from converter.build import BuildResult
@@ -21,15 +22,40 @@ from converter.deploy.attack import FRAMEWORK, AttackMapping, Technique, techniq
 from converter.deploy.metadata import KIBANA_SEVERITY, Deployable, release_number, verified
 from converter.errors import InputError
 
+if TYPE_CHECKING:
+    from converter.environment import Environment
+
 PATH = "elastic/certdetect-rules.ndjson"
 TARGET = "eql"
 
-# Sigma logsource product -> the data streams the EQL artifacts are verified against.
-INDEX_PATTERNS: dict[str, tuple[str, ...]] = {
-    "windows": ("logs-windows.sysmon_operational-*",),
-    "linux": ("logs-sysmon_linux.log-*",),
+# Sigma log source (product, category or service) -> the data streams of the Elastic Agent
+# integrations whose documents the EQL artifacts are verified against (converter/ingest/ecs*.py).
+INDEX_PATTERNS: dict[tuple[str, str], tuple[str, ...]] = {
+    # Sysmon 1 and Security 4688 (system integration) both carry process_creation
+    ("windows", "process_creation"): (
+        "logs-windows.sysmon_operational-*",
+        "logs-system.security-*",
+    ),
+    ("windows", "file_event"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "registry_add"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "registry_delete"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "registry_set"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "registry_event"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "ps_script"): ("logs-windows.powershell_operational-*",),
+    ("linux", "process_creation"): ("logs-sysmon_linux.log-*",),
+    ("linux", "auditd"): ("logs-auditd.log-*",),
+    ("zeek", "x509"): ("logs-zeek.x509-*",),
+    ("zeek", "ssl"): ("logs-zeek.ssl-*",),
 }
 _OS_TAGS = {"windows": "OS: Windows", "linux": "OS: Linux"}
+_DOMAINS = {"zeek": "Domain: Network"}
+_DATA_SOURCES = {
+    ("windows", "process_creation"): ("Sysmon", "Windows Security Event Logs"),
+    ("windows", "ps_script"): ("PowerShell Logs",),
+    ("linux", "auditd"): ("Auditd",),
+    ("zeek", "x509"): ("Zeek",),
+    ("zeek", "ssl"): ("Zeek",),
+}
 
 
 def _reference(item: Technique) -> dict[str, str]:
@@ -62,19 +88,28 @@ def threat(attack: AttackMapping) -> list[dict[str, object]]:
     return entries
 
 
-def kibana_rule(item: Deployable, version: str = __version__) -> dict[str, object]:
+def kibana_rule(
+    item: Deployable, version: str = __version__, environment: Environment | None = None
+) -> dict[str, object]:
     rule = item.rule
-    index = INDEX_PATTERNS.get(rule.product)
+    # An environment overlay names where its data streams are (converter/environment.py).
+    logsource = (rule.product, rule.category or rule.service)
+    index = (environment and environment.index_patterns(rule.product)) or INDEX_PATTERNS.get(
+        logsource
+    )
     if index is None:
         raise InputError(
             rule.source,
-            f"no Elastic index pattern for logsource product {rule.product!r}; add the data "
+            f"no Elastic index pattern for log source {'/'.join(logsource)}; add the data "
             "stream its EQL is verified against to converter/deploy/kibana.py",
         )
     severity, risk_score = KIBANA_SEVERITY[rule.level]
-    tags = ["certdetect", "Domain: Endpoint", _OS_TAGS[rule.product], "Use Case: Threat Detection"]
+    tags = ["certdetect", _DOMAINS.get(rule.product, "Domain: Endpoint")]
+    if rule.product in _OS_TAGS:
+        tags.append(_OS_TAGS[rule.product])
+    tags.append("Use Case: Threat Detection")
     tags += [f"Tactic: {tactic.name}" for tactic in rule.attack.tactics]
-    tags.append("Data Source: Sysmon")
+    tags += [f"Data Source: {name}" for name in _DATA_SOURCES.get(logsource, ("Sysmon",))]
     return {
         "rule_id": rule.id,
         "name": rule.title,
@@ -100,7 +135,7 @@ def kibana_rule(item: Deployable, version: str = __version__) -> dict[str, objec
 
 
 def render(build: BuildResult) -> dict[str, bytes]:
-    rules = [kibana_rule(item) for item in verified(build, TARGET)]
+    rules = [kibana_rule(item, environment=build.environment) for item in verified(build, TARGET)]
     if not rules:
         return {}
     lines = [json.dumps(rule, ensure_ascii=False) for rule in rules]

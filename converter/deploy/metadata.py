@@ -55,6 +55,7 @@ class RuleMetadata:
     product: str
     category: str
     attack: AttackMapping
+    service: str = ""
 
     @classmethod
     def of(cls, rule_file: RuleFile) -> RuleMetadata:
@@ -79,6 +80,7 @@ class RuleMetadata:
             product=rule.logsource.product or "",
             category=rule.logsource.category or "",
             attack=attack,
+            service=rule.logsource.service or "",
         )
 
 

@@ -6,7 +6,8 @@ a query this engine does not understand is never evaluated by guesswork.
 
 Subset (pipeline commands separated by `|`, outside double quotes):
 - a first `search` command (the keyword itself is optional), then any of `search`, `regex`,
-  `rex field=F "..."` and `eval C=if(isnotnull(G), "a", "b")`;
+  `rex field=F "..."`, `eval C=if(isnotnull(G), "a", "b")` and `where 'F'='G'` (the backend's
+  form of a Sigma `|fieldref`);
 - search expressions: terms joined by implicit AND, `AND`, `OR`, `NOT`, parentheses;
   `field=value`, `field!=value`, `field<value` (`<=`, `>`, `>=`), `field IN (v, ...)`,
   bare and quoted terms.
@@ -22,8 +23,17 @@ Semantics, each from Splunk's documentation (Splunk Enterprise 9.x):
 - `field!=v` needs the field to exist; `NOT field=v` also matches events without it (Search
   Manual, "Difference between != and NOT"). On a multivalue field `!=` holds when some value
   differs (assumed; the page only covers single values).
-- `source`, `sourcetype` and `host` are the event's default fields ("Use default fields"); the
-  values in `SplunkEvent.fields` under those names are searched as well.
+- `source`, `sourcetype`, `host` and `index` are the event's default fields ("Use default
+  fields"); the values in `SplunkEvent.fields` under those names are searched as well. `index`
+  only when the engine is built with `model_index` (an environment overlay that names the index
+  its events are in, and ANDs every query with it); otherwise a query naming `index` is a
+  `QueryError`, so that no rule value can choose which indexes a search reads.
+- Search macros (`` `name` ``) are replaced by their definition text before the search is parsed,
+  outside double-quoted strings only ("Use search macros in searches": "Macros inside of quoted
+  values are not expanded"); the text is not parenthesised ("Use macros with event types and
+  tags" shows a definition's implicit AND changing the meaning of the search around it). Macros
+  inside definitions are expanded too. A macro the engine was not given, a macro with arguments
+  and a `` ``` `` comment are `QueryError`s.
 - `field=a.b.c.d/n` (IPv4 or IPv6) is a CIDR match against values that are IP addresses (Search
   Reference, `search`: "supports IPv4 and IPv6 addresses and subnets that use CIDR notation").
 - Numeric comparisons compare numerically; a value that is not a number never satisfies one,
@@ -55,15 +65,22 @@ Semantics, each from Splunk's documentation (Splunk Enterprise 9.x):
   backslash and other escapes stay for the regex ("SPL and regular expressions").
   `converter.pcre.translate_pcre` accepts only PCRE that Python's `re` (ASCII mode)
   matches identically and raises `QueryError` on the rest.
-- Empty values (`field=""`), `index`, internal fields other than `_raw`, time modifiers and
-  every other command are `QueryError`s: the documents do not carry what they would need.
+- `where 'F'='G'` keeps events whose F equals G. `where` evaluates an eval expression, and
+  "The <eval-expression> is case-sensitive" (Search Reference, `where`): the values are
+  compared as they are. A comparison with a null field is null, and `where` keeps only the
+  results for which the expression is true (same page), so an event without F or G is
+  dropped. eval compares numbers numerically and has its own rules for multivalue fields;
+  neither is modelled: a number or a multivalue field in the comparison is a `QueryError`
+  when the event is evaluated. Only this one form is parsed (no NOT, AND, functions).
+- Empty values (`field=""`), internal fields other than `_raw`, time modifiers and every
+  other command are `QueryError`s: the documents do not carry what they would need.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from converter.documents import SplunkEvent
@@ -139,17 +156,25 @@ class EvalIfNotNull:
     otherwise: str
 
 
-Command = SearchCommand | RegexCommand | RexCommand | EvalIfNotNull
+@dataclass(frozen=True)
+class WhereFieldEquals:
+    """`where 'F'='G'`: pySigma's Splunk backend defers a field reference to this command."""
+
+    left: str
+    right: str
+
+
+Command = SearchCommand | RegexCommand | RexCommand | EvalIfNotNull | WhereFieldEquals
 
 # --- lexical rules -------------------------------------------------------------------------
 
 FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 # Fields the documents do not carry: filtering on them could only be guessed.
 UNMODELLED_FIELDS = frozenset(
-    {"index", "splunk_server", "eventtype", "tag", "earliest", "latest", "savedsearch",
+    {"splunk_server", "eventtype", "tag", "earliest", "latest", "savedsearch",
      "savedsplunk", "linecount", "punct", "timestartpos", "timeendpos"}
 )  # fmt: skip
-DEFAULT_FIELDS = ("source", "sourcetype", "host")
+DEFAULT_FIELDS = ("source", "sourcetype", "host", "index")
 KEYWORDS = frozenset({"AND", "OR", "NOT"})
 _OPERATORS = ("!=", "<=", ">=", "=", "<", ">")
 _OP_CHARS = frozenset("=!<>")
@@ -430,6 +455,7 @@ _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _REX_RE = re.compile(rf"rex\s+field=({_NAME})\s+({_QUOTED})", re.S)
 _REGEX_RE = re.compile(rf"regex\s+(?:({_NAME})\s*(!?=)\s*)?({_QUOTED})", re.S)
+_WHERE_RE = re.compile(rf"where\s+'({_NAME})'\s*=\s*'({_NAME})'")
 _EVAL_RE = re.compile(
     rf"eval\s+({_NAME})\s*=\s*if\s*\(\s*isnotnull\s*\(\s*({_NAME})\s*\)\s*,\s*({_QUOTED})"
     rf"\s*,\s*({_QUOTED})\s*\)",
@@ -461,7 +487,50 @@ def _command(segment: str, first: bool) -> Command:
             raise QueryError(f"only `{shape}` is supported: {segment!r}")
         then, otherwise = read_quoted(m[3], 0)[0], read_quoted(m[4], 0)[0]
         return EvalIfNotNull(m[1], m[2], then, otherwise)
+    if name == "where":
+        m = _WHERE_RE.fullmatch(segment)
+        if not m:
+            raise QueryError(f"only `where 'F'='G'` (a field reference) is supported: {segment!r}")
+        return WhereFieldEquals(m[1], m[2])
     raise QueryError(f"unsupported command {name!r}" if name else "empty command after '|'")
+
+
+MACRO_NAME_RE = re.compile(r"[A-Za-z0-9_]+")
+# Splunk documents no nesting limit; a definition that keeps calling macros is a mistake.
+MAX_MACRO_DEPTH = 10
+
+
+def expand_macros(query: str, macros: Mapping[str, str], depth: int = 0) -> str:
+    """`query` with every `` `name` `` outside double quotes replaced by its definition."""
+    if "`" not in query:
+        return query
+    if depth >= MAX_MACRO_DEPTH:
+        raise QueryError(f"search macros nested more than {MAX_MACRO_DEPTH} deep")
+    out: list[str] = []
+    i, quoted = 0, False
+    while i < len(query):
+        c = query[i]
+        if quoted and c == "\\" and i + 1 < len(query):
+            out.append(query[i : i + 2])
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif c == "`" and not quoted:
+            end = query.find("`", i + 1)
+            if end < 0:
+                raise QueryError(f"unbalanced backtick at {i}")
+            name = query[i + 1 : end]
+            if not MACRO_NAME_RE.fullmatch(name):
+                raise QueryError(f"`{name}` at {i}: macro arguments and comments are not modelled")
+            if name not in macros:
+                raise QueryError(f"search macro `{name}` is not defined")
+            out.append(expand_macros(macros[name], macros, depth + 1))
+            i = end + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def parse_pipeline(query: str) -> tuple[Command, ...]:
@@ -710,6 +779,31 @@ def _compile_regex(cmd: RegexCommand, produced: frozenset[str]) -> Pred:
     return matches
 
 
+def _eval_operand(values: Sequence[str], field: str) -> str | None:
+    """The one value an eval comparison reads; None when the field is null."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise QueryError(f"where: {field!r} is a multivalue field; eval on it is not modelled")
+    value = values[0]
+    if _NUMBER_RE.fullmatch(value.strip()):
+        raise QueryError(
+            f"where: {field!r} holds a number ({value!r}); numeric eval comparison is not modelled"
+        )
+    return value
+
+
+def _compile_where(cmd: WhereFieldEquals, produced: frozenset[str]) -> Pred:
+    left, right = _values(cmd.left, produced), _values(cmd.right, produced)
+
+    def equal(ev: SplunkEvent, extra: Extra) -> bool:
+        first = _eval_operand(left(ev, extra), cmd.left)
+        second = _eval_operand(right(ev, extra), cmd.right)
+        return first is not None and second is not None and first == second
+
+    return equal
+
+
 def _compile_eval(cmd: EvalIfNotNull, produced: frozenset[str]) -> Pred:
     source = _values(cmd.source, produced)
     target, then, otherwise = cmd.target, [cmd.then], [cmd.otherwise]
@@ -732,6 +826,8 @@ def compile_pipeline(commands: Sequence[Command]) -> list[Pred]:
         elif isinstance(cmd, RexCommand):
             stage, produced = _compile_rex(cmd, produced)
             stages.append(stage)
+        elif isinstance(cmd, WhereFieldEquals):
+            stages.append(_compile_where(cmd, produced))
         else:
             stages.append(_compile_eval(cmd, produced))
             produced = produced | {cmd.target}
@@ -763,11 +859,45 @@ class CompiledSpl:
         return hits
 
 
+def named_fields(commands: Sequence[Command]) -> Iterator[str]:
+    """Every field name the commands read."""
+
+    def walk(node: Node) -> Iterator[str]:
+        if isinstance(node, (Compare, In)):
+            yield node.field
+        elif isinstance(node, Not):
+            yield from walk(node.item)
+        elif isinstance(node, (And, Or)):
+            for item in node.items:
+                yield from walk(item)
+
+    for cmd in commands:
+        if isinstance(cmd, SearchCommand):
+            yield from walk(cmd.expression)
+        elif isinstance(cmd, (RegexCommand, RexCommand)):
+            yield cmd.field
+        elif isinstance(cmd, WhereFieldEquals):
+            yield from (cmd.left, cmd.right)
+        else:
+            yield cmd.source
+
+
 class SplEngine:
-    """`converter.engines.base.Engine` for Splunk SPL over `SplunkEvent`s."""
+    """`converter.engines.base.Engine` for Splunk SPL over `SplunkEvent`s.
+
+    `macros` are the search macros defined where the queries run (macros.conf: name ->
+    definition); a query calling any other macro is a `QueryError`. `model_index` lets queries
+    filter on `index` (see the module docstring).
+    """
 
     language = "spl"
 
+    def __init__(self, macros: Mapping[str, str] | None = None, model_index: bool = False) -> None:
+        self.macros: Mapping[str, str] = dict(macros or {})
+        self.model_index = model_index
+
     def compile(self, query: str) -> CompiledSpl:
-        commands = parse_pipeline(query)
+        commands = parse_pipeline(expand_macros(query, self.macros))
+        if not self.model_index and "index" in named_fields(commands):
+            raise QueryError("field 'index' is only searched for an environment that sets one")
         return CompiledSpl(query, commands, tuple(compile_pipeline(commands)))
