@@ -77,7 +77,7 @@ SPLUNK_DEFAULT_FIELDS = frozenset({"source", "sourcetype", "host", "index", "_ra
 # Characters a source value cannot hold and still be one exact value in a quoted SPL string.
 _SOURCE_FORBIDDEN = frozenset('"\\*`\n\r\t')
 KQL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-PRODUCT_RE = re.compile(r"[a-z0-9_-]+")
+PRODUCT_RE = re.compile(r"[a-z0-9_-]+(?:/[a-z0-9_-]+)?")
 # certdetect's registry value-name split (converter/workarounds.py, docs/converter-defects.md)
 # writes these two Defender columns by name, after the pipelines: a rename would not reach it.
 KQL_FIXED_COLUMNS = frozenset({"RegistryKey", "RegistryValueName"})
@@ -94,7 +94,7 @@ _KEYS: dict[tuple[str, ...], frozenset[str]] = {
 
 @dataclass(frozen=True)
 class EqlOverlay:
-    # logsource product (or "*" for every product) -> Kibana index patterns
+    # logsource product, product/category or product/service (or "*" for all) -> patterns
     index: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fields: Mapping[str, str] = field(default_factory=dict)
 
@@ -209,9 +209,11 @@ class Environment:
             self.pipeline_dict(target), sort_keys=False, allow_unicode=True, width=100
         )
 
-    def index_patterns(self, product: str) -> tuple[str, ...] | None:
-        """The Kibana index patterns of a logsource product; None keeps the stock ones."""
-        return self.eql.index.get(product) or self.eql.index.get(ALL_PRODUCTS)
+    def index_patterns(self, product: str, source: str = "") -> tuple[str, ...] | None:
+        """The Kibana index patterns of a log source (`product/category` or `product/service`
+        first, then the product); None keeps the stock ones."""
+        index = self.eql.index
+        return index.get(f"{product}/{source}") or index.get(product) or index.get(ALL_PRODUCTS)
 
     # --- verification --------------------------------------------------------------------------
 
@@ -333,10 +335,14 @@ class Environment:
                 if outcome.query is not None:
                     queries.setdefault(target, []).append(outcome.query)
         notes = self.unused(queries)
-        products = {result.rule.rule.logsource.product for result in build.rules}
-        for product in self.eql.index:
-            if product != ALL_PRODUCTS and product not in products:
-                notes.append(f"{self.path}: eql.index: no rule has logsource product {product}")
+        known: set[str] = set()
+        for result in build.rules:
+            logsource = result.rule.rule.logsource
+            known.add(str(logsource.product))
+            known.add(f"{logsource.product}/{logsource.category or logsource.service}")
+        for key in self.eql.index:
+            if key != ALL_PRODUCTS and key not in known:
+                notes.append(f"{self.path}: eql.index: no rule has log source {key}")
         return notes
 
     def unused(self, queries: Mapping[str, list[str]]) -> list[str]:
@@ -529,7 +535,8 @@ def _eql(reader: _Reader, value: Any) -> EqlOverlay:
             for product, patterns in products.items():
                 if not PRODUCT_RE.fullmatch(product):
                     raise reader.error(
-                        ("eql", "index", product), "is not a Sigma logsource product name"
+                        ("eql", "index", product),
+                        "is not a Sigma logsource product, or product/category (or service)",
                     )
                 index[product] = _patterns(reader, patterns, ("eql", "index", product))
         else:

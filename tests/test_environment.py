@@ -265,9 +265,7 @@ def test_unused_renames_are_warned(acme: Environment, acme_build: BuildResult) -
         "typo.yml: spl.fields: no spl query names the field cmd_line_typo"
     ]
     macos = Environment("macos", "macos.yml", eql=EqlOverlay(index={"macos": ("logs-mac-*",)}))
-    assert macos.warnings(acme_build) == [
-        "macos.yml: eql.index: no rule has logsource product macos"
-    ]
+    assert macos.warnings(acme_build) == ["macos.yml: eql.index: no rule has log source macos"]
 
 
 # --- documents ---------------------------------------------------------------------------------
@@ -350,14 +348,18 @@ def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
         json.loads(line) for line in files["elastic/certdetect-rules.ndjson"].decode().splitlines()
     ]
     products = {r.rule.id: r.rule.rule.logsource.product for r in acme_build.rules}
+    categories = {r.rule.id: r.rule.rule.logsource.category for r in acme_build.rules}
     expected = {
         "windows": ["logs-windows.sysmon_operational-acme-*"],
         "linux": ["logs-sysmon_linux.log-acme-*"],
     }
     assert {products[rule["rule_id"]] for rule in rules} >= {"windows", "linux"}
+    assert "ps_script" in {categories[rule["rule_id"]] for rule in rules}
     for rule in rules:
         product = products[rule["rule_id"]]
-        if product in expected:
+        if categories[rule["rule_id"]] == "ps_script":  # the log source's own entry wins
+            assert rule["index"] == ["logs-windows.powershell_operational-acme-*"]
+        elif product in expected:
             assert rule["index"] == expected[product]
         else:  # a product the environment does not name keeps the stock data streams
             assert not any("acme" in index for index in rule["index"])
@@ -453,3 +455,21 @@ def test_out_needs_env(project_copy: Project, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert "--out needs --env" in result.output
+
+
+def test_kibana_index_patterns_go_from_the_log_source_to_the_product(
+    acme: Environment, acme_build: BuildResult
+) -> None:
+    assert acme.index_patterns("windows", "ps_script") == (
+        "logs-windows.powershell_operational-acme-*",
+    )
+    assert acme.index_patterns("windows", "process_creation") == (
+        "logs-windows.sysmon_operational-acme-*",
+    )
+    assert acme.index_patterns("zeek", "ssl") is None  # not set: the stock data stream
+    stale = Environment(
+        "stale", "stale.yml", eql=EqlOverlay(index={"windows/dns_query": ("logs-dns-*",)})
+    )
+    assert stale.warnings(acme_build) == [
+        "stale.yml: eql.index: no rule has log source windows/dns_query"
+    ]

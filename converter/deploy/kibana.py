@@ -94,7 +94,7 @@ def kibana_rule(
     rule = item.rule
     # An environment overlay names where its data streams are (converter/environment.py).
     logsource = (rule.product, rule.category or rule.service)
-    index = (environment and environment.index_patterns(rule.product)) or INDEX_PATTERNS.get(
+    index = (environment and environment.index_patterns(*logsource)) or INDEX_PATTERNS.get(
         logsource
     )
     if index is None:
