@@ -114,3 +114,17 @@ def test_a_rule_without_verified_spl_gets_no_stanza(build: BuildResult) -> None:
 def test_values_splunk_would_read_differently_are_refused(value: str) -> None:
     with pytest.raises(ValueError, match="one line"):
         splunk_conf.conf_value("search", value)
+
+
+def test_zeek_searches_are_in_the_network_security_domain(build: BuildResult) -> None:
+    stanzas = _parse(build)
+    domains = {
+        name: stanza["action.notable.param.security_domain"] for name, stanza in stanzas.items()
+    }
+    zeek = {
+        f"certdetect - {r.rule.title}"
+        for r in build.rules
+        if r.rule.rule.logsource.product == "zeek"
+    }
+    assert zeek and {domains[name] for name in zeek} == {"network"}
+    assert {domains[name] for name in domains if name not in zeek} == {"endpoint"}

@@ -61,7 +61,8 @@ def stanza(item: Deployable) -> dict[str, str]:
         "action.notable": "1",
         "action.notable.param.rule_title": rule.title,
         "action.notable.param.rule_description": rule.description,
-        "action.notable.param.security_domain": "endpoint",
+        # Enterprise Security's domains: host telemetry is endpoint, Zeek's wire view is network
+        "action.notable.param.security_domain": "network" if rule.product == "zeek" else "endpoint",
         "action.notable.param.severity": rule.level,
     }
 
