@@ -7,7 +7,8 @@ sources, the Defender XDR tables). An environment file says how one SIEM differs
 name: acme-prod                  # required: lowercase letters, digits and '-'
 description: ...                 # optional
 eql:
-  index: ["logs-windows.sysmon_operational-acme-*"]  # Kibana `index`; or {windows: [...], ...}
+  index: ["logs-windows.sysmon_operational-acme-*"]  # Kibana `index`, or by log source:
+                                 # {windows/ps_script: [...], windows: [...], ...}
   fields: {process.command_line: acme.cmdline}     # ECS name the target produces -> env's name
 spl:
   index: acme_endpoint           # every search gets index="acme_endpoint"

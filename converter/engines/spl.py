@@ -82,6 +82,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from converter.documents import SplunkEvent
 from converter.engines.base import QueryError
@@ -707,6 +708,26 @@ def _wildcard_term(core: str, lead: bool, trail: bool) -> Pred:
     return starts
 
 
+def _default_field_equals(field: str, match: StrPred) -> Pred:
+    """`source=...`, `sourcetype=...`: the event's own value first, then extracted ones; the
+    same values `_values` gives, without building a list per event (each query of a scan starts
+    with one of these)."""
+    own = attrgetter(field)
+
+    def pred(ev: SplunkEvent, extra: Extra) -> bool:
+        value = own(ev)
+        if value and match(value):
+            return True
+        more = ev.fields.get(field)
+        if more:
+            for v in more:
+                if match(v):
+                    return True
+        return False
+
+    return pred
+
+
 def _any_value(values: Values, match: StrPred) -> Pred:
     def pred(ev: SplunkEvent, extra: Extra) -> bool:
         for v in values(ev, extra):
@@ -723,6 +744,8 @@ def _compile_node(node: Node, produced: frozenset[str]) -> Pred:
     if isinstance(node, Compare):
         values = _values(node.field, produced)
         if node.op == "=":
+            if node.field in DEFAULT_FIELDS and node.field not in produced:
+                return _default_field_equals(node.field, _equals(node.value))
             return _any_value(values, _equals(node.value))
         if node.op == "!=":
             match = _equals(node.value)
@@ -742,12 +765,44 @@ def _compile_node(node: Node, produced: frozenset[str]) -> Pred:
         inner = _compile_node(node.item, produced)
         return lambda ev, extra: not inner(ev, extra)
     if isinstance(node, And):
-        preds = [_compile_node(n, produced) for n in node.items]
-        return lambda ev, extra: all(p(ev, extra) for p in preds)
+        return _conjunction(tuple(_compile_node(n, produced) for n in node.items))
     if isinstance(node, Or):
-        preds = [_compile_node(n, produced) for n in node.items]
-        return lambda ev, extra: any(p(ev, extra) for p in preds)
+        return _disjunction(tuple(_compile_node(n, produced) for n in node.items))
     raise TypeError(node)  # pragma: no cover
+
+
+# AND and OR run once per event and query: plain loops and unrolled pairs, not all()/any() over
+# a generator, which costs more than most of the tests it chains.
+def _conjunction(preds: tuple[Pred, ...]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda ev, extra: first(ev, extra) and second(ev, extra)
+
+    def conj(ev: SplunkEvent, extra: Extra) -> bool:
+        for pred in preds:
+            if not pred(ev, extra):
+                return False
+        return True
+
+    return conj
+
+
+def _disjunction(preds: tuple[Pred, ...]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda ev, extra: first(ev, extra) or second(ev, extra)
+
+    def disj(ev: SplunkEvent, extra: Extra) -> bool:
+        for pred in preds:
+            if pred(ev, extra):
+                return True
+        return False
+
+    return disj
 
 
 def _compile_rex(cmd: RexCommand, produced: frozenset[str]) -> tuple[Pred, frozenset[str]]:
