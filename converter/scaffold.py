@@ -2,8 +2,9 @@
 
 The rule gets a fresh UUID, today's date, the SigmaHQ filename prefix of its log source and the
 project's tags; its cases are a complete raw event of the log source (EVTX JSON layout, every
-field the ingest models read, from `converter.checks.specimens`) that the example detection
-matches, and a look-alike it does not. So a freshly scaffolded rule builds and is verified on
+field the ingest models read, from `converter.checks.specimens`; for the service log sources an
+audit event's lines or a Zeek JSON row) that the example detection matches, and a look-alike it
+does not. So a freshly scaffolded rule builds and is verified on
 every target at once, and stays so as the contributor replaces the example detection and events.
 What only the contributor can write (description, references, false positives, what each case
 shows) is marked TODO, and `certdetect check` fails until every TODO is gone.
@@ -16,14 +17,15 @@ import json
 import re
 import textwrap
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from converter.checks.conventions import PREFIXES, PROJECT_TAGS
-from converter.checks.specimens import SPECIMENS
+from converter.checks.conventions import PREFIXES, PROJECT_TAGS, SERVICE_PREFIXES
+from converter.checks.specimens import RAW_SPECIMENS, SPECIMENS
 from converter.errors import InputError
 from converter.project import Project
 from converter.reference import LINUX_SYSMON_CHANNEL, SYSMON_CHANNEL
@@ -127,6 +129,60 @@ EXAMPLES: dict[tuple[str, str], Example] = {
 }
 
 
+def _audit_event(args: tuple[str, ...], serial: int) -> dict[str, Any]:
+    """One execve audit event as auditd writes it (the arguments hold no space: quoted text)."""
+    stamp = f"msg=audit(1767225600.000:{serial}):"
+    program = f"/opt/example/{args[0]}"
+    proctitle = "\0".join(args).encode()[:128].hex().upper()
+    return {
+        "audit": [
+            f"type=SYSCALL {stamp} arch=c000003e syscall=59 success=yes exit=0 items=1 "
+            f'ppid=4141 pid=4242 auid=1000 uid=0 gid=0 euid=0 comm="{args[0][:15]}" '
+            f'exe="{program}" key="exec"',
+            f"type=EXECVE {stamp} argc={len(args)} "
+            + " ".join(f'a{i}="{arg}"' for i, arg in enumerate(args)),
+            f'type=CWD {stamp} cwd="/root"',
+            f'type=PATH {stamp} item=0 name="{program}" inode=1835108 dev=08:01 mode=0100755 '
+            "ouid=0 ogid=0 rdev=00:00 nametype=NORMAL",
+            f"type=PROCTITLE {stamp} proctitle={proctitle}",
+        ]
+    }
+
+
+def _zeek_row(log: str, **changes: Any) -> dict[str, Any]:
+    (specimen, *_) = RAW_SPECIMENS[f"Zeek {log}.log"]
+    return {"zeek": log, "row": {**specimen.fields, **changes}}  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class ServiceExample:
+    """The example detection of a service log source, and its two cases' raw events (each
+    made from the rule's marker, `example-1a2b3c4d`)."""
+
+    detection: tuple[str, ...]
+    match: Callable[[str], dict[str, Any]]
+    lookalike: Callable[[str], dict[str, Any]]
+
+
+SERVICE_EXAMPLES: dict[tuple[str, str], ServiceExample] = {
+    ("linux", "auditd"): ServiceExample(
+        ("type: 'EXECVE'", f"a0: '{EXAMPLE_MARKER}'", "a1: '--example-self-signed'"),
+        lambda marker: _audit_event((marker, "--example-self-signed", "--out", "server.crt"), 1),
+        lambda marker: _audit_event((marker, "--version"), 2),
+    ),
+    ("zeek", "x509"): ServiceExample(
+        (f"certificate.subject|contains: 'CN={EXAMPLE_MARKER}.'",),
+        lambda marker: _zeek_row("x509", **{"certificate.subject": f"CN={marker}.internal,O=Ex"}),
+        lambda marker: _zeek_row("x509", **{"certificate.subject": "CN=www.example.com,O=Ex"}),
+    ),
+    ("zeek", "ssl"): ServiceExample(
+        (f"server_name|endswith: '.{EXAMPLE_MARKER}.internal'",),
+        lambda marker: _zeek_row("ssl", server_name=f"c2.{marker}.internal"),
+        lambda marker: _zeek_row("ssl", server_name="www.example.com"),
+    ),
+}
+
+
 @dataclass(frozen=True)
 class NewRule:
     title: str
@@ -142,7 +198,15 @@ class NewRule:
     falsepositive: str | None = None
 
     @property
+    def service(self) -> bool:
+        """Whether `category` names a service (linux/auditd, zeek/x509): SigmaHQ's own folders."""
+        return (self.product, self.category) in SERVICE_PREFIXES
+
+    @property
     def rule_path(self) -> str:
+        if self.service:
+            folder = "/".join(SERVICE_PREFIXES[(self.product, self.category)][1])
+            return f"{folder}/{self.name}.yml"
         return f"sigma/{self.product}/{self.category}/{self.name}.yml"
 
     @property
@@ -154,16 +218,18 @@ class NewRule:
 
 
 def parse_logsource(text: str) -> tuple[str, str]:
+    """`product/category`, or `product/service` for the service log sources."""
     product, _, category = text.partition("/")
-    if (product, category) not in PREFIXES:
-        supported = ", ".join(f"{p}/{c}" for p, c in PREFIXES)
+    if (product, category) not in PREFIXES and (product, category) not in SERVICE_PREFIXES:
+        supported = ", ".join(f"{p}/{c}" for p, c in (*PREFIXES, *SERVICE_PREFIXES))
         raise InputError(None, f"unsupported log source {text!r}; use one of: {supported}")
     return product, category
 
 
 def file_stem(title: str, product: str, category: str, name: str | None = None) -> str:
     """SigmaHQ's file name: the log source prefix, then the name (default: from the title)."""
-    prefix = PREFIXES[(product, category)]
+    key = (product, category)
+    prefix = PREFIXES[key] if key in PREFIXES else SERVICE_PREFIXES[key][0]
     base = (name or title).lower()
     base = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
     if base.startswith(prefix):
@@ -243,8 +309,15 @@ def _example(rule: NewRule) -> Example:
     )
 
 
+def _detection(rule: NewRule) -> tuple[str, ...]:
+    if rule.service:
+        marker = f"example-{rule.rule_id[:8]}"
+        lines = SERVICE_EXAMPLES[(rule.product, rule.category)].detection
+        return tuple(line.replace(EXAMPLE_MARKER, marker) for line in lines)
+    return _example(rule).detection
+
+
 def render_rule(rule: NewRule) -> str:
-    example = _example(rule)
     description = rule.description or (
         f"Detects TODO: what the rule matches, why it matters for T1587.003, and why level "
         f"{rule.level} fits it."
@@ -264,12 +337,12 @@ def render_rule(rule: NewRule) -> str:
         "tags:",
         *(f"    - {tag}" for tag in PROJECT_TAGS),
         "logsource:",
-        f"    category: {rule.category}",
+        f"    {'service' if rule.service else 'category'}: {rule.category}",
         f"    product: {rule.product}",
         "detection:",
         "    # TODO: replace the example selection (and the example cases) with the detection",
         "    selection:",
-        *(f"        {line}" for line in example.detection),
+        *(f"        {line}" for line in _detection(rule)),
         "    condition: selection",
         "falsepositives:",
         f"    - {_scalar(falsepositive)}",
@@ -305,8 +378,17 @@ def _event(example: Example, data: dict[str, str], record_id: int) -> dict[str, 
     }
 
 
-def render_cases(rule: NewRule) -> tuple[str, str]:
+def _case_events(rule: NewRule) -> tuple[dict[str, Any], dict[str, Any]]:
+    if rule.service:
+        marker = f"example-{rule.rule_id[:8]}"
+        service = SERVICE_EXAMPLES[(rule.product, rule.category)]
+        return service.match(marker), service.lookalike(marker)
     example = _example(rule)
+    return _event(example, example.match, 1), _event(example, example.lookalike, 2)
+
+
+def render_cases(rule: NewRule) -> tuple[str, str]:
+    match_event, lookalike_event = _case_events(rule)
     match = {
         "title": "TODO: what this event shows (the tool, its arguments, the scenario)",
         "expect": [rule.rule_id],
@@ -315,7 +397,7 @@ def render_cases(rule: NewRule) -> tuple[str, str]:
             "from": "TODO: the documented command or scenario this event reproduces",
             "command": "TODO: the command that produces it",
         },
-        "event": _event(example, example.match, 1),
+        "event": match_event,
     }
     lookalike = {
         "title": "look-alike: TODO: the legitimate activity this event shows",
@@ -325,7 +407,7 @@ def render_cases(rule: NewRule) -> tuple[str, str]:
             "from": "TODO: why this must not match (same tool, harmless arguments...)",
             "command": "TODO: the command that produces it",
         },
-        "event": _event(example, example.lookalike, 2),
+        "event": lookalike_event,
     }
     return tuple(  # type: ignore[return-value]
         json.dumps(case, indent=2, ensure_ascii=False) + "\n" for case in (match, lookalike)

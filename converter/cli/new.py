@@ -6,12 +6,13 @@ import datetime
 
 import click
 
-from converter.checks.conventions import PREFIXES
+from converter.checks.conventions import PREFIXES, SERVICE_PREFIXES
 from converter.cli.options import project_option
 from converter.project import Project
 from converter.scaffold import LEVELS, new_rule, write_new_rule
 
-LOGSOURCES = tuple(f"{product}/{category}" for product, category in PREFIXES)
+# product/category, then product/service for the service log sources (linux/auditd, zeek/x509)
+LOGSOURCES = tuple(f"{product}/{source}" for product, source in (*PREFIXES, *SERVICE_PREFIXES))
 
 
 @click.command()
@@ -21,7 +22,7 @@ LOGSOURCES = tuple(f"{product}/{category}" for product, category in PREFIXES)
     type=click.Choice(LOGSOURCES),
     default="windows/process_creation",
     show_default=True,
-    help="product/category of the events the rule reads.",
+    help="product/category (or product/service) of the events the rule reads.",
 )
 @click.option("--level", type=click.Choice(LEVELS), default="medium", show_default=True)
 @click.option("--name", help="File name after the log source prefix (default: from the title).")
