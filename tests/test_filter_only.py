@@ -408,9 +408,18 @@ def test_engines_refuse_anything_but_one_filter(target: str, query: str) -> None
         runtimes()[target].compile(query)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="converter.engines.kql accepts a scalar let before the table"
+@pytest.mark.parametrize(
+    "query",
+    [
+        'let x = 1; DeviceProcessEvents | where FolderPath == "x"',
+        'let t = DeviceProcessEvents; DeviceProcessEvents | where FolderPath == "x"',
+        'DeviceProcessEvents | where FolderPath == "x"; DeviceFileEvents | where FolderPath == "x"',
+    ],
 )
-def test_kql_engine_refuses_let_statements() -> None:
-    with pytest.raises(QueryError):
-        runtimes()["kql"].compile('let x = 1; DeviceProcessEvents | where FolderPath == "x"')
+def test_kql_engine_refuses_more_than_one_statement(query: str) -> None:
+    with pytest.raises(QueryError, match="a filter is one query statement"):
+        runtimes()["kql"].compile(query)
+
+
+def test_kql_statement_separators_inside_strings_are_text() -> None:
+    runtimes()["kql"].compile('DeviceProcessEvents | where FolderPath == "let x = 1; y"')

@@ -144,10 +144,31 @@ def _check_types(node: object, table: DefenderTable) -> None:
             require(item, "string", "has_any/has_all")
 
 
+def _statement_kinds(query: str) -> list[str]:
+    """The kinds of the query's top-level statements (`LetStatement`, `QueryStatement`...), from
+    duckdb-kql's parse tree (its ANTLR contexts, pinned with duckdb-kql)."""
+    try:
+        parsed = duckdb_kql.parse(query)
+    except duckdb_kql.KqlError as e:
+        raise QueryError(f"KQL not accepted: {e}") from e
+    top = parsed.tree.query() if parsed.tree is not None else None
+    if top is None:  # a control command (`.drop ...`) has no query statements
+        return ["a control command"]
+    kinds = []
+    for child in top.getChildren():
+        if type(child).__name__ == "StatementContext":
+            kinds.append(type(child.getChild(0)).__name__.removesuffix("Context"))
+    return kinds
+
+
 def parse_filter(
     query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
 ) -> tuple[DefenderTable, ir.Expr]:
     """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
+    statements = _statement_kinds(query)
+    if statements != ["QueryStatement"]:
+        # duckdb-kql inlines a scalar `let` before lowering, so the IR cannot show it
+        raise QueryError(f"a filter is one query statement, not {' ; '.join(statements)}")
     try:
         tree = lower(query)
     except duckdb_kql.KqlError as e:
