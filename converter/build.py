@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from converter.cases import Case, load_cases
 from converter.checks import field_pipeline, require_known_fields
-from converter.conversion import ConversionError, convert, make_backend, target_pipeline
+from converter.conversion import ConversionError, convert_for_target, target_backends
 from converter.engines.base import QueryError
 from converter.oracle import check_oracle, load_oracle
 from converter.project import Project
@@ -134,7 +134,7 @@ def run_build(
     build = BuildResult(project=project, rules=results, cases=cases, environment=environment)
     for target in targets:
         # The field check above runs without the overlay: its renames are the env's names.
-        backend = make_backend(target, target_pipeline(target, project.root, environment))
+        backends = target_backends(target, project.root, environment)
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
         # The seed's EQL names the stock ECS fields: it is checked by the stock build only.
@@ -143,7 +143,7 @@ def run_build(
             build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
         for result in results:
             try:
-                converted = convert(backend, result.rule)
+                converted = convert_for_target(backends, result.rule)
             except ConversionError as error:
                 result.targets[target.name] = Outcome(status=UNSUPPORTED, reason=str(error))
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +18,7 @@ from sigma.rule import SigmaRule
 
 from converter.errors import InputError
 from converter.rules import RuleFile
-from converter.targets import Target
+from converter.targets import Alternative, Target
 from converter.workarounds import (
     CertdetectEqlBackend,
     CertdetectKustoBackend,
@@ -52,19 +54,24 @@ def _resolver() -> Any:
 
 
 def resolve_pipeline(target: Target, root: Path) -> ProcessingPipeline:
+    return resolve_pipelines(target.pipelines, root, target.name)
+
+
+def resolve_pipelines(names: Sequence[str], root: Path, owner: str) -> ProcessingPipeline:
+    """Stock pipeline names and project YAML files (relative to `root`), as sigma-cli's `-p`."""
     specs = []
-    for spec in target.pipelines:
+    for spec in names:
         if spec.endswith((".yml", ".yaml")):
             path = root / spec
             if not path.is_file():
-                raise InputError(spec, f"pipeline file of target {target.name} is missing")
+                raise InputError(spec, f"pipeline file of target {owner} is missing")
             specs.append(str(path))
         else:
             specs.append(spec)
     try:
         return _resolver().resolve(specs)
     except SigmaError as error:
-        raise InputError(", ".join(target.pipelines), f"cannot load pipelines: {error}") from None
+        raise InputError(", ".join(names), f"cannot load pipelines: {error}") from None
 
 
 def target_pipeline(
@@ -75,6 +82,55 @@ def target_pipeline(
     if environment is None:
         return pipeline
     return pipeline + environment.pipeline(target.name)
+
+
+@dataclass(frozen=True)
+class TargetBackends:
+    """A target's backend, and one per alternative store of a log source (`Target.alternatives`)."""
+
+    main: Backend
+    alternatives: tuple[tuple[Alternative, Backend], ...] = ()
+
+
+def target_backends(
+    target: Target, root: Path, environment: Environment | None = None
+) -> TargetBackends:
+    alternatives = []
+    for alternative in target.alternatives:
+        pipeline = resolve_pipelines(alternative.pipelines, root, target.name)
+        if environment is not None:
+            pipeline = pipeline + environment.pipeline(target.name)
+        alternatives.append((alternative, make_backend(target, pipeline)))
+    main = make_backend(target, target_pipeline(target, root, environment))
+    return TargetBackends(main, tuple(alternatives))
+
+
+# A quoted SPL value, where `|` is text, not the start of a command.
+_SPL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _one_command(query: str) -> bool:
+    return "|" not in _SPL_QUOTED.sub("", query)
+
+
+def convert_for_target(backends: TargetBackends, rule: RuleFile) -> Converted:
+    """Convert through the target's pipelines; OR in each alternative store of the log source.
+
+    An alternative the backend refuses, or one that needs more than one search command, is left
+    out: the query then reads the main store only, and the cases of the other store fail.
+    """
+    converted = convert(backends.main, rule)
+    logsource = rule.rule.logsource
+    for alternative, backend in backends.alternatives:
+        if (logsource.product, logsource.category) != (alternative.product, alternative.category):
+            continue
+        try:
+            other = convert(backend, rule)
+        except ConversionError:
+            continue
+        if _one_command(converted.query) and _one_command(other.query):
+            converted = Converted(query=f"({converted.query}) OR ({other.query})")
+    return converted
 
 
 def make_backend(target: Target, pipeline: ProcessingPipeline) -> Backend:

@@ -1,12 +1,27 @@
 """The three query targets: which pySigma backend and pipelines make each one's artifacts.
 
 Pipelines are given as sigma-cli takes them: names of stock pipelines, then this project's YAML
-layers from `pipelines/`, so `sigma convert -t <backend> -p ... sigma/` reproduces an artifact.
+layers from `pipelines/`, so `sigma convert -t <backend> -p ... sigma/` reproduces an artifact
+(an artifact joining an alternative is the two conversions, each reproduced so, ORed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A second way the target's data stores one Sigma log source, with its own pipelines.
+
+    A rule of that log source is converted once more through `pipelines` and the two queries are
+    joined with OR, so one search reads both stores (e.g. Sysmon 1 and Security 4688 events).
+    """
+
+    product: str
+    category: str
+    title: str  # names the stored events in reasons and docs
+    pipelines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -19,6 +34,7 @@ class Target:
     # SPL: OR binds tighter than AND only in the `search` command; parentheses make the query
     # mean the same wherever it is pasted (pysigma-findings.md, finding 6).
     parenthesize: bool = False
+    alternatives: tuple[Alternative, ...] = ()
 
 
 TARGETS: tuple[Target, ...] = (
@@ -47,6 +63,22 @@ TARGETS: tuple[Target, ...] = (
         ),
         extension=".spl",
         parenthesize=True,
+        # The Sigma taxonomy reads process_creation on Sysmon 1 and on Security 4688 (the
+        # reference's SECURITY_4688); the Splunk Add-on for Windows indexes 4688 under its
+        # EventData names, which `windows-audit` and the project layer map to.
+        alternatives=(
+            Alternative(
+                product="windows",
+                category="process_creation",
+                title="Security 4688",
+                pipelines=(
+                    "windows-audit",
+                    "splunk_windows",
+                    "pipelines/splunk_sysmon_xml.yml",
+                    "pipelines/splunk_security_4688.yml",
+                ),
+            ),
+        ),
     ),
     Target(
         name="kql",

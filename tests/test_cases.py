@@ -37,6 +37,7 @@ def test_every_case_says_where_it_comes_from(repo_project: Project) -> None:
             ("Microsoft-Windows-Sysmon/Operational", 12),
             ("Microsoft-Windows-Sysmon/Operational", 13),
             ("Microsoft-Windows-PowerShell/Operational", 4104),
+            ("Security", 4688),
             ("Linux-Sysmon/Operational", 1),
         }
 

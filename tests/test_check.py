@@ -169,7 +169,12 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
 
 def test_every_rule_needs_a_matching_case_and_a_look_alike(project: Project) -> None:
     folder = project.cases_dir / "proc_creation_win_certutil_certificate_import"
-    for name in ("exportpfx_is_not_import", "urlcache_download"):
+    look_alikes = (
+        "exportpfx_is_not_import",
+        "urlcache_download",
+        "security_4688_verify_is_not_import",
+    )
+    for name in look_alikes:
         (folder / f"{name}.json").unlink()  # the look-alikes
     stray = project.cases_dir / "no_such_rule"
     stray.mkdir()

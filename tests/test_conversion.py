@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sigma.rule import SigmaRule
 
-from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
+from converter.build import run_build
+from converter.cases import load_cases
+from converter.checks.fields import document_fields
+from converter.conversion import (
+    ConversionError,
+    convert,
+    convert_for_target,
+    make_backend,
+    resolve_pipeline,
+    target_backends,
+)
 from converter.project import Project
 from converter.rules import RuleFile, load_rules
+from converter.runtimes import select, target_runtimes
 from converter.targets import TARGETS, target_by_name
 
 
@@ -167,3 +180,85 @@ level: low
             convert(backend, rule)
     else:
         assert "| where 'certificate.issuer'='certificate.subject'" in convert(backend, rule).query
+
+
+# --- SPL: windows process_creation searches Sysmon 1 OR Security 4688 -------------------------
+# The Sigma taxonomy reads process_creation on both (converter/reference.py SECURITY_4688); the
+# Splunk Add-on for Microsoft Windows indexes 4688 as XmlWinEventLog:Security under the Security
+# auditing manifest's EventData names.
+
+CERTUTIL_4688 = "proc_creation_win_certutil_certificate_import/security_4688_addstore_root"
+CERTUTIL_SYSMON = "proc_creation_win_certutil_certificate_import/addstore_root"
+
+
+def _rule(text: str) -> RuleFile:
+    return RuleFile(path="sigma/x.yml", text=text, rule=SigmaRule.from_yaml(text))
+
+
+def _process_rule(selection: str) -> RuleFile:
+    return _rule(
+        "title: T\nid: 6c0c7d1e-5b0a-4a53-9f0e-1d7f2f0a9b12\nlogsource:\n"
+        "    category: process_creation\n    product: windows\ndetection:\n"
+        f"    selection:\n        {selection}\n    condition: selection\n"
+    )
+
+
+def _spl_query(project: Project, rule: RuleFile) -> str:
+    return convert_for_target(target_backends(target_by_name("spl"), project.root), rule).query
+
+
+def test_spl_certutil_artifact_matches_the_security_4688_case(repo_project: Project) -> None:
+    rules = {rule.stem: rule for rule in load_rules(repo_project)}
+    query = _spl_query(repo_project, rules["proc_creation_win_certutil_certificate_import"])
+    sysmon, security = query.split(") OR (source=")
+    assert sysmon.startswith('(source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"')
+    assert security.startswith('"XmlWinEventLog:Security" (EventCode=4688 ')
+    assert '(NewProcessName="*\\\\certutil.exe" OR OriginalFileName="CertUtil.exe")' in security
+    cases = {
+        case.id: case
+        for case in load_cases(repo_project, [rule.id for rule in rules.values()])
+        if case.id in (CERTUTIL_4688, CERTUTIL_SYSMON)
+    }
+    spl = target_runtimes()["spl"]
+    documents = spl.documents([cases[CERTUTIL_SYSMON].event, cases[CERTUTIL_4688].event])
+    assert select(spl.compile(query), documents) == {0, 1}
+    # the Sysmon search alone misses the 4688 event: the second search is what reads it
+    assert select(spl.compile(sysmon + ")"), documents) == {0}
+
+
+def test_build_fails_on_the_4688_case_without_the_alternative(project_copy: Project) -> None:
+    sysmon_only = replace(target_by_name("spl"), alternatives=())
+    failures = run_build(project_copy, targets=(sysmon_only,)).failures
+    assert (
+        f"proc_creation_win_certutil_certificate_import [spl] case {CERTUTIL_4688}: "
+        "expected match, got no match"
+    ) in failures
+    assert all("security_4688_" in line for line in failures)
+
+
+def test_spl_security_4688_maps_user_to_the_subject(repo_project: Project) -> None:
+    query = _spl_query(repo_project, _process_rule("User: 'alice'"))
+    security = '(source="XmlWinEventLog:Security" (EventCode=4688 SubjectUserName="alice"))'
+    assert query.endswith(f") OR {security}")
+
+
+def test_spl_security_4688_refusal_leaves_the_sysmon_search(repo_project: Project) -> None:
+    # 4688's ProcessId is the creator's, in hex: the Security search is refused, not wrong
+    query = _spl_query(repo_project, _process_rule("ProcessId: 4242"))
+    assert query == (
+        'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" (EventCode=1 ProcessId=4242)'
+    )
+
+
+def test_spl_alternative_needs_one_search_command(repo_project: Project) -> None:
+    # a `|` inside a quoted value is text; a pipeline of commands cannot be ORed
+    quoted = _spl_query(repo_project, _process_rule("CommandLine|contains: 'a|b'"))
+    assert "XmlWinEventLog:Security" in quoted
+    regex = _spl_query(repo_project, _process_rule("CommandLine|re: 'open[s]sl'"))
+    assert "\n| " in regex and "XmlWinEventLog:Security" not in regex
+
+
+def test_spl_documents_know_the_security_4688_field_names() -> None:
+    fields = document_fields("spl", "windows", "process_creation")
+    assert fields is not None
+    assert {"NewProcessName", "ParentProcessName", "SubjectUserName", "SubjectLogonId"} <= fields

@@ -202,8 +202,12 @@ def test_spl_queries_use_the_environment_index_source_macro_and_fields(
 ) -> None:
     queries = _queries(acme_build, "spl")
     assert set(queries) == set(_queries(stock_build, "spl"))
+    prefix = '`acme_endpoint_data` index="acme_endpoint" '
     for query in queries.values():
-        assert query.startswith('`acme_endpoint_data` index="acme_endpoint" ')
+        # process_creation reads Sysmon 1 OR Security 4688: each branch is a whole search
+        assert query.startswith(prefix) or (
+            query.startswith(f"({prefix}") and f") OR ({prefix}" in query
+        )
     windows = queries["proc_creation_win_certutil_certificate_import"]
     assert 'source="WinEventLog:Sysmon"' in windows and "cmd_line=" in windows
     assert "XmlWinEventLog:Microsoft-Windows-Sysmon" not in windows

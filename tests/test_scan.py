@@ -192,7 +192,7 @@ def test_batches_are_bounded_by_event_text(repo_project: Project, monkeypatch) -
 def test_classic_wineventlog_4688_is_evaluated_by_everyone(repo_project: Project) -> None:
     scanner = Scanner.for_project(repo_project)
     results, summary = _scan(scanner, FORMATS / "wineventlog_classic_4688.txt")
-    # dist/spl searches Sysmon's source only (README, "Taking the queries")
+    # dist/spl searches Sysmon 1 OR Security 4688 (README, "Taking the queries")
     assert [r.matches for r in results] == [
-        {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [], "kql": [CERTUTIL]}
+        {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [CERTUTIL], "kql": [CERTUTIL]}
     ]

@@ -9,14 +9,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sigma.rule import SigmaRule
 
+from converter.conversion import convert_for_target, target_backends
 from converter.events import WindowsEvent
 from converter.formats.base import BadRecord, Item
 from converter.project import Project
 from converter.readers import read_items
 from converter.reference import compile_reference
-from converter.rules import load_rules
+from converter.rules import RuleFile, load_rules
+from converter.runtimes import select, target_runtimes
 from converter.scan import EventResult, Scanner, ScanSummary
+from converter.targets import target_by_name
 
 from .conftest import REPO
 
@@ -107,6 +111,19 @@ def test_certutil_pfx_and_export_pfxcertificate_events_as_the_rules_intend(
     assert sum(certutil.applies_to(e) for e in events if isinstance(e, WindowsEvent)) == 40
     command_lines = [e.get("CommandLine") or "" for e in events if e.event_id in (1, 4688)]
     assert sum("-exportpfx" in c.lower() for c in command_lines) == 22
+
+    # The SPL artifact reads Sysmon 1 OR Security 4688: the certutil rule with -exportPFX for its
+    # verbs matches the same real events of both sources in the reference and in SPL.
+    text = rules[certutil_rule].text.replace("'-addstore'", "'-exportPFX'")
+    exporting = RuleFile(rules[certutil_rule].path, text, SigmaRule.from_yaml(text))
+    spl = target_runtimes()["spl"]
+    query = convert_for_target(target_backends(target_by_name("spl"), REPO), exporting).query
+    processes = [e for e in events if e.event_id in (1, 4688)]
+    by_spl = select(spl.compile(query), spl.documents(processes))
+    reference = compile_reference(exporting.parse())
+    by_reference = {i for i, e in enumerate(processes) if reference.matches(e)}
+    assert by_spl == by_reference
+    assert Counter(processes[i].event_id for i in by_spl) == {1: 11, 4688: 11}
 
     # the mimikatz PFX is written to System32, not a staging folder; the AuthRoot blob is
     # Windows' own root update; the 4656 handle requests and CAPI2 70 have no rule
