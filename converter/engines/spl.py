@@ -233,29 +233,33 @@ def read_quoted(text: str, start: int, *, regex: bool = False) -> tuple[str, int
     raise QueryError("unbalanced double quote")
 
 
-def split_pipeline(query: str) -> list[str]:
-    """The commands of `query`: split on `|` outside double-quoted strings."""
-    parts: list[str] = []
-    current: list[str] = []
-    i, quoted = 0, False
+def _next_unquoted(query: str, char: str, start: int = 0) -> int:
+    """Index of the next `char` outside double-quoted strings, from `start` (which must be
+    outside one), or -1; a backslash escapes the next character inside a quoted string."""
+    i, quoted = start, False
     while i < len(query):
         c = query[i]
-        if quoted and c == "\\" and i + 1 < len(query):
-            current.append(query[i : i + 2])
+        if quoted and c == "\\":
             i += 2
             continue
         if c == '"':
             quoted = not quoted
-        elif c == "|" and not quoted:
-            parts.append("".join(current))
-            current = []
-            i += 1
-            continue
-        current.append(c)
+        elif c == char and not quoted:
+            return i
         i += 1
     if quoted:
         raise QueryError("unbalanced double quote")
-    parts.append("".join(current))
+    return -1
+
+
+def split_pipeline(query: str) -> list[str]:
+    """The commands of `query`: split on `|` outside double-quoted strings."""
+    parts: list[str] = []
+    start = 0
+    while (bar := _next_unquoted(query, "|", start)) >= 0:
+        parts.append(query[start:bar])
+        start = bar + 1
+    parts.append(query[start:])
     return [p.strip() for p in parts]
 
 
@@ -508,29 +512,20 @@ def expand_macros(query: str, macros: Mapping[str, str], depth: int = 0) -> str:
     if depth >= MAX_MACRO_DEPTH:
         raise QueryError(f"search macros nested more than {MAX_MACRO_DEPTH} deep")
     out: list[str] = []
-    i, quoted = 0, False
-    while i < len(query):
-        c = query[i]
-        if quoted and c == "\\" and i + 1 < len(query):
-            out.append(query[i : i + 2])
-            i += 2
-            continue
-        if c == '"':
-            quoted = not quoted
-        elif c == "`" and not quoted:
-            end = query.find("`", i + 1)
-            if end < 0:
-                raise QueryError(f"unbalanced backtick at {i}")
-            name = query[i + 1 : end]
-            if not MACRO_NAME_RE.fullmatch(name):
-                raise QueryError(f"`{name}` at {i}: macro arguments and comments are not modelled")
-            if name not in macros:
-                raise QueryError(f"search macro `{name}` is not defined")
-            out.append(expand_macros(macros[name], macros, depth + 1))
-            i = end + 1
-            continue
-        out.append(c)
-        i += 1
+    start = 0
+    while (tick := _next_unquoted(query, "`", start)) >= 0:
+        end = query.find("`", tick + 1)
+        if end < 0:
+            raise QueryError(f"unbalanced backtick at {tick}")
+        name = query[tick + 1 : end]
+        if not MACRO_NAME_RE.fullmatch(name):
+            raise QueryError(f"`{name}` at {tick}: macro arguments and comments are not modelled")
+        if name not in macros:
+            raise QueryError(f"search macro `{name}` is not defined")
+        out.append(query[start:tick])
+        out.append(expand_macros(macros[name], macros, depth + 1))
+        start = end + 1
+    out.append(query[start:])
     return "".join(out)
 
 
