@@ -85,9 +85,18 @@ def note(text: str) -> None:
         event(text)
 
 
-def refused(verdict: Verdict, message: str) -> None:
+# EQL refuses a non-ASCII letter compared case-insensitively (converter/workarounds.py) before
+# the pipelines run: with one in the rule, that reason may come first.
+NON_ASCII_REFUSAL = "matches the non-ASCII letter"
+
+
+def refused(verdict: Verdict, *messages: str) -> None:
     assert verdict.got is None, f"expected a refusal, got {verdict.query}"
-    assert message in (verdict.reason or ""), verdict.reason
+    assert any(message in (verdict.reason or "") for message in messages), verdict.reason
+
+
+def _eql_value_refusals(text: str) -> tuple[str, ...]:
+    return (NON_ASCII_REFUSAL,) if any(ord(char) > 127 for char in text) else ()
 
 
 # --- auditd ------------------------------------------------------------------------------------
@@ -200,10 +209,13 @@ def test_auditd_targets_agree_with_the_sigma_reference(
     check(harness, "spl", text, events, lines)
     verdict = check(harness, "eql", text, events, lines)
     fields = _audit_fields(text)
+    value_refusals = _eql_value_refusals(text)
     if fields & {"a1", "a2"}:
-        refused(verdict, A1_REFUSAL)
+        refused(verdict, A1_REFUSAL, *value_refusals)
     elif "a0" in fields and "execve" not in yaml.safe_load(text)["detection"]:
-        refused(verdict, A0_REFUSAL)
+        refused(verdict, A0_REFUSAL, *value_refusals)
+    elif value_refusals and verdict.got is None:
+        refused(verdict, *value_refusals)
     else:
         assert verdict.got is not None, verdict.reason
     refused(check(harness, "kql", text, events, lines), XDR_REFUSAL["auditd"])
