@@ -78,10 +78,13 @@ def target_pipeline(
     target: Target, root: Path, environment: Environment | None = None
 ) -> ProcessingPipeline:
     """The target's pipelines, then the environment's overlay (priority 100, after them all)."""
-    pipeline = resolve_pipeline(target, root)
-    if environment is None:
-        return pipeline
-    return pipeline + environment.pipeline(target.name)
+    return _with_overlay(resolve_pipeline(target, root), target, environment)
+
+
+def _with_overlay(
+    pipeline: ProcessingPipeline, target: Target, environment: Environment | None
+) -> ProcessingPipeline:
+    return pipeline if environment is None else pipeline + environment.pipeline(target.name)
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,9 @@ def target_backends(
     alternatives = []
     for alternative in target.alternatives:
         pipeline = resolve_pipelines(alternative.pipelines, root, target.name)
-        if environment is not None:
-            pipeline = pipeline + environment.pipeline(target.name)
-        alternatives.append((alternative, make_backend(target, pipeline)))
+        alternatives.append(
+            (alternative, make_backend(target, _with_overlay(pipeline, target, environment)))
+        )
     main = make_backend(target, target_pipeline(target, root, environment))
     return TargetBackends(main, tuple(alternatives))
 

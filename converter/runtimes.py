@@ -35,7 +35,7 @@ def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set
     stored: list[Any] = []
     for index, document in enumerate(documents):
         if type(document) is DocumentGroup:
-            owners.extend(index for _ in document)
+            owners.extend([index] * len(document))
             stored.extend(document)
         elif document is not None:
             owners.append(index)

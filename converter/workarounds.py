@@ -43,7 +43,7 @@ from sigma.conditions import (
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.rule import SigmaDetection, SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
@@ -116,25 +116,27 @@ def _non_ascii_letter(text: str) -> str | None:
     return None
 
 
-def _values(rule: SigmaRule) -> Iterator[Value]:
-    def items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
-        for item in detection.detection_items:
-            if isinstance(item, SigmaDetection):
-                yield from items(item)
-            else:
-                yield item
-
-    def flat(values: list[SigmaType]) -> Iterator[SigmaType]:
-        for value in values:
-            if isinstance(value, SigmaExpansion):
-                yield from flat(value.values)
-            else:
-                yield value
-
-    for detection in rule.detection.detections.values():
-        for item in items(detection):
-            for value in flat(list(item.value)):
+def _detection_values(detection: SigmaDetection) -> Iterator[Value]:
+    """Every value of a detection (nested ones and expansions included), with its field."""
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            yield from _detection_values(item)
+        else:
+            for value in _flat(list(item.value)):
                 yield Value(item.field, value)
+
+
+def _flat(values: list[SigmaType]) -> Iterator[SigmaType]:
+    for value in values:
+        if isinstance(value, SigmaExpansion):
+            yield from _flat(value.values)
+        else:
+            yield value
+
+
+def _values(rule: SigmaRule) -> Iterator[Value]:
+    for detection in rule.detection.detections.values():
+        yield from _detection_values(detection)
 
 
 def refuse_literal_wildcards(language: str, why: str) -> Refusal:
@@ -220,7 +222,7 @@ def refuse_negated_field_reference(rule: SigmaRule) -> str | None:
     holders = {
         name
         for name, detection in rule.detection.detections.items()
-        if any(isinstance(value, SigmaFieldReference) for value in _detection_values(detection))
+        if any(isinstance(v.value, SigmaFieldReference) for v in _detection_values(detection))
     }
     if not holders:
         return None
@@ -243,14 +245,6 @@ def refuse_negated_field_reference(rule: SigmaRule) -> str | None:
                 "after the search, outside the NOT (docs/converter-defects.md)"
             )
     return None
-
-
-def _detection_values(detection: SigmaDetection) -> Iterator[SigmaType]:
-    for item in detection.detection_items:
-        if isinstance(item, SigmaDetection):
-            yield from _detection_values(item)
-        else:
-            yield from item.value
 
 
 def check_rule(backend: Any, rule: SigmaRule) -> None:
