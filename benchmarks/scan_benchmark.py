@@ -44,9 +44,9 @@ REPO = Path(__file__).resolve().parents[1]
 CLOCK = time.process_time
 sys.path.insert(0, str(REPO))
 
-from converter.project import Project  # noqa: E402
-from converter.readers import read_items  # noqa: E402
-from converter.scan import EVALUATORS, Scanner, ScanSummary  # noqa: E402
+from converter.core.project import Project  # noqa: E402
+from converter.formats.readers import read_items  # noqa: E402
+from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary  # noqa: E402
 
 
 def baseline_lines(shared: Path) -> Iterator[bytes]:
@@ -101,9 +101,9 @@ def eql_engines(path: Path, limit: int) -> dict[str, float]:
     import eql
     from eql.parser import elasticsearch_syntax, ignore_missing_functions
 
-    from converter.engines.eql import EqlEngine
-    from converter.events import WindowsEvent
-    from converter.ingest.ecs import stores, to_ecs
+    from converter.core.events import WindowsEvent
+    from converter.execute.engines.eql import EqlEngine
+    from converter.execute.ingest.ecs import stores, to_ecs
 
     queries = [p.read_text(encoding="utf-8") for p in sorted((REPO / "dist" / "eql").glob("*"))]
     documents = []

@@ -51,14 +51,14 @@ import yaml
 from sigma.exceptions import SigmaError
 from sigma.processing.pipeline import ProcessingPipeline
 
-from converter.documents import DefenderRow, DocumentGroup, SplunkEvent
-from converter.engines.base import QueryError
-from converter.engines.defender_schema import DEFENDER_TABLES, DefenderTable
-from converter.errors import InputError
-from converter.textfiles import load_yaml, read_text
+from converter.core.documents import DefenderRow, DocumentGroup, SplunkEvent
+from converter.core.errors import InputError
+from converter.core.textfiles import load_yaml, read_text
+from converter.execute.engines.base import QueryError
+from converter.execute.engines.defender_schema import DEFENDER_TABLES, DefenderTable
 
 if TYPE_CHECKING:
-    from converter.build import BuildResult
+    from converter.verify.build import BuildResult
 
 # After every target pipeline (pipelines/*.yml use 5 to 30, pySigma's stock ones 10).
 PRIORITY = 100
@@ -79,7 +79,8 @@ SPLUNK_DEFAULT_FIELDS = frozenset({"source", "sourcetype", "host", "index", "_ra
 _SOURCE_FORBIDDEN = frozenset('"\\*`\n\r\t')
 KQL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PRODUCT_RE = re.compile(r"[a-z0-9_-]+(?:/[a-z0-9_-]+)?")
-# certdetect's registry value-name split (converter/workarounds.py, docs/converter-defects.md)
+# certdetect's registry value-name split (converter/convert/workarounds.py,
+# docs/converter-defects.md)
 # writes these two Defender columns by name, after the pipelines: a rename would not reach it.
 KQL_FIXED_COLUMNS = frozenset({"RegistryKey", "RegistryValueName"})
 ALL_PRODUCTS = "*"
@@ -572,7 +573,7 @@ def _patterns(reader: _Reader, value: Any, path: tuple[str, ...]) -> tuple[str, 
 
 
 def _spl(reader: _Reader, value: Any) -> SplOverlay:
-    from converter.engines.spl import named_fields, parse_pipeline
+    from converter.execute.engines.spl import named_fields, parse_pipeline
 
     data = _section(reader, value, "spl")
     index = None
@@ -621,7 +622,7 @@ def _spl(reader: _Reader, value: Any) -> SplOverlay:
 
 
 def _macro(reader: _Reader, value: Any) -> SplunkMacro:
-    from converter.engines.spl import parse_search, split_pipeline
+    from converter.execute.engines.spl import parse_search, split_pipeline
 
     path = ("spl", "macro")
     data = reader.mapping(value, path)

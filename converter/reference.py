@@ -82,7 +82,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from converter.events import AuditdEvent, RawEvent, WindowsEvent, ZeekRecord
+from converter.core.events import AuditdEvent, RawEvent, WindowsEvent, ZeekRecord
 from converter.formats.auditd import AuditdRecord
 
 # A predicate reads one unit of a raw event: the `WindowsEvent`, an `AuditdRecord` of an audit

@@ -26,8 +26,8 @@ import yaml
 
 from converter.checks.conventions import PREFIXES, PROJECT_TAGS, SERVICE_PREFIXES
 from converter.checks.specimens import RAW_SPECIMENS, SPECIMENS
-from converter.errors import InputError
-from converter.project import Project
+from converter.core.errors import InputError
+from converter.core.project import Project
 from converter.reference import LINUX_SYSMON_CHANNEL, SYSMON_CHANNEL
 
 LEVELS = ("low", "medium", "high", "critical")

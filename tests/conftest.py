@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from converter.project import Project
+from converter.core.project import Project
 
 # CI runs every property-based test on the same examples, so a red run can be reproduced.
 settings.register_profile("ci", derandomize=True, deadline=None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.events import WindowsEvent, parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
 
 FILES = Path(__file__).parent / "files" / "ingest"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

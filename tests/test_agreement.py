@@ -5,8 +5,10 @@ quotes, `*` and `?` wildcards and their escapes, edge spaces and non-ASCII lette
 equality and the contains, startswith, endswith, all, windash, re and cased modifiers, linked by
 and/or/not conditions; then Sysmon events holding each value (a witness) or a near miss (one
 character changed, the case changed, a wildcard part dropped or doubled, spaces stripped). Each
-rule goes through the real target pipelines and backends (`converter.conversion`), each query
-through its engine over the ingested events (`converter.runtimes`), and the events it matches must
+rule goes through the real target pipelines and backends (`converter.convert.conversion`), each
+query
+through its engine over the ingested events (`converter.execute.runtimes`), and the events it
+matches must
 be the ones the Sigma reference matches (`converter.reference`). A target may refuse a rule
 (ConversionError with its reason): the build then marks it `unsupported`. A query the engine
 rejects is a failure.
@@ -51,13 +53,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.engines.base import QueryError
-from converter.events import WindowsEvent, parse_windows_event
+from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
+from converter.convert.targets import TARGET_NAMES, target_by_name
+from converter.core.events import WindowsEvent, parse_windows_event
+from converter.core.rules import RuleFile
+from converter.execute.engines.base import QueryError
+from converter.execute.runtimes import TargetRuntime, select, target_runtimes
 from converter.reference import compile_reference
-from converter.rules import RuleFile
-from converter.runtimes import TargetRuntime, select, target_runtimes
-from converter.targets import TARGET_NAMES, target_by_name
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files" / "agreement"

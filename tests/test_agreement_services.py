@@ -2,8 +2,10 @@
 
 The service log sources' counterpart of tests/test_agreement.py: hypothesis writes small rules and
 raw events drawn from the same value pools (so that rules match some events and miss others),
-converts each rule through the build's pipelines and backends (`converter.conversion`), runs the
-query on each target's stored documents (`converter.runtimes`) and compares the events it matches
+converts each rule through the build's pipelines and backends (`converter.convert.conversion`),
+runs the
+query on each target's stored documents (`converter.execute.runtimes`) and compares the events it
+matches
 with the Sigma reference's (`converter.reference`).
 
 - `linux/auditd`: an EXECVE record (1-5 arguments, written as auditd writes them: an argument
@@ -30,8 +32,8 @@ import yaml
 from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 
-from converter.engines.base import QueryError
-from converter.events import RawEvent, parse_audit_event, parse_zeek_row
+from converter.core.events import RawEvent, parse_audit_event, parse_zeek_row
+from converter.execute.engines.base import QueryError
 
 from .test_agreement import AGREEMENT, Harness, Verdict, explicit, harness, judge
 
@@ -85,7 +87,8 @@ def note(text: str) -> None:
         event(text)
 
 
-# EQL refuses a non-ASCII letter compared case-insensitively (converter/workarounds.py) before
+# EQL refuses a non-ASCII letter compared case-insensitively (converter/convert/workarounds.py)
+# before
 # the pipelines run: with one in the rule, that reason may come first.
 NON_ASCII_REFUSAL = "matches the non-ASCII letter"
 

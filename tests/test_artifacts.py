@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from converter.artifacts import differences, render, write_dist
-from converter.build import run_build
-from converter.project import Project
+from converter.core.project import Project
+from converter.publish.artifacts import differences, render, write_dist
+from converter.verify.build import run_build
 
 
 def test_render_is_deterministic_and_complete(project_copy: Project) -> None:

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from converter.errors import InputError
-from converter.project import Project
-from converter.textfiles import MAX_FILE_BYTES
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.textfiles import MAX_FILE_BYTES
 
 from .conftest import FILES, REPO
 

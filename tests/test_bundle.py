@@ -15,18 +15,18 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from converter.artifacts import render
-from converter.build import run_build
-from converter.bundle import (
+from converter.cli import CertdetectGroup
+from converter.cli.bundle import bundle
+from converter.core.project import Project
+from converter.publish.artifacts import render
+from converter.publish.bundle import (
     changelog_from_git,
     changelog_section,
     project_version,
     release_date,
     tar_gz,
 )
-from converter.cli import CertdetectGroup
-from converter.cli.bundle import bundle
-from converter.project import Project
+from converter.verify.build import run_build
 
 from .conftest import REPO
 

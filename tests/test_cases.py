@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from converter.cases import load_case, load_cases
-from converter.errors import InputError
-from converter.events import AuditdEvent, ZeekRecord
-from converter.project import Project
-from converter.rules import load_rules
+from converter.core.cases import load_case, load_cases
+from converter.core.errors import InputError
+from converter.core.events import AuditdEvent, ZeekRecord
+from converter.core.project import Project
+from converter.core.rules import load_rules
 
 
 def test_every_rule_has_a_matching_case_and_a_look_alike(repo_project: Project) -> None:

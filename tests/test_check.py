@@ -28,11 +28,11 @@ from converter.checks.validators import (
     offline_validators,
     run_validators,
 )
-from converter.errors import InputError
-from converter.project import Project
+from converter.convert.targets import TARGETS, target_by_name
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rule, load_rules
 from converter.reference import LOG_SOURCES
-from converter.rules import RuleFile, load_rule, load_rules
-from converter.targets import TARGETS, target_by_name
 
 from .conftest import FILES, REPO
 

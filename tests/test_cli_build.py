@@ -5,7 +5,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from converter.cli import main
-from converter.project import Project
+from converter.core.project import Project
 
 from .conftest import REPO
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from converter.checks.validators import NETWORK_VALIDATORS
 from converter.cli import CertdetectGroup
 from converter.cli.check import check
-from converter.project import Project
+from converter.core.project import Project
 
 from .conftest import FILES, REPO
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from converter.cli import main
-from converter.project import Project
-from converter.rules import load_rules
+from converter.core.project import Project
+from converter.core.rules import load_rules
 
 from .conftest import FILES, REPO
 

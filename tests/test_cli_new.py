@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from converter.cli import CertdetectGroup, main
 from converter.cli.check import check
 from converter.cli.new import LOGSOURCES, new
-from converter.project import Project
+from converter.core.project import Project
 
 from .conftest import REPO
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from converter.cli import main
 from converter.cli import scan as cli_scan
-from converter.project import Project
-from converter.rules import load_rules
+from converter.core.project import Project
+from converter.core.rules import load_rules
 
 from .conftest import FILES, REPO
 

@@ -5,10 +5,8 @@ from dataclasses import replace
 import pytest
 from sigma.rule import SigmaRule
 
-from converter.build import run_build
-from converter.cases import load_cases
 from converter.checks.fields import document_fields
-from converter.conversion import (
+from converter.convert.conversion import (
     ConversionError,
     convert,
     convert_for_target,
@@ -16,10 +14,12 @@ from converter.conversion import (
     resolve_pipeline,
     target_backends,
 )
-from converter.project import Project
-from converter.rules import RuleFile, load_rules
-from converter.runtimes import select, target_runtimes
-from converter.targets import TARGETS, target_by_name
+from converter.convert.targets import TARGETS, target_by_name
+from converter.core.cases import load_cases
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rules
+from converter.execute.runtimes import select, target_runtimes
+from converter.verify.build import run_build
 
 
 def _queries(project: Project, target_name: str) -> dict[str, str]:

@@ -2,10 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from converter.deploy.attack import TACTICS, TECHNIQUES, UnknownAttackTag, resolve, technique
-from converter.deploy.metadata import RuleMetadata, release_number
-from converter.errors import InputError
-from converter.rules import load_rule
+from converter.core.errors import InputError
+from converter.core.rules import load_rule
+from converter.publish.deploy.attack import (
+    TACTICS,
+    TECHNIQUES,
+    UnknownAttackTag,
+    resolve,
+    technique,
+)
+from converter.publish.deploy.metadata import RuleMetadata, release_number
 
 from .conftest import FILES
 
@@ -68,7 +74,7 @@ def test_an_unknown_technique_in_a_rule_is_an_input_error_at_its_line() -> None:
         RuleMetadata.of(rule)
     assert str(caught.value) == (
         "rule_unknown_technique.yml:10: ATT&CK technique T9999.001 is not in the offline table; "
-        "add its name and tactics to converter/deploy/attack.py"
+        "add its name and tactics to converter/publish/deploy/attack.py"
     )
 
 

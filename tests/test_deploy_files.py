@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from converter.artifacts import render
-from converter.build import run_build
-from converter.deploy import deployable_files
-from converter.project import Project
+from converter.core.project import Project
+from converter.publish.artifacts import render
+from converter.publish.deploy import deployable_files
+from converter.verify.build import run_build
 
 from .conftest import REPO
 

@@ -6,11 +6,11 @@ import json
 import jsonschema
 import pytest
 
-from converter.artifacts import render as render_dist
-from converter.build import CONVERTED, VERIFIED, BuildResult, run_build
-from converter.deploy import kibana
-from converter.engines.eql import parse_event_query
-from converter.project import Project
+from converter.core.project import Project
+from converter.execute.engines.eql import parse_event_query
+from converter.publish.artifacts import render as render_dist
+from converter.publish.deploy import kibana
+from converter.verify.build import CONVERTED, VERIFIED, BuildResult, run_build
 
 from .conftest import FILES, REPO
 

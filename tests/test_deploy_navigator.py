@@ -6,9 +6,9 @@ import json
 import jsonschema
 import pytest
 
-from converter.build import CONVERTED, BuildResult, run_build
-from converter.deploy import navigator
-from converter.project import Project
+from converter.core.project import Project
+from converter.publish.deploy import navigator
+from converter.verify.build import CONVERTED, BuildResult, run_build
 
 from .conftest import FILES, REPO
 

@@ -8,11 +8,11 @@ import pytest
 import yaml
 from sigma.pipelines.microsoftxdr.tables import MICROSOFT_XDR_TABLES
 
-from converter.artifacts import render as render_dist
-from converter.build import VERIFIED, BuildResult, run_build
-from converter.deploy import sentinel
-from converter.deploy.attack import TACTICS, technique
-from converter.project import Project
+from converter.core.project import Project
+from converter.publish.artifacts import render as render_dist
+from converter.publish.deploy import sentinel
+from converter.publish.deploy.attack import TACTICS, technique
+from converter.verify.build import VERIFIED, BuildResult, run_build
 
 from .conftest import FILES, REPO
 

@@ -6,10 +6,10 @@ import json
 import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
-from converter.artifacts import render as render_dist
-from converter.build import UNSUPPORTED, BuildResult, run_build
-from converter.deploy import splunk_conf
-from converter.project import Project
+from converter.core.project import Project
+from converter.publish.artifacts import render as render_dist
+from converter.publish.deploy import splunk_conf
+from converter.verify.build import UNSUPPORTED, BuildResult, run_build
 
 from .conftest import REPO
 

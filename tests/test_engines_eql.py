@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from converter.engines import eql as eql_engine
-from converter.engines.base import QueryError
-from converter.engines.eql import EqlEngine, lucene_regex
+from converter.execute.engines import eql as eql_engine
+from converter.execute.engines.base import QueryError
+from converter.execute.engines.eql import EqlEngine, lucene_regex
 
 FILES = Path(__file__).resolve().parent / "files" / "eql"
 ENGINE = EqlEngine()

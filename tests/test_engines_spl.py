@@ -15,9 +15,10 @@ import re
 
 import pytest
 
-from converter.documents import SplunkEvent
-from converter.engines.base import QueryError
-from converter.engines.spl import (
+from converter.core.documents import SplunkEvent
+from converter.execute.engines.base import QueryError
+from converter.execute.engines.pcre import compile_pcre, translate_pcre
+from converter.execute.engines.spl import (
     And,
     Compare,
     In,
@@ -29,7 +30,6 @@ from converter.engines.spl import (
     _SearchParser,
     parse_search,
 )
-from converter.pcre import compile_pcre, translate_pcre
 
 SYSMON = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 

@@ -17,10 +17,13 @@ import yaml
 from click.testing import CliRunner
 from sigma.processing.pipeline import ProcessingPipeline
 
-from converter.build import VERIFIED, BuildResult, run_build
 from converter.cli import main
-from converter.conversion import convert, make_backend, resolve_pipeline, target_pipeline
-from converter.documents import DefenderRow, DocumentGroup, SplunkEvent
+from converter.convert.conversion import convert, make_backend, resolve_pipeline, target_pipeline
+from converter.convert.targets import TARGETS, target_by_name
+from converter.core.documents import DefenderRow, DocumentGroup, SplunkEvent
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.rules import load_rules
 from converter.environment import (
     PRIORITY,
     Environment,
@@ -28,10 +31,7 @@ from converter.environment import (
     SplOverlay,
     load_environment,
 )
-from converter.errors import InputError
-from converter.project import Project
-from converter.rules import load_rules
-from converter.targets import TARGETS, target_by_name
+from converter.verify.build import VERIFIED, BuildResult, run_build
 
 from .conftest import FILES, REPO
 
@@ -345,7 +345,7 @@ def test_kql_tables_are_renamed_with_their_columns(acme: Environment) -> None:
 
 
 def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
-    from converter.artifacts import render
+    from converter.publish.artifacts import render
 
     files = render(acme_build)
     rules = [

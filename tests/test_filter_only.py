@@ -1,6 +1,7 @@
 """Hostile rule values can only ever yield filters (issue 7, item 4).
 
-Every value goes through the real conversion (`converter.conversion`, the project's pipelines)
+Every value goes through the real conversion (`converter.convert.conversion`, the project's
+pipelines)
 for all three targets. The artifact must be refused (by the backend, or by the target's engine,
 which fails the build) or parse, with the engine for its language, as one filter over the expected
 table or index, with exactly the structure the same rule has with a harmless value: a value can
@@ -24,11 +25,14 @@ from hypothesis import strategies as st
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.engines.base import QueryError
-from converter.engines.eql import parse_event_query
-from converter.engines.kql import parse_filter
-from converter.engines.spl import (
+from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
+from converter.convert.targets import TARGETS
+from converter.core.errors import InputError
+from converter.core.rules import RuleFile, load_rule
+from converter.execute.engines.base import QueryError
+from converter.execute.engines.eql import parse_event_query
+from converter.execute.engines.kql import parse_filter
+from converter.execute.engines.spl import (
     Compare,
     EvalIfNotNull,
     RegexCommand,
@@ -36,10 +40,7 @@ from converter.engines.spl import (
     SearchCommand,
     parse_pipeline,
 )
-from converter.errors import InputError
-from converter.rules import RuleFile, load_rule
-from converter.runtimes import target_runtimes
-from converter.targets import TARGETS
+from converter.execute.runtimes import target_runtimes
 
 from .conftest import REPO
 
@@ -273,7 +274,7 @@ def assert_only_filters(form: str, value: str) -> dict[str, str]:
             loaded = yaml.safe_load(rule_text(form, value))["detection"]["selection"]
             (text,) = loaded.values()
             # Splunk's Sysmon extractions keep the XML escapes of the raw event, so the SPL
-            # target writes values XML-escaped (converter.workarounds)
+            # target writes values XML-escaped (converter.convert.workarounds)
             forms = {text, text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}
             assert any(form in literal for form in forms for literal in literals), (target, text)
         done[target] = "filter"

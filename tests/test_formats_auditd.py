@@ -3,7 +3,7 @@ from __future__ import annotations
 from converter.formats import auditd
 from converter.formats.auditd import AuditdEvent, AuditdRecord, parse_line
 from converter.formats.base import BadRecord, Item
-from converter.readers import read_items
+from converter.formats.readers import read_items
 
 from .conftest import FILES
 

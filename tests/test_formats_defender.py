@@ -4,10 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from converter.documents import DefenderRow
+from converter.core.documents import DefenderRow
 from converter.formats.base import BadRecord, Item, RecordError
 from converter.formats.defender import parse_datetime, row
-from converter.readers import read_items
+from converter.formats.readers import read_items
 
 from .conftest import FILES
 

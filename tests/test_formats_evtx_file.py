@@ -9,9 +9,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats.base import FILTERED, BadRecord, Item
-from converter.readers import detect, read_items
+from converter.formats.readers import detect, read_items
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 Element = Callable[[int], bytes]  # chunk offset of the element -> its bytes

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats.base import FILTERED, RecordError
 from converter.formats.flat_windows import convert
 

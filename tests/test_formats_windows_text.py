@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats import windows_text
 from converter.formats.base import BadRecord, Item
+from converter.formats.readers import read_items
 from converter.formats.windows_classic import parse_block
-from converter.readers import read_items
 
 from .conftest import FILES
 

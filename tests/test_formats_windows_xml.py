@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from converter.events import WindowsEvent, parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
+from converter.execute.ingest.splunk import render_xml
 from converter.formats.base import FILTERED, RecordError
 from converter.formats.windows_xml import parse_event_xml
-from converter.ingest.splunk import render_xml
 
 from .conftest import REPO
 

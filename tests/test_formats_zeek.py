@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from converter.formats.base import BadRecord, Item
+from converter.formats.readers import read_items
 from converter.formats.zeek import ZeekRecord, from_json, read_tsv
-from converter.readers import read_items
 
 from .conftest import FILES
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.events import parse_windows_event
-from converter.ingest.defender import parse_time, registry_key, to_defender
+from converter.core.events import parse_windows_event
+from converter.execute.ingest.defender import parse_time, registry_key, to_defender
 
 from .ingest_support import FILES, SHARED, load
 

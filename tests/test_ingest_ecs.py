@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from converter.events import parse_windows_event
-from converter.ingest.ecs import security_argv, to_ecs, windows_argv
+from converter.core.events import parse_windows_event
+from converter.execute.ingest.ecs import security_argv, to_ecs, windows_argv
 
 from .ingest_support import FILES, load, record_from_xml, shared_file
 

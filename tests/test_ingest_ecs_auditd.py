@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from converter.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.documents import DocumentGroup
-from converter.engines.eql import EqlEngine
-from converter.events import parse_audit_event
+from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
+from converter.convert.targets import target_by_name
+from converter.core.documents import DocumentGroup
+from converter.core.events import parse_audit_event
+from converter.execute.engines.eql import EqlEngine
+from converter.execute.ingest.ecs_auditd import decode_hex, field_value, to_ecs
 from converter.formats import auditd
-from converter.ingest.ecs_auditd import decode_hex, field_value, to_ecs
-from converter.targets import target_by_name
 
 from .conftest import FILES, REPO
 

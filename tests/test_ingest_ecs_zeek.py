@@ -1,4 +1,4 @@
-"""The ECS model of Zeek x509.log and ssl.log rows (converter.ingest.ecs_zeek).
+"""The ECS model of Zeek x509.log and ssl.log rows (converter.execute.ingest.ecs_zeek).
 
 Each test pins one step of the Zeek integration's ingest pipelines (elastic/integrations
 `packages/zeek/data_stream/{x509,ssl}/elasticsearch/ingest_pipeline/default.yml`); values marked
@@ -17,9 +17,9 @@ from sigma.collection import SigmaCollection
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.rule import SigmaRule
 
-from converter.engines.eql import EqlEngine
+from converter.execute.engines.eql import EqlEngine
+from converter.execute.ingest.ecs_zeek import json_line, to_ecs
 from converter.formats.zeek import ZeekRecord
-from converter.ingest.ecs_zeek import json_line, to_ecs
 
 FILES = Path(__file__).resolve().parent / "files" / "zeek"
 MS_IT5 = (

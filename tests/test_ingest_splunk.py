@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import re
 
-from converter.events import parse_windows_event
-from converter.ingest.splunk import render_xml, to_splunk
+from converter.core.events import parse_windows_event
+from converter.execute.ingest.splunk import render_xml, to_splunk
 
 from .ingest_support import load, record_from_xml, shared_file
 

@@ -8,13 +8,13 @@ extraction); Splunk's security_content searches it as `sourcetype="auditd"` (mac
 
 from __future__ import annotations
 
-from converter.conversion import convert, make_backend, resolve_pipeline
-from converter.documents import DocumentGroup
-from converter.engines.spl import SplEngine
-from converter.events import parse_audit_event
+from converter.convert.conversion import convert, make_backend, resolve_pipeline
+from converter.convert.targets import target_by_name
+from converter.core.documents import DocumentGroup
+from converter.core.events import parse_audit_event
+from converter.execute.engines.spl import SplEngine
+from converter.execute.ingest.splunk_auditd import SOURCE, SOURCETYPE, render_line, to_splunk
 from converter.formats import auditd
-from converter.ingest.splunk_auditd import SOURCE, SOURCETYPE, render_line, to_splunk
-from converter.targets import target_by_name
 
 from .conftest import FILES, REPO
 

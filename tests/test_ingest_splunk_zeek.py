@@ -1,13 +1,14 @@
-"""The Splunk model of Zeek x509.log and ssl.log rows (converter.ingest.splunk_zeek), after the
+"""The Splunk model of Zeek x509.log and ssl.log rows (converter.execute.ingest.splunk_zeek), after
+the
 Splunk Add-on for Zeek aka Bro 4.0.0: `bro:<log>:json` sourcetypes, KV_MODE = JSON fields."""
 
 from __future__ import annotations
 
 import json
 
-from converter.engines.spl import SplEngine
+from converter.execute.engines.spl import SplEngine
+from converter.execute.ingest.splunk_zeek import to_splunk
 from converter.formats.zeek import ZeekRecord
-from converter.ingest.splunk_zeek import to_splunk
 
 X509 = {
     "ts": 1795511526.734121,

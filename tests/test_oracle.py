@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import json
 
-from converter.build import run_build
-from converter.oracle import ORACLE_FILE, load_oracle
-from converter.project import Project
+from converter.core.project import Project
+from converter.verify.build import run_build
+from converter.verify.oracle import ORACLE_FILE, load_oracle
 
 
 def _edit_case(project: Project, case_id: str, **changes: object) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from converter.errors import InputError
-from converter.events import WindowsEvent, parse_windows_event
+from converter.core.errors import InputError
+from converter.core.events import WindowsEvent, parse_windows_event
 from converter.formats import json_stream
 from converter.formats.base import FILTERED, BadRecord, Item
 from converter.formats.ecs import EcsRecord
-from converter.readers import Reading, detect, read_items
+from converter.formats.readers import Reading, detect, read_items
 
 from .conftest import FILES, REPO
 

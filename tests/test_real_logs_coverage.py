@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sigma.rule import SigmaRule
 
+from converter.core.project import Project
+from converter.core.rules import load_rules
 from converter.formats.base import Item
-from converter.project import Project
-from converter.readers import read_items
+from converter.formats.readers import read_items
 from converter.reference import compile_reference
-from converter.rules import load_rules
-from converter.scan import Scanner, ScanSummary
+from converter.scan.scanner import Scanner, ScanSummary
 
 REGISTRY_RULE = "2835b93a-5cc2-4730-8d4b-686293a1a6e8"
 AUTHROOT = "real-logs/otrf/sysmon12_13_authroot_certificate_blob_svchost_benign.jsonl"

@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from converter.engines.eql import EqlEngine
-from converter.engines.spl import SplEngine
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rules
+from converter.execute.engines.eql import EqlEngine
+from converter.execute.engines.spl import SplEngine
+from converter.execute.ingest.ecs_zeek import to_ecs
+from converter.execute.ingest.splunk_zeek import to_splunk
+from converter.execute.runtimes import select
 from converter.formats.base import Item
+from converter.formats.readers import read_items
 from converter.formats.zeek import ZeekRecord, read_tsv
-from converter.ingest.ecs_zeek import to_ecs
-from converter.ingest.splunk_zeek import to_splunk
-from converter.project import Project
-from converter.readers import read_items
 from converter.reference import compile_reference
-from converter.rules import RuleFile, load_rules
-from converter.runtimes import select
-from converter.scan import Scanner, ScanSummary
+from converter.scan.scanner import Scanner, ScanSummary
 
 REAL = "real-logs/zeek/x509_ssl_selfsigned_host_certs.jsonl"
 SCRUBBED_TS = "XXXXXXXXXX.XXXXXX"

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.rule import SigmaRule
 
-from converter.events import WindowsEvent, parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
 from converter.formats.zeek import ZeekRecord
 from converter.reference import ReferenceRule, UnsupportedRuleError, compile_reference
 
@@ -627,7 +627,7 @@ def compile_auditd(detection: dict[str, Any]) -> ReferenceRule:
 
 
 def audit_event(*lines: str) -> Any:
-    from converter.events import parse_audit_event
+    from converter.core.events import parse_audit_event
 
     return parse_audit_event(list(lines or AUDIT_OPENSSL))
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from converter.errors import InputError
-from converter.project import Project
-from converter.rules import load_rule, load_rules
-from converter.textfiles import MAX_FILE_BYTES
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.rules import load_rule, load_rules
+from converter.core.textfiles import MAX_FILE_BYTES
 
 from .conftest import FILES
 

@@ -6,13 +6,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from converter.events import WindowsEvent, parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
+from converter.core.project import Project
+from converter.execute.ingest import defender, ecs, splunk
 from converter.formats.base import FILTERED, BadRecord, Item
+from converter.formats.readers import read_items
 from converter.formats.zeek import ZeekRecord
-from converter.ingest import defender, ecs, splunk
-from converter.project import Project
-from converter.readers import read_items
-from converter.scan import EVALUATORS, Scanner, ScanSummary
+from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
 
 from .conftest import FILES, REPO
 
@@ -131,7 +131,7 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
 
 
 def test_only_matches_and_callbacks(repo_project: Project, monkeypatch) -> None:  # type: ignore
-    import converter.scan as scan_module
+    import converter.scan.scanner as scan_module
 
     monkeypatch.setattr(scan_module, "BATCH_ITEMS", 2)  # several batches
     monkeypatch.setattr(scan_module, "PROGRESS_EVERY", 3)
@@ -178,7 +178,7 @@ def test_filtered_events_count_for_every_windows_evaluator(repo_project: Project
 
 
 def test_batches_are_bounded_by_event_text(repo_project: Project, monkeypatch) -> None:  # type: ignore
-    import converter.scan as scan_module
+    import converter.scan.scanner as scan_module
 
     monkeypatch.setattr(scan_module, "BATCH_TEXT", 1000)
     scanner = Scanner.for_project(repo_project, ["sigma"])

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from sigma.rule import SigmaRule
 
-from converter.conversion import convert_for_target, target_backends
-from converter.events import WindowsEvent
+from converter.convert.conversion import convert_for_target, target_backends
+from converter.convert.targets import target_by_name
+from converter.core.events import WindowsEvent
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rules
+from converter.execute.runtimes import select, target_runtimes
 from converter.formats.base import BadRecord, Item
-from converter.project import Project
-from converter.readers import read_items
+from converter.formats.readers import read_items
 from converter.reference import compile_reference
-from converter.rules import RuleFile, load_rules
-from converter.runtimes import select, target_runtimes
-from converter.scan import EventResult, Scanner, ScanSummary
-from converter.targets import target_by_name
+from converter.scan.scanner import EventResult, Scanner, ScanSummary
 
 from .conftest import REPO
 

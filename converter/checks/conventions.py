@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from converter.core.rules import RuleFile
 from converter.reference import LOG_SOURCES, SERVICE_LOG_SOURCES
-from converter.rules import RuleFile
 
 from .findings import Finding, YamlLines, lines_matching, lines_with
 

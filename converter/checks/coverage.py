@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from converter.cases import Case
-from converter.rules import RuleFile
+from converter.core.cases import Case
+from converter.core.rules import RuleFile
 
 from .conventions import EXAMPLE
 from .findings import Finding, line_of, lines_matching, lines_with

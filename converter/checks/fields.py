@@ -6,11 +6,13 @@ query is valid and never matches, and the build can only notice if a case happen
 field. This module applies the target's pipelines to the rule, as its backend does, and compares
 every field name that comes out with the fields the target's documents have:
 
-- eql: the ECS fields the ingest model (`converter.ingest.ecs`) produces for the rule's log source;
-- spl: the fields Splunk extracts (`converter.ingest.splunk`), plus `source`, `sourcetype`, `host`
+- eql: the ECS fields the ingest model (`converter.execute.ingest.ecs`) produces for the rule's log
+source;
+- spl: the fields Splunk extracts (`converter.execute.ingest.splunk`), plus `source`, `sourcetype`,
+`host`
   and `_raw`;
 - kql: the columns of the Defender XDR table the pipeline chose
-  (`converter.engines.defender_schema`).
+  (`converter.execute.engines.defender_schema`).
 
 The documents of a log source come from `converter.checks.specimens`. A log source without
 specimens, or a rule the pipelines refuse, yields no findings here: the build reports those.
@@ -29,13 +31,13 @@ from sigma.processing.transformations import DetectionItemFailureTransformation
 from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
-from converter.conversion import make_backend, resolve_pipeline
-from converter.documents import DocumentGroup
-from converter.engines.defender_schema import DEFENDER_TABLES
-from converter.errors import InputError
+from converter.convert.conversion import make_backend, resolve_pipeline
+from converter.convert.targets import Target
+from converter.core.documents import DocumentGroup
+from converter.core.errors import InputError
+from converter.core.rules import RuleFile, detection_items
+from converter.execute.engines.defender_schema import DEFENDER_TABLES
 from converter.reference import sources_of
-from converter.rules import RuleFile, detection_items
-from converter.targets import Target
 
 from .findings import line_of
 from .specimens import specimen_events
@@ -94,7 +96,7 @@ def _flatten(node: Any, prefix: str, out: set[str]) -> None:
 
 
 def _stored(target_name: str, event: Any) -> list[Any]:
-    from converter.runtimes import ingest_models
+    from converter.execute.runtimes import ingest_models
 
     model = ingest_models()[target_name].get(type(event))
     document = model(event) if model is not None else None

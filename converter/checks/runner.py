@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from converter.cases import Case, case_paths, load_case
-from converter.errors import InputError
-from converter.project import Project
-from converter.rules import RuleFile, load_rule, rule_paths
-from converter.targets import TARGETS, Target
-from converter.textfiles import load_yaml, read_text, shown_path, within
+from converter.convert.targets import TARGETS, Target
+from converter.core.cases import Case, case_paths, load_case
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rule, rule_paths
+from converter.core.textfiles import load_yaml, read_text, shown_path, within
 
 from .conventions import check_conventions
 from .coverage import check_coverage

@@ -25,10 +25,10 @@ from sigma.validators.base import SigmaRuleValidator, SigmaValidationIssue
 from sigma.validators.core import validators as core_validators
 from sigma.validators.sigmahq import validators as sigmahq_validators
 
-from converter.errors import InputError
-from converter.project import Project
-from converter.rules import RuleFile
-from converter.textfiles import load_yaml, read_text
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.core.rules import RuleFile
+from converter.core.textfiles import load_yaml, read_text
 
 from .findings import Finding, YamlLines, line_of
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from converter import __version__
-from converter.errors import InputError, VerificationFailed
+from converter.core.errors import InputError, VerificationFailed
 
 
 class CertdetectGroup(click.Group):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from converter.artifacts import differences, render, write_dist
-from converter.build import run_build
 from converter.cli.options import env_option, project_option
+from converter.core.errors import InputError, VerificationFailed
+from converter.core.project import Project
 from converter.environment import Environment, load_environment
-from converter.errors import InputError, VerificationFailed
-from converter.project import Project
-from converter.report import matrix
+from converter.publish.artifacts import differences, render, write_dist
+from converter.publish.report import matrix
+from converter.verify.build import run_build
 
 
 def environment_output(project: Project, environment: Environment, out: str | None) -> Path:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from converter.bundle import DistOutOfDate, make_bundle, write_bundle
 from converter.cli.options import project_option
-from converter.errors import VerificationFailed
-from converter.project import Project
+from converter.core.errors import VerificationFailed
+from converter.core.project import Project
+from converter.publish.bundle import DistOutOfDate, make_bundle, write_bundle
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 
 from converter.checks import run_checks
 from converter.cli.options import project_option
-from converter.project import Project
+from converter.core.project import Project
 
 
 @click.command()

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import click
 
-from converter.build import FAILED, UNSUPPORTED, VERIFIED, RuleResult, run_build
 from converter.cli.options import env_option, project_option
+from converter.convert.targets import TARGET_NAMES, target_by_name
+from converter.core.errors import InputError, VerificationFailed
+from converter.core.project import Project
+from converter.core.rules import load_rules
 from converter.environment import load_environment
-from converter.errors import InputError, VerificationFailed
-from converter.project import Project
-from converter.rules import load_rules
-from converter.targets import TARGET_NAMES, target_by_name
+from converter.verify.build import FAILED, UNSUPPORTED, VERIFIED, RuleResult, run_build
 
 
 def selected_paths(project: Project, given: Sequence[str]) -> set[str] | None:

@@ -7,8 +7,8 @@ import json
 import click
 
 from converter.cli.options import project_option
-from converter.project import Project
-from converter.rules import load_rules
+from converter.core.project import Project
+from converter.core.rules import load_rules
 
 
 @click.command("list")

@@ -8,7 +8,7 @@ import click
 
 from converter.checks.conventions import PREFIXES, SERVICE_PREFIXES
 from converter.cli.options import project_option
-from converter.project import Project
+from converter.core.project import Project
 from converter.scaffold import LEVELS, new_rule, write_new_rule
 
 # product/category, then product/service for the service log sources (linux/auditd, zeek/x509)

@@ -12,10 +12,10 @@ from typing import TextIO
 import click
 
 from converter.cli.options import project_option
+from converter.core.project import Project
 from converter.formats.base import BadRecord, Item
-from converter.project import Project
-from converter.readers import InputFile, Reading, detect
-from converter.scan import EVALUATORS, Scanner, ScanSummary
+from converter.formats.readers import InputFile, Reading, detect
+from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
 SHOWN_BAD = 100  # malformed records reported one by one; the rest are counted

@@ -1,2 +1,3 @@
-"""Input formats of `certdetect scan`, one module per format; `converter.readers` detects which
+"""Input formats of `certdetect scan`, one module per format; `converter.formats.readers` detects
+which
 one a file is in and `converter.formats.base` says what they yield."""

@@ -2,7 +2,8 @@
 
 A reader turns one file into a stream of `Item`s (the record's `file:line` and what it holds) and
 `BadRecord`s (a record that could not be read; reported and skipped, never fatal). What an item
-holds decides who evaluates it (`converter.scan`): a `WindowsEvent` goes to the Sigma reference
+holds decides who evaluates it (`converter.scan.scanner`): a `WindowsEvent` goes to the Sigma
+reference
 and every target through the ingest models; a target's own document (an ECS document, a
 Defender row) goes to that target only; auditd and Zeek records are read and counted.
 

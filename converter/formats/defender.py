@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from converter.documents import DefenderRow
-from converter.engines.defender_schema import DEFENDER_TABLES
+from converter.core.documents import DefenderRow
+from converter.execute.engines.defender_schema import DEFENDER_TABLES
 from converter.formats.base import RecordError
 
 TABLE_COLUMNS = ("Table", "$table", "TableName")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from converter.documents import EcsDocument
+from converter.core.documents import EcsDocument
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The EVTX JSON layout: `{"Event": {"System": {...}, "EventData": {...}}}`, as the `evtx`
 package's `records_json` and evtx_dump print it (and as the project's cases hold events).
 
-`converter.events.parse_windows_event` parses it; this module only looks at the System channel
+`converter.core.events.parse_windows_event` parses it; this module only looks at the System channel
 and event ID first, so that events no evaluator can match are not parsed in full.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from converter.events import EventFormatError, WindowsEvent, parse_windows_event
+from converter.core.events import EventFormatError, WindowsEvent, parse_windows_event
 from converter.formats.base import FILTERED, Filtered, KeyFilter, RecordError, text_value
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats.base import FILTERED, Filtered, KeyFilter, RecordError, text_value
 
 NXLOG_FIELDS = frozenset(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats.base import FILTERED, Filtered, KeyFilter, RecordError
 
 DATE_LINE = re.compile(r"(\d{2})/(\d{2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)")

@@ -5,14 +5,14 @@
 Values are unescaped XML text. Named `<Data Name='X'>` elements become EventData `X`; unnamed
 `<Data>` elements (classic providers) are joined with newlines under `Data`, as the EVTX JSON
 layout does; `UserData` is flattened to its leaf elements and attributes, as
-`converter.events` does for the JSON layout.
+`converter.core.events` does for the JSON layout.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from converter.events import WindowsEvent
+from converter.core.events import WindowsEvent
 from converter.formats.base import FILTERED, Filtered, KeyFilter, RecordError
 
 

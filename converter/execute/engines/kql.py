@@ -1,0 +1,354 @@
+"""Execute Defender XDR advanced-hunting KQL filters with duckdb-kql over DuckDB.
+
+No Kusto engine runs offline; duckdb-kql (pinned, 1.1.2) translates KQL to DuckDB SQL with
+Kusto's string semantics (`has` as a term match, `=~`, `in~`, `matches regex`, ...). This module
+checks that a query is one filter over one Defender table (`Table | where <predicate>`), translates
+it once, and runs it over `DefenderRow`s loaded into a DuckDB table with the table's full schema
+(`converter.execute.engines.defender_schema`), so a wrong table or column is a `QueryError`, never
+an
+empty result.
+
+What duckdb-kql leaves to its caller, following Microsoft's Kusto documentation:
+- identifiers are case-sensitive ("Entity names"); DuckDB resolves names case-insensitively, so
+  the table and every column the predicate names are checked against the schema here;
+- strings are never null ("Null values"): a string column a row lacks holds "";
+- the where predicate is a bool ("where operator"), string operators and in~ take strings, and
+  Kusto refuses to compare a string with a number; DuckDB would cast silently, so such queries
+  are refused;
+- an invalid regex makes the query fail, even when no row reaches it.
+
+duckdb-kql's known deviations from the documentation are strict xfails in
+`tests/test_engines_kql.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import duckdb_kql
+from duckdb_kql import ir
+from duckdb_kql.lower import lower
+
+from converter.core.documents import DefenderRow
+from converter.execute.engines.base import QueryError
+from converter.execute.engines.defender_schema import (
+    DEFENDER_TABLES,
+    DefenderTable,
+    quote_identifier,
+)
+
+# Original index of each loaded row. KQL reserves names that start with "__" ("Entity names"),
+# and queries are bound against the exact schema, which lacks it, before they run.
+ROW_COLUMN = "__certdetect_row"
+# Rows per JSON line: keeps each JSON object far below DuckDB's object size limit.
+CHUNK_ROWS = 10_000
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        # naive means UTC; an aware value keeps its offset, which the TIMESTAMPTZ cast applies
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_json_default).encode
+
+
+def _walk(node: object) -> Iterator[object]:
+    """`node` and every IR node below it (dataclass fields, tuples, lists)."""
+    yield node
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _walk(getattr(node, f.name))
+    elif isinstance(node, (tuple, list)):
+        for item in node:
+            yield from _walk(item)
+
+
+# Kusto type -> comparison category; None (dynamic, null) compares with anything.
+_CATEGORY: Mapping[str, str | None] = {
+    "string": "string",
+    "long": "number",
+    "int": "number",
+    "real": "number",
+    "decimal": "number",
+    "bool": "bool",
+    "boolean": "bool",
+    "datetime": "datetime",
+    "timespan": "timespan",
+    "guid": "guid",
+    "dynamic": None,
+    "null": None,
+}
+_LOGICAL = {"and", "or"}
+_ARITHMETIC = {"+", "-", "*", "/", "%"}
+_COMPARISON = {"==", "!=", "<>", "<", "<=", ">", ">="}
+_BOOLEAN_FUNCTIONS = {
+    "not", "isempty", "isnotempty", "notempty", "isnull", "isnotnull", "notnull",
+    "isnan", "isinf", "isfinite", "isascii", "isutf8",
+}  # fmt: skip
+
+
+def _category(expr: ir.Expr, table: DefenderTable) -> str | None:
+    """The static type category of `expr`, or None when unknown or dynamic."""
+    if isinstance(expr, ir.ColumnRef):
+        return _CATEGORY[table.columns[expr.name]]
+    if isinstance(expr, ir.Literal):
+        return _CATEGORY[expr.kind]
+    if isinstance(expr, ir.BinaryOp):
+        return None if expr.op in _ARITHMETIC else "bool"
+    if isinstance(expr, (ir.InList, ir.HasList, ir.Between)):
+        return "bool"
+    if isinstance(expr, ir.UnaryOp):
+        return "bool" if expr.op == "not" else None
+    if isinstance(expr, ir.FunctionCall) and expr.name in _BOOLEAN_FUNCTIONS:
+        return "bool"
+    return None
+
+
+def _check_types(node: object, table: DefenderTable) -> None:
+    """Kusto rejects mixed-type comparisons and non-bool predicates at analysis time; DuckDB would
+    cast silently (`LogonType == 10` on a string column), so refuse what Kusto refuses."""
+
+    def require(expr: ir.Expr, wanted: str, context: str) -> None:
+        found = _category(expr, table)
+        if found != wanted and not (found is None and wanted != "bool"):
+            raise QueryError(f"{context}: expected {wanted}, got {found or 'an untyped value'}")
+
+    if isinstance(node, ir.BinaryOp):
+        if node.op in _LOGICAL:
+            require(node.left, "bool", f"operand of {node.op}")
+            require(node.right, "bool", f"operand of {node.op}")
+        elif node.op in _COMPARISON:
+            left, right = _category(node.left, table), _category(node.right, table)
+            if left and right and left != right:
+                raise QueryError(f"cannot compare {left} with {right} ({node.op})")
+        elif node.op not in _ARITHMETIC:  # the string operators
+            require(node.left, "string", node.op)
+            require(node.right, "string", node.op)
+    elif isinstance(node, ir.UnaryOp) and node.op == "not":
+        require(node.operand, "bool", "operand of not")
+    elif isinstance(node, ir.FunctionCall) and node.name == "not":
+        for arg in node.args:
+            require(arg, "bool", "argument of not()")
+    elif isinstance(node, ir.InList):
+        wanted = "string" if node.case_insensitive else _category(node.value, table)
+        for item in (node.value, *node.items) if wanted else ():
+            require(item, wanted, "in list")
+    elif isinstance(node, ir.HasList):
+        for item in (node.value, *node.items):
+            require(item, "string", "has_any/has_all")
+
+
+def _statement_kinds(query: str) -> list[str]:
+    """The kinds of the query's top-level statements (`LetStatement`, `QueryStatement`...), from
+    duckdb-kql's parse tree (its ANTLR contexts, pinned with duckdb-kql)."""
+    try:
+        parsed = duckdb_kql.parse(query)
+    except duckdb_kql.KqlError as e:
+        raise QueryError(f"KQL not accepted: {e}") from e
+    top = parsed.tree.query() if parsed.tree is not None else None
+    if top is None:  # a control command (`.drop ...`) has no query statements
+        return ["a control command"]
+    kinds = []
+    for child in top.getChildren():
+        if type(child).__name__ == "StatementContext":
+            kinds.append(type(child.getChild(0)).__name__.removesuffix("Context"))
+    return kinds
+
+
+def parse_filter(
+    query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
+) -> tuple[DefenderTable, ir.Expr]:
+    """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
+    statements = _statement_kinds(query)
+    if statements != ["QueryStatement"]:
+        # duckdb-kql inlines a scalar `let` before lowering, so the IR cannot show it
+        raise QueryError(f"a filter is one query statement, not {' ; '.join(statements)}")
+    try:
+        tree = lower(query)
+    except duckdb_kql.KqlError as e:
+        raise QueryError(f"KQL not accepted: {e}") from e
+    if tree.lets or tree.parameters:
+        raise QueryError("let statements and query parameters are not part of a filter")
+    source = tree.source
+    if not isinstance(source, ir.TableRef) or source.database or source.cluster:
+        raise QueryError("the query must start with a Defender table name")
+    if len(tree.operators) != 1 or not isinstance(tree.operators[0], ir.Where):
+        raise QueryError("the query must be exactly `Table | where <predicate>`")
+    table = tables.get(source.name)
+    if table is None:
+        raise QueryError(f"unknown Defender XDR table {source.name!r}")
+    predicate = tree.operators[0].predicate
+    nodes = list(_walk(predicate))
+    for node in nodes:
+        if isinstance(node, (ir.Query, ir.Source, ir.LetRef, ir.Parameter)):
+            raise QueryError(f"a filter cannot contain {type(node).__name__}")
+        if isinstance(node, ir.ColumnRef) and node.name not in table.columns:
+            raise QueryError(f"unknown column {node.name!r} in table {table.name}")
+    if _category(predicate, table) != "bool":
+        raise QueryError("the where predicate is not a bool expression")
+    for node in nodes:
+        _check_types(node, table)
+    return table, predicate
+
+
+def _regex_literals(predicate: ir.Expr) -> list[str]:
+    return [
+        node.right.value
+        for node in _walk(predicate)
+        if isinstance(node, ir.BinaryOp)
+        and node.op == "matches regex"
+        and isinstance(node.right, ir.Literal)
+        and isinstance(node.right.value, str)
+    ]
+
+
+def _load_sql(table: DefenderTable, columns: Sequence[str], path: str) -> str:
+    """INSERT the rows of the JSON file `path` (one object of column arrays per line)."""
+    select = [f"unnest({quote_identifier(ROW_COLUMN)})"]
+    read_types = {ROW_COLUMN: "BIGINT[]"}
+    for column in columns:
+        kusto_type, value = table.columns[column], f"unnest({quote_identifier(column)})"
+        if kusto_type == "datetime":
+            # read as text: DuckDB's JSON reader drops a UTC offset, TIMESTAMPTZ applies it
+            value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
+            read_types[column] = "VARCHAR[]"
+        else:
+            if kusto_type == "string":
+                value = f"coalesce({value}, '')"
+            read_types[column] = table.duckdb_type(column) + "[]"
+        select.append(value)
+    names = ", ".join(quote_identifier(c) for c in read_types)
+    spec = ", ".join(f"{_sql_string(c)}: '{t}'" for c, t in read_types.items())
+    return (
+        f"INSERT INTO temp.main.{quote_identifier(table.name)} ({names}) "
+        f"SELECT {', '.join(select)} FROM read_json({_sql_string(path)}, "
+        f"format='newline_delimited', columns={{{spec}}}, maximum_object_size=1073741824)"
+    )
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write_columns(
+    path: str, indices: list[int], rows: list[Mapping[str, Any]], columns: list[str]
+) -> None:
+    # Column arrays rather than one object per row: encoding lists is about twice as fast, and
+    # read_json needs neither pandas nor pyarrow (neither is a dependency).
+    with open(path, "w", encoding="utf-8") as f:
+        for start in range(0, len(indices), CHUNK_ROWS):
+            chunk = rows[start : start + CHUNK_ROWS]
+            f.write("{" + _encode(ROW_COLUMN) + ":" + _encode(indices[start : start + CHUNK_ROWS]))
+            for column in columns:
+                f.write("," + _encode(column) + ":" + _encode([r.get(column) for r in chunk]))
+            f.write("}\n")
+
+
+class KqlEngine:
+    """Compiles `Table | where ...` filters and runs them on one DuckDB connection.
+
+    `tables` are the tables a query may read (default: the Defender XDR tables); an environment
+    that stores them under other names, or with renamed columns, gives its own.
+    """
+
+    language = "kql"
+
+    def __init__(self, tables: Mapping[str, DefenderTable] | None = None) -> None:
+        self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
+        self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
+        self._lock = threading.Lock()  # one connection, one statement sequence at a time
+        # Empty tables with the exact schema: compile binds each query against them. Rows go to a
+        # same-named TEMP table with the row column, which DuckDB resolves first.
+        for table in self.tables.values():
+            self._con.execute(table.ddl(table.name))
+
+    def compile(self, query: str) -> CompiledKql:
+        table, predicate = parse_filter(query, self.tables)
+        try:
+            translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
+        except duckdb_kql.KqlError as e:
+            raise QueryError(f"KQL not translatable: {e}") from e
+        sql, params = str(translated), dict(translated.parameters)
+        with self._lock:
+            try:
+                # catches what the IR check cannot, e.g. an operator on the wrong column type
+                self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params or None).fetchall()
+            except duckdb.Error as e:
+                raise QueryError(f"KQL does not bind on {table.name}: {e}") from e
+            for pattern in _regex_literals(predicate):
+                # DuckDB compiles a pattern when it first meets a row; Kusto refuses the query
+                try:
+                    self._con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+                except duckdb.Error as e:
+                    raise QueryError(f"invalid regex {pattern!r}: {e}") from e
+        return CompiledKql(query, table, sql, params, self)
+
+    def run(self, compiled: CompiledKql, rows: Sequence[DefenderRow]) -> list[int]:
+        """Indices of the rows of `compiled.table` that the filter keeps."""
+        table = compiled.table
+        indices = [i for i, row in enumerate(rows) if row.table == table.name]
+        if not indices:
+            return []
+        values = [rows[i].columns for i in indices]
+        present: set[str] = set()
+        for columns in values:
+            present.update(columns)
+        unknown = present.difference(table.columns)
+        if unknown:
+            raise ValueError(f"{table.name} rows have columns not in its schema: {sorted(unknown)}")
+        used = [c for c in table.columns if c in present]
+
+        fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
+        os.close(fd)
+        try:
+            _write_columns(path, indices, values, used)
+            with self._lock:
+                return self._run_loaded(compiled, _load_sql(table, used, path))
+        finally:
+            os.unlink(path)
+
+    def _run_loaded(self, compiled: CompiledKql, load_sql: str) -> list[int]:
+        table = compiled.table
+        self._con.execute(table.ddl(table.name, {ROW_COLUMN: "BIGINT"}, temp=True))
+        try:
+            try:
+                self._con.execute(load_sql)
+            except duckdb.Error as e:
+                raise ValueError(f"{table.name} rows do not fit the column types: {e}") from e
+            row = quote_identifier(ROW_COLUMN)
+            try:
+                result = self._con.execute(
+                    f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
+                    compiled.params or None,
+                ).fetchone()
+            except duckdb.Error as e:
+                # e.g. an invalid regex: Kusto would refuse the query, not skip the row
+                raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
+        finally:
+            self._con.execute(f"DROP TABLE temp.main.{quote_identifier(table.name)}")
+        return list(result[0]) if result is not None and result[0] is not None else []
+
+
+@dataclass(frozen=True)
+class CompiledKql:
+    """One translated filter over one Defender table."""
+
+    query: str
+    table: DefenderTable
+    sql: str
+    params: dict[str, Any]
+    engine: KqlEngine
+
+    def select(self, documents: Sequence[DefenderRow]) -> list[int]:
+        return self.engine.run(self, documents)

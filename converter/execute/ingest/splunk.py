@@ -1,0 +1,283 @@
+"""Splunk model: the search-time event Splunk holds for one Windows event.
+
+An SPL query is only verified if it runs against the fields Splunk really extracts, so this
+module builds them the way the add-ons do, not the way a Sigma pipeline assumes. It follows the
+Splunk Add-on for Sysmon 5.0.1 (Splunk_TA_microsoft_sysmon, Splunkbase 5709) and the Splunk
+Add-on for Microsoft Windows 10.0.1 (Splunk_TA_windows, 4688 and 4104), as Splunk documents
+what they yield in its security_content data sources (`data_sources/sysmon_eventid_1.yml`,
+`_11`, `_12`, `_13`, `windows_event_log_security_4688.yml`,
+`powershell_script_block_logging_4104.yml`, `sysmon_for_linux_eventid_1.yml`: `source`,
+`sourcetype`, the extracted `fields`, and the CIM `field_mappings`):
+
+- The raw text is the event rendered as Windows XML (`renderXml = true`), one `<Event ...>`
+  element; `source` is `XmlWinEventLog:<Channel>` and `sourcetype` `XmlWinEventLog` (the
+  Sysmon add-on renames its sourcetype to it and keys its knowledge objects on the source).
+  Sysmon for Linux arrives through syslog: `source` `Syslog:Linux-Sysmon/Operational`,
+  sourcetype `sysmon:linux` (Splunk Add-on for Sysmon for Linux 1.0.0), XML with double quotes
+  and no namespace.
+- Every `<Data Name='X'>` becomes a field `X`, and the System elements give `EventCode`,
+  `EventID`, `Channel`, `Computer`, `EventRecordID`, `Name` (provider) and `SystemTime`. The
+  extraction is a regular expression over the raw XML, so values keep their XML escapes
+  (`&amp;`, `&lt;`, `&gt;`) and empty elements yield no field.
+- CIM fields are limited to those the data-source pages list, with the values their
+  `field_mappings` give (e.g. `process` = CommandLine, `process_path` = Image, `process_name`
+  = the name part of Image, `file_path` = TargetFilename, `registry_path` = TargetObject,
+  `registry_key_name` = the key part of TargetObject, `registry_value_name` = its last part,
+  `registry_value_data` = Details). Where a page lists a field without a mapping (`action`,
+  `user`, `status`, `RegistryValueData`), the value follows the add-on's props/transforms as
+  reproduced from the shipped 5.0.1 files; `user` is the part of `User` after the backslash.
+
+Not modelled: System elements a `WindowsEvent` does not carry (Version, Level, Task, Opcode,
+Keywords, Execution, Security UserID, so no `user_id`), lookups (`EventDescription`,
+`signature`), `date_*`, `punct`, `eventtype`/`tag`, and `registry_hive`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from converter.core.documents import SplunkEvent
+from converter.core.events import WindowsEvent
+
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"
+SECURITY_CHANNEL = "Security"
+POWERSHELL_CHANNEL = "Microsoft-Windows-PowerShell/Operational"
+EVENT_NAMESPACE = "http://schemas.microsoft.com/win/2004/08/events/event"
+XML_SOURCETYPE = "XmlWinEventLog"
+LINUX_SOURCE = "Syslog:Linux-Sysmon/Operational"
+LINUX_SOURCETYPE = "sysmon:linux"
+
+_SYSMON_IDS = frozenset({1, 11, 12, 13, 14})
+# transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
+_TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
+
+
+def to_splunk(event: WindowsEvent) -> SplunkEvent | None:
+    """The event Splunk searches for `event`, or None if the event is not supported."""
+    if event.channel == SYSMON_CHANNEL and event.event_id in _SYSMON_IDS:
+        fields = _extracted(event)
+        _sysmon_cim(event.event_id, fields)
+        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
+    elif event.channel == LINUX_SYSMON_CHANNEL and event.event_id == 1:
+        fields = _extracted(event)
+        _process_cim(fields, "/")
+        source, sourcetype = LINUX_SOURCE, LINUX_SOURCETYPE
+    elif event.channel == SECURITY_CHANNEL and event.event_id == 4688:
+        fields = _extracted(event)
+        _security_4688_cim(fields)
+        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
+    elif event.channel == POWERSHELL_CHANNEL and event.event_id == 4104:
+        fields = _extracted(event)
+        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
+    else:
+        return None
+    return SplunkEvent(
+        fields=fields,
+        raw=render_xml(event),
+        source=source,
+        sourcetype=sourcetype,
+        host=event.computer,
+    )
+
+
+def render_xml(event: WindowsEvent) -> str:
+    """The raw `<Event>` text: Windows' XML rendering, as the forwarder sends it."""
+    if event.channel == LINUX_SYSMON_CHANNEL:
+        # Sysmon for Linux writes its own XML: double quotes, no namespace.
+        quote, head = '"', "<Event>"
+    else:
+        quote, head = "'", f"<Event xmlns='{EVENT_NAMESPACE}'>"
+    parts = [head, "<System>"]
+    parts.append(f"<Provider Name={quote}{_attribute(event.provider, quote)}{quote}/>")
+    parts.append(f"<EventID>{event.event_id}</EventID>")
+    if event.time_created:
+        time = _attribute(event.time_created, quote)
+        parts.append(f"<TimeCreated SystemTime={quote}{time}{quote}/>")
+    if event.record_id is not None:
+        parts.append(f"<EventRecordID>{event.record_id}</EventRecordID>")
+    parts.append(f"<Channel>{_text(event.channel)}</Channel>")
+    parts.append(f"<Computer>{_text(event.computer)}</Computer>")
+    parts.append("</System><EventData>")
+    for name, value in event.data.items():
+        parts.append(f"<Data Name={quote}{_attribute(name, quote)}{quote}>{_text(value)}</Data>")
+    parts.append("</EventData></Event>")
+    return "".join(parts)
+
+
+def _text(value: str) -> str:
+    # Most values need no escaping; the membership tests are far cheaper than translate().
+    if "&" not in value and "<" not in value and ">" not in value:
+        return value
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attribute(value: str, quote: str) -> str:
+    escaped = _text(value)
+    return escaped.replace(quote, "&apos;" if quote == "'" else "&quot;")
+
+
+def _extracted(event: WindowsEvent) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+
+    def put(name: str, value: str | None) -> None:
+        if value:
+            fields[name] = [_text(value)]
+
+    put("EventCode", str(event.event_id))
+    put("EventID", str(event.event_id))
+    put("Channel", event.channel)
+    put("Computer", event.computer)
+    put("Name", event.provider)
+    put("SystemTime", event.time_created)
+    if event.record_id is not None:
+        put("EventRecordID", str(event.record_id))
+    for name, value in event.data.items():
+        put(name, value)
+    return fields
+
+
+def _value(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
+
+
+def _alias(fields: dict[str, list[str]], source: str, target: str) -> None:
+    value = _value(fields, source)
+    if value is not None:
+        fields[target] = [value]
+
+
+def _set(fields: dict[str, list[str]], name: str, value: str | None) -> None:
+    if value:
+        fields[name] = [value]
+
+
+def _name_part(path: str | None, separator: str) -> str | None:
+    return path.rsplit(separator, 1)[-1] if path else None
+
+
+def _process_cim(fields: dict[str, list[str]], separator: str) -> None:
+    # sysmon_eventid_1.yml / sysmon_for_linux_eventid_1.yml, Endpoint.Processes mapping.
+    for source, target in (
+        ("ProcessGuid", "process_guid"),
+        ("ProcessId", "process_id"),
+        ("Image", "process_path"),
+        ("CommandLine", "process"),
+        ("CurrentDirectory", "process_current_directory"),
+        ("IntegrityLevel", "process_integrity_level"),
+        ("ParentProcessGuid", "parent_process_guid"),
+        ("ParentProcessId", "parent_process_id"),
+        ("ParentImage", "parent_process_path"),
+        ("ParentCommandLine", "parent_process"),
+        ("Computer", "dest"),
+    ):
+        _alias(fields, source, target)
+    for source, target in (("OriginalFileName", "original_file_name"), ("Hashes", "process_hash")):
+        if _value(fields, source) not in (None, "-"):
+            _alias(fields, source, target)
+    image, parent = _value(fields, "Image"), _value(fields, "ParentImage")
+    for name in ("process_name", "process_exec"):
+        _set(fields, name, _name_part(image, separator))
+    for name in ("parent_process_name", "parent_process_exec"):
+        _set(fields, name, _name_part(parent, separator))
+    user = _value(fields, "User")
+    _set(fields, "user", user.rsplit("\\", 1)[-1] if separator == "\\" and user else user)
+    fields["action"] = ["allowed"]
+
+
+def _sysmon_cim(code: int, fields: dict[str, list[str]]) -> None:
+    if code == 1:
+        _process_cim(fields, "\\")
+    else:
+        # The acting process, as the file and registry pages list it.
+        for source, target in (
+            ("ProcessGuid", "process_guid"),
+            ("ProcessId", "process_id"),
+            ("Image", "process_path"),
+            ("Computer", "dest"),
+        ):
+            _alias(fields, source, target)
+        image = _value(fields, "Image")
+        for name in ("process_name", "process_exec"):
+            _set(fields, name, _name_part(image, "\\"))
+        user = _value(fields, "User")
+        _set(fields, "user", user.rsplit("\\", 1)[-1] if user else None)
+    fields["vendor_product"] = ["Microsoft Sysmon"]
+    fields["signature_id"] = list(fields["EventCode"])
+    if code == 11:
+        _file_cim(fields)
+    elif code in (12, 13, 14):
+        _registry_cim(code, fields)
+
+
+def _file_cim(fields: dict[str, list[str]]) -> None:
+    # sysmon_eventid_11.yml, Endpoint.Filesystem mapping.
+    _alias(fields, "TargetFilename", "file_path")
+    _set(fields, "file_name", _name_part(_value(fields, "TargetFilename"), "\\"))
+    _alias(fields, "CreationUtcTime", "file_create_time")
+    fields["object_category"] = ["file"]
+    created = _value(fields, "UtcTime") == _value(fields, "CreationUtcTime")
+    fields["action"] = ["created" if created else "modified"]
+
+
+def _registry_cim(code: int, fields: dict[str, list[str]]) -> None:
+    # sysmon_eventid_12.yml / _13.yml, Endpoint.Registry mapping.
+    target = _value(fields, "TargetObject")
+    fields["object_category"] = ["registry"]
+    if code in (12, 13):
+        fields["status"] = ["success"]
+    event_type = _value(fields, "EventType")
+    if code == 12:
+        action = {"CreateKey": "created", "DeleteKey": "deleted", "DeleteValue": "deleted"}
+        _set(fields, "action", action.get(event_type or ""))
+    else:
+        fields["action"] = ["modified"]
+    if target is None:
+        return
+    fields["registry_path"] = [target]
+    fields["object_path"] = [target if code != 14 else _value(fields, "NewName") or target]
+    if code == 13:
+        key, _, value = target.rpartition("\\")
+        _set(fields, "registry_key_name", key)
+        _set(fields, "registry_value_name", value)
+        details = _value(fields, "Details")
+        if details:
+            # transforms.conf: "<type> (<data>)" splits into RegistryValueType/-Data.
+            typed = _TYPED_DETAILS.fullmatch(details)
+            if typed is not None:
+                fields["RegistryValueType"] = [typed.group(1)]
+                fields["RegistryValueData"] = [typed.group(2)]
+                fields["registry_value_type"] = [typed.group(1)]
+            _set(fields, "registry_value_data", _value(fields, "RegistryValueData") or details)
+    else:
+        fields["registry_key_name"] = [target]
+
+
+def _security_4688_cim(fields: dict[str, list[str]]) -> None:
+    # windows_event_log_security_4688.yml, Endpoint.Processes mapping.
+    for source, target in (
+        ("CommandLine", "Process_Command_Line"),
+        ("CommandLine", "process"),
+        ("NewProcessId", "process_id"),
+        ("NewProcessName", "process_path"),
+        ("ProcessId", "parent_process_id"),
+        ("ParentProcessName", "parent_process_path"),
+        ("Computer", "dest"),
+    ):
+        _alias(fields, source, target)
+    image, parent = _value(fields, "NewProcessName"), _value(fields, "ParentProcessName")
+    for name in ("process_name", "process_exec"):
+        _set(fields, name, _name_part(image, "\\"))
+    _set(fields, "parent_process_name", _name_part(parent, "\\"))
+
+
+def stores(channel: str, event_id: int) -> bool:
+    """Whether `to_splunk` can return an event for events of this channel and ID; when False it
+    returns None for all of them (`certdetect scan` skips such events before parsing them)."""
+    return (
+        (channel == SYSMON_CHANNEL and event_id in _SYSMON_IDS)
+        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
+        or (channel == SECURITY_CHANNEL and event_id == 4688)
+        or (channel == POWERSHELL_CHANNEL and event_id == 4104)
+    )

@@ -1,0 +1,411 @@
+"""Scanning event files with the Sigma reference and every target's built artifacts.
+
+The artifacts are read from `dist/` (what a SOC deploys), not converted again. Each input record
+is a scan item (`converter.formats.base`); what it holds decides who evaluates it:
+
+| item | evaluated by |
+| --- | --- |
+| `WindowsEvent` | the Sigma reference, and each target through its ingest model |
+| `AuditdEvent`, `ZeekRecord` | the Sigma reference, and eql and spl (Defender stores neither) |
+| `EcsRecord` (ECS document from Elasticsearch) | eql only, as it is |
+| `DefenderRow` (advanced-hunting export) | kql only, as it is |
+
+Another evaluator is one more `Evaluator`: `handles` says which items it takes, `evaluate` says
+which rules match them.
+
+Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads
+its rows into DuckDB once per query and batch, so batches are large). A Windows event that no
+evaluator can match is not parsed at all: the readers ask `Scanner.wants` with its channel and
+event ID, which is true when a rule's log source has them (the Sigma reference) or a target's
+ingest model stores such events (`stores` in each `converter.execute.ingest` module); a refused
+event
+is counted as read by every evaluator, with no match, which is what evaluating it would give.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from converter.convert.targets import TARGET_NAMES
+from converter.core.documents import DefenderRow
+from converter.core.errors import InputError
+from converter.core.events import WindowsEvent
+from converter.core.project import Project
+from converter.core.rules import load_rules
+from converter.execute.engines.base import CompiledQuery, QueryError
+from converter.execute.runtimes import TargetRuntime, ingest_models, select, target_runtimes
+from converter.formats.auditd import AuditdEvent
+from converter.formats.base import FILTERED, BadRecord, Filtered, Item
+from converter.formats.ecs import EcsRecord
+from converter.formats.zeek import ZeekRecord
+from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
+
+EVALUATORS = ("sigma", *TARGET_NAMES)
+# A batch closes at this many items to evaluate, this much event text held (each evaluator's
+# documents for a batch are a few times that), or this many items in all: memory stays flat
+# whatever the input, also for large events (PowerShell script blocks run to 32 KB each).
+BATCH_EVALUATED = 20_000
+BATCH_TEXT = 32 << 20
+BATCH_ITEMS = 200_000
+NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
+PROGRESS_EVERY = 8192
+KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    rule_id: str
+    name: str  # the rule's file name without .yml
+    title: str
+    level: str
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    source: str
+    matches: dict[str, list[str]]  # evaluator -> rule ids, for the evaluators of this item
+
+
+@dataclass
+class EvaluatorStats:
+    events: int = 0  # items this evaluator read (refused Windows events included)
+    seconds: float = 0.0  # time spent in its ingest model and engine
+    matches: dict[str, int] = field(default_factory=dict)  # rule id -> matching events
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass
+class ScanSummary:
+    events: int = 0  # records read (items)
+    bad: int = 0  # malformed records skipped
+    kinds: dict[str, int] = field(default_factory=dict)  # item kind -> count
+    evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # batches an engine refused (rare)
+    seconds: float = 0.0
+
+    @property
+    def matches(self) -> dict[str, dict[str, int]]:
+        return {name: stats.matches for name, stats in self.evaluators.items()}
+
+
+_KIND_NAMES: dict[type, str] = {
+    WindowsEvent: "windows",
+    Filtered: "windows",
+    EcsRecord: "ecs",
+    DefenderRow: "defender",
+    AuditdEvent: "auditd",
+    ZeekRecord: "zeek",
+}
+
+
+def kind_of(payload: Any) -> str:
+    known = _KIND_NAMES.get(type(payload))
+    return known if known is not None else type(payload).__name__
+
+
+class Evaluator(Protocol):
+    name: str
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        """Whether a Windows event of this channel and ID can match (False: skip it unparsed)."""
+        ...
+
+    def handles(self, payload: Any) -> bool:
+        """Whether this evaluator reads items holding `payload` (`FILTERED` included)."""
+        ...
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterable[tuple[int, str]]:
+        """(position, rule id) of each match among the (position, payload) pairs."""
+        ...
+
+
+class SigmaEvaluator:
+    """The Sigma reference: each rule on the raw events of its log source."""
+
+    name = "sigma"
+
+    def __init__(self, rules: Sequence[tuple[ReferenceRule, tuple[Source, ...]]]) -> None:
+        self._rules = rules
+        self._by_key: dict[tuple[str, int], list[ReferenceRule]] = {}
+        # rules of the log sources that are not Windows events (auditd records, Zeek logs)
+        self._raw = [
+            rule
+            for rule, sources in rules
+            if any(not isinstance(source, EventSource) for source in sources)
+        ]
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        return any(
+            channel in source.channels and event_id in source.event_ids
+            for _, sources in self._rules
+            for source in sources
+        )
+
+    def _rules_for(self, event: WindowsEvent) -> list[ReferenceRule]:
+        key = (event.channel, event.event_id)
+        found = self._by_key.get(key)
+        if found is None:
+            found = [
+                rule
+                for rule, sources in self._rules
+                if any(key[0] in s.channels and key[1] in s.event_ids for s in sources)
+            ]
+            if len(self._by_key) < KEY_CACHE:
+                self._by_key[key] = found
+        return found
+
+    def handles(self, payload: Any) -> bool:
+        return type(payload) in _RAW_KINDS
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
+        for position, event in batch:
+            kind = type(event)
+            if kind is WindowsEvent:
+                for rule in self._rules_for(event):
+                    if rule.matches(event):
+                        yield position, rule.rule_id
+            elif kind is not Filtered:
+                for rule in self._raw:
+                    if rule.matches(event):
+                        yield position, rule.rule_id
+
+
+class TargetEvaluator:
+    """One target's artifacts, on the documents its ingest models make from raw events and on
+    the target's own documents."""
+
+    def __init__(
+        self,
+        runtime: TargetRuntime,
+        queries: Sequence[tuple[str, CompiledQuery[Any]]],
+        stores: Callable[[str, int], bool],
+        native: type | None,
+        raw: frozenset[type] = frozenset(),
+    ) -> None:
+        self.name = runtime.name
+        self.runtime = runtime
+        self.queries = queries
+        self.wants = stores
+        self.native = native
+        self.raw = raw  # raw event types other than Windows events that the target stores
+
+    def handles(self, payload: Any) -> bool:
+        kind = type(payload)
+        return kind is WindowsEvent or kind is Filtered or kind is self.native or kind in self.raw
+
+    def _document(self, payload: Any) -> Any:
+        kind = type(payload)
+        if kind is WindowsEvent:
+            if not self.wants(payload.channel, payload.event_id):
+                return None
+            return self.runtime.ingest(payload)
+        if kind is self.native:
+            return payload.document if kind is EcsRecord else payload
+        if kind in self.raw:
+            return self.runtime.ingest(payload)
+        return None
+
+    def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
+        positions: list[int] = []
+        documents: list[Any] = []
+        for position, payload in batch:
+            document = self._document(payload)
+            if document is not None:
+                positions.append(position)
+                documents.append(document)
+        if not documents:
+            return
+        for rule_id, compiled in self.queries:
+            for index in sorted(select(compiled, documents)):
+                yield positions[index], rule_id
+
+
+_RAW_KINDS = frozenset({WindowsEvent, Filtered, AuditdEvent, ZeekRecord})
+
+
+def _raw_types() -> dict[str, frozenset[type]]:
+    return {
+        name: frozenset(kind for kind in models if kind is not WindowsEvent)
+        for name, models in ingest_models().items()
+    }
+
+
+def _native_types() -> dict[str, type]:
+    return {"eql": EcsRecord, "kql": DefenderRow}
+
+
+def _stores() -> dict[str, Callable[[str, int], bool]]:
+    from converter.execute.ingest import defender, ecs, splunk
+
+    return {"eql": ecs.stores, "spl": splunk.stores, "kql": defender.stores}
+
+
+@dataclass
+class Scanner:
+    evaluators: list[Evaluator]
+    rules: dict[str, RuleInfo]
+    # what times the evaluators and the scan: wall time; a benchmark on a shared machine may
+    # prefer the process's CPU time (time.process_time)
+    clock: Callable[[], float] = time.perf_counter
+    _keys: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _order: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # results list rule ids in rule-file order
+        self._order = {rule_id: position for position, rule_id in enumerate(self.rules)}
+
+    @classmethod
+    def for_project(cls, project: Project, only: Sequence[str] | None = None) -> Scanner:
+        """Every evaluator (or those named in `only`) over the project's rules and dist/."""
+        chosen = list(only) if only is not None else list(EVALUATORS)
+        unknown = sorted(set(chosen) - set(EVALUATORS))
+        if unknown:
+            raise InputError(None, f"unknown evaluator(s): {', '.join(unknown)}")
+        rule_files = load_rules(project)
+        manifest_path = project.dist_dir / "manifest.json"
+        if not manifest_path.is_file():
+            raise InputError(manifest_path, "no built artifacts; run `certdetect build` first")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        evaluators: list[Evaluator] = []
+        if "sigma" in chosen:
+            parsed = [rule.parse() for rule in rule_files]
+            evaluators.append(
+                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
+            )
+        targets = [name for name in TARGET_NAMES if name in chosen]
+        runtimes = target_runtimes() if targets else {}
+        stores, natives, raws = _stores(), _native_types(), _raw_types()
+        for name in targets:
+            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            for entry in manifest["rules"]:
+                target = entry["targets"].get(name, {})
+                if not target.get("path"):
+                    continue
+                query = (project.dist_dir / target["path"]).read_text(encoding="utf-8")
+                try:
+                    queries.append((entry["id"], runtimes[name].compile(query)))
+                except QueryError as error:
+                    raise InputError(f"dist/{target['path']}", f"query rejected: {error}") from None
+            evaluators.append(
+                TargetEvaluator(
+                    runtimes[name], queries, stores[name], natives.get(name), raws[name]
+                )
+            )
+        rules = {
+            rule.id: RuleInfo(rule.id, rule.stem, rule.title, rule.level) for rule in rule_files
+        }
+        return cls(evaluators=evaluators, rules=rules)
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        """Whether any evaluator can match a Windows event of this channel and ID."""
+        key = (channel, event_id)
+        known = self._keys.get(key)
+        if known is None:
+            known = any(evaluator.wants(channel, event_id) for evaluator in self.evaluators)
+            if len(self._keys) < KEY_CACHE:
+                self._keys[key] = known
+        return known
+
+    def _evaluate(
+        self, payloads: Sequence[Any], summary: ScanSummary
+    ) -> dict[int, dict[str, list[str]]]:
+        found: dict[int, dict[str, list[str]]] = {}
+        live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
+        refused = len(payloads) - len(live)
+        for evaluator in self.evaluators:
+            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
+            started = self.clock()
+            batch = [item for item in live if evaluator.handles(item[1])]
+            stats.events += len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            try:
+                for position, rule_id in evaluator.evaluate(batch):
+                    found.setdefault(position, {}).setdefault(evaluator.name, []).append(rule_id)
+                    stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+            except (QueryError, ValueError) as error:
+                # an engine refusing a batch must not end a long scan; it is reported
+                summary.errors.append(f"{evaluator.name}: {error}")
+            stats.seconds += self.clock() - started
+        return found
+
+    def _result(
+        self, index: int, source: str, payload: Any, matches: dict[str, list[str]]
+    ) -> EventResult:
+        order = self._order
+        shown = {
+            evaluator.name: sorted(matches.get(evaluator.name, ()), key=lambda r: order.get(r, 0))
+            for evaluator in self.evaluators
+            if evaluator.handles(payload)
+        }
+        return EventResult(index, source, shown)
+
+    def scan(
+        self,
+        records: Iterable[Item | BadRecord],
+        summary: ScanSummary,
+        only_matches: bool = False,
+        on_bad: Callable[[BadRecord], None] | None = None,
+        on_batch: Callable[[ScanSummary], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> Iterator[EventResult]:
+        """Evaluate every item; yield a result per item (or only per matching item).
+
+        `on_bad` gets each malformed record, `on_batch` the summary after each batch, and
+        `on_progress` the number of records read, every `PROGRESS_EVERY` records."""
+        started = self.clock()
+        sources: list[str] = []
+        payloads: list[Any] = []
+        evaluated = 0
+        held = 0  # characters of event text in the batch
+        kinds = summary.kinds
+
+        def flush() -> Iterator[EventResult]:
+            nonlocal evaluated, held
+            start = summary.events
+            found = self._evaluate(payloads, summary)
+            summary.events += len(payloads)
+            chosen = sorted(found) if only_matches else range(len(payloads))
+            for position in chosen:
+                yield self._result(
+                    start + position, sources[position], payloads[position], found.get(position, {})
+                )
+            sources.clear()
+            payloads.clear()
+            evaluated = held = 0
+            summary.seconds = self.clock() - started
+            if on_batch is not None:
+                on_batch(summary)
+
+        read = 0
+        for record in records:
+            read += 1
+            if on_progress is not None and not read % PROGRESS_EVERY:
+                on_progress(read)
+            if type(record) is BadRecord:
+                summary.bad += 1
+                if on_bad is not None:
+                    on_bad(record)
+                continue
+            payload = record.payload
+            kind = kind_of(payload)
+            kinds[kind] = kinds.get(kind, 0) + 1
+            sources.append(record.source)
+            payloads.append(payload)
+            if type(payload) is WindowsEvent:
+                evaluated += 1
+                held += sum(map(len, payload.data.values()))
+            elif type(payload) is not Filtered:
+                evaluated += 1
+                held += NATIVE_SIZE
+            if evaluated >= BATCH_EVALUATED or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
+                yield from flush()
+        if payloads:
+            yield from flush()
+        summary.seconds = self.clock() - started

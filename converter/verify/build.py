@@ -1,0 +1,153 @@
+"""The build: rules -> pipelines -> backends -> artifacts, each artifact executed on the cases.
+
+Nothing is written unless every evaluator agrees with every case; `converter.publish.artifacts`
+then replaces `dist/` in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from converter.checks import field_pipeline, require_known_fields
+from converter.convert.conversion import ConversionError, convert_for_target, target_backends
+from converter.convert.targets import TARGETS, Target
+from converter.core.cases import Case, load_cases
+from converter.core.project import Project
+from converter.core.rules import RuleFile, load_rules
+from converter.execute.engines.base import QueryError
+from converter.execute.runtimes import TargetRuntime, select, target_runtimes
+from converter.reference import UnsupportedRuleError, compile_reference
+from converter.verify.compare import Mismatch, compare
+from converter.verify.oracle import check_oracle, load_oracle
+
+if TYPE_CHECKING:
+    from converter.environment import Environment
+
+VERIFIED = "verified"
+CONVERTED = "converted"
+UNSUPPORTED = "unsupported"
+FAILED = "failed"
+
+
+@dataclass
+class Outcome:
+    """One evaluator's verdict on one rule: the Sigma reference or a target's artifact."""
+
+    status: str
+    query: str | None = None
+    reason: str | None = None
+    matched: list[str] = field(default_factory=list)  # case ids, in case order
+    checked: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+@dataclass
+class RuleResult:
+    rule: RuleFile
+    reference: Outcome
+    targets: dict[str, Outcome]
+
+
+@dataclass
+class BuildResult:
+    project: Project
+    rules: list[RuleResult]
+    cases: list[Case]
+    errors: list[str] = field(default_factory=list)  # failures outside one rule (seed oracle)
+    environment: Environment | None = None  # the overlay the queries were built for
+
+    @property
+    def failures(self) -> list[str]:
+        lines = list(self.errors)
+        for result in self.rules:
+            for outcome in (result.reference, *result.targets.values()):
+                if outcome.status == FAILED:
+                    lines.extend(str(m) for m in outcome.mismatches)
+                    if not outcome.mismatches and outcome.reason:
+                        lines.append(f"{result.rule.stem}: {outcome.reason}")
+        return lines
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _matched_ids(cases: Sequence[Case], matched: set[int]) -> list[str]:
+    return [case.id for index, case in enumerate(cases) if index in matched]
+
+
+def _outcome(rule: RuleFile, evaluator: str, cases: Sequence[Case], matched: set[int]) -> Outcome:
+    mismatches = compare(rule.id, rule.stem, evaluator, cases, matched)
+    return Outcome(
+        status=FAILED if mismatches else VERIFIED,
+        matched=_matched_ids(cases, matched),
+        checked=len(cases),
+        mismatches=mismatches,
+    )
+
+
+def evaluate_reference(rule: RuleFile, cases: Sequence[Case]) -> Outcome:
+    try:
+        reference = compile_reference(rule.parse())
+    except UnsupportedRuleError as error:
+        return Outcome(status=FAILED, reason=f"Sigma reference cannot evaluate the rule: {error}")
+    matched = {index for index, case in enumerate(cases) if reference.matches(case.event)}
+    return _outcome(rule, "sigma", cases, matched)
+
+
+def evaluate_artifact(
+    rule: RuleFile,
+    query: str,
+    runtime: TargetRuntime | None,
+    cases: Sequence[Case],
+    documents: Sequence[object | None],
+) -> Outcome:
+    if runtime is None:
+        return Outcome(status=CONVERTED, query=query, reason="no engine executes this target")
+    try:
+        compiled = runtime.compile(query)
+    except QueryError as error:
+        return Outcome(
+            status=FAILED, query=query, reason=f"[{runtime.name}] query rejected: {error}"
+        )
+    outcome = _outcome(rule, runtime.name, cases, select(compiled, documents))
+    outcome.query = query
+    return outcome
+
+
+def run_build(
+    project: Project, targets: Sequence[Target] = TARGETS, environment: Environment | None = None
+) -> BuildResult:
+    rules = load_rules(project)
+    # A field no target document has would convert to a query that silently never matches.
+    for target in targets:
+        fields = field_pipeline(target, project.root)
+        for rule in rules:
+            require_known_fields(rule, target, fields)
+    cases = load_cases(project, (rule.id for rule in rules))
+    runtimes = target_runtimes(environment)
+    events = [case.event for case in cases]
+    oracle = load_oracle(project)
+    results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
+    build = BuildResult(project=project, rules=results, cases=cases, environment=environment)
+    for target in targets:
+        # The field check above runs without the overlay: its renames are the env's names.
+        backends = target_backends(target, project.root, environment)
+        runtime = runtimes.get(target.name)
+        documents = runtime.documents(events) if runtime else []
+        # The seed's EQL names the stock ECS fields: it is checked by the stock build only.
+        if runtime is not None and target.name == "eql" and oracle is not None and not environment:
+            known = {rule.id for rule in rules}
+            build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
+        for result in results:
+            try:
+                converted = convert_for_target(backends, result.rule)
+            except ConversionError as error:
+                result.targets[target.name] = Outcome(status=UNSUPPORTED, reason=str(error))
+                continue
+            result.targets[target.name] = evaluate_artifact(
+                result.rule, converted.query, runtime, cases, documents
+            )
+    return build
