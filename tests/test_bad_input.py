@@ -53,7 +53,24 @@ def project(project_copy: Project) -> Project:
     [
         (
             "rules/malformed_yaml.yml",
-            f"{RULE_AT}:9: invalid YAML: expected <block end>, but found '<block mapping start>'",
+            f"{RULE_AT}:9: invalid YAML: expected <block end>, but found '<block mapping start>'"
+            " (while parsing a block mapping started on line 7)",
+        ),
+        (
+            # the file has 7 lines: the open quote's line, not the end of the file
+            "bad_input/unterminated_quote.yml",
+            f"{RULE_AT}:5: invalid YAML: found unexpected end of stream (while scanning a quoted"
+            " scalar started on line 5)",
+        ),
+        (
+            "bad_input/duplicate_selection.yml",
+            f"{RULE_AT}:10: repeated key 'selection' (first on line 8); YAML keeps only one of"
+            " them: merge or rename them",
+        ),
+        (
+            "bad_input/duplicate_status.yml",
+            f"{RULE_AT}:7: repeated key 'status' (first on line 3); YAML keeps only one of them:"
+            " merge or rename them",
         ),
         (
             "rules/alias_bomb.yml",
@@ -100,6 +117,10 @@ def test_bad_rule_file(project: Project, fixture: str, expected: str) -> None:
         ("invalid_json.json", f"{CASE_AT}:3: invalid JSON: Expecting ',' delimiter"),
         ("not_utf8.json", f"{CASE_AT}:1: not valid UTF-8 text; save the file as UTF-8"),
         ("deep.json", f"{CASE_AT}: JSON nested more than 32 levels deep"),
+        (
+            "duplicate_key.json",
+            f"{CASE_AT}:6: repeated key 'CommandLine' in one object; JSON keeps only one of them",
+        ),
         ("not_object.json", f"{CASE_AT}:1: a case must be a JSON object"),
         (
             "unknown_rule.json",
@@ -215,3 +236,37 @@ def test_a_value_a_pipeline_cannot_handle_is_not_a_traceback(project: Project) -
     line = next(row for row in output.splitlines() if row.startswith("proc_creation_win_bad "))
     assert line.split()[2:] == ["verified", "verified", "verified", "unsupported"]
     assert snapshot(project.dist_dir) != before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["build"],
+        ["convert", "--target", "spl"],
+        ["list"],
+        ["scan", "cases/proc_creation_win_certutil_certificate_import/addstore_root.json"],
+        ["bundle", "--out", "OUT"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_every_command_refuses_a_repeated_yaml_key_in_one_line(
+    project: Project, command: list[str], tmp_path: Path
+) -> None:
+    shutil.copy(FILES / "bad_input/duplicate_selection.yml", project.root / RULE_AT)
+    before = snapshot(project.dist_dir)
+    args = [str(tmp_path / "out") if part == "OUT" else part for part in command]
+    args = [str(project.root / a) if a.startswith("cases/") else a for a in args]
+    result = CliRunner().invoke(main, [args[0], "--project", str(project.root), *args[1:]])
+    lines = [line for line in result.output.splitlines() if line]
+    message = (
+        f"{RULE_AT}:10: repeated key 'selection' (first on line 8); YAML keeps only one of them:"
+        " merge or rename them"
+    )
+    assert result.exit_code == 2
+    # check lists it among its findings; every other command stops on it
+    shown = [f"{message} [input]"] if command == ["check"] else [f"certdetect: error: {message}"]
+    assert [line for line in lines if RULE_AT in line] == shown
+    assert "Traceback" not in result.output
+    assert snapshot(project.dist_dir) == before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -116,7 +116,8 @@ def test_an_unreadable_file_exits_2_without_a_traceback(project: Project) -> Non
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
         f"{PROCESS}/proc_creation_win_x.yml:9: invalid YAML: expected <block end>, but found"
-        " '<block mapping start>' [input]"
+        " '<block mapping start>' (while parsing a block mapping started on line 7)"
+        " [input]"
     ]
     assert "Traceback" not in result.output
 

@@ -1,4 +1,5 @@
-"""Reading rule and case files defensively: size cap, strict UTF-8, YAML without aliases.
+"""Reading rule and case files defensively: size cap, strict UTF-8, YAML without aliases,
+no repeated keys.
 
 Rules and cases arrive by pull request, so every limit here is a limit on what a hostile file can
 make the build do: read a device forever, expand into a huge document, or recurse until Python
@@ -8,6 +9,7 @@ gives up with a traceback.
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -54,9 +56,55 @@ def read_text(path: Path, shown: str | None = None) -> str:
         raise InputError(name, "not valid UTF-8 text; save the file as UTF-8", line) from None
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a repeated mapping key.
+
+    PyYAML keeps the last value of a repeated key without a word, while pySigma's
+    `SigmaRule.from_yaml` refuses the file: a second `selection:` pasted below the first would
+    otherwise change the detection silently here and crash there.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if first is not None:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1, first)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error_line(error: yaml.MarkedYAMLError, text: str) -> int | None:
+    """The line to show: where the problem was found, unless that is past the end of the file
+    (an unterminated quote or bracket), where the construct that was left open starts."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    problem, context = error.problem_mark, error.context_mark
+    if problem is not None and (problem.line < lines or context is None):
+        return min(problem.line + 1, max(lines, 1))
+    return context.line + 1 if context is not None else None
+
+
+def _yaml_error_message(error: yaml.MarkedYAMLError) -> str:
+    problem = error.problem or error.context or "invalid YAML"
+    context, mark = error.context, error.context_mark
+    if error.problem and context and mark is not None:  # PyYAML's "while scanning ..." part
+        return f"invalid YAML: {problem} ({context} started on line {mark.line + 1})"
+    return f"invalid YAML: {problem}"
+
+
 def load_yaml(text: str, shown: str) -> Any:
-    """Parse YAML, refusing aliases (an anchor can expand a small file into a huge document) and
-    nesting deeper than MAX_NESTING."""
+    """Parse YAML, refusing aliases (an anchor can expand a small file into a huge document),
+    nesting deeper than MAX_NESTING and repeated keys."""
     try:
         depth = 0
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
@@ -76,22 +124,53 @@ def load_yaml(text: str, shown: str) -> Any:
                     )
             elif isinstance(token, _CLOSING):
                 depth -= 1
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as duplicate:
+        message = (
+            f"repeated key {duplicate.key!r} (first on line {duplicate.first}); "
+            "YAML keeps only one of them: merge or rename them"
+        )
+        raise InputError(shown, message, duplicate.line) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        problem = error.problem or error.context or "invalid YAML"
-        raise InputError(shown, f"invalid YAML: {problem}", line) from None
+        line = _yaml_error_line(error, text)
+        raise InputError(shown, _yaml_error_message(error), line) from None
     except yaml.YAMLError as error:
         raise InputError(shown, f"invalid YAML: {error}") from None
     except RecursionError:
         raise InputError(shown, "YAML nested too deeply; flatten it") from None
 
 
+class _DuplicateJsonKey(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of a repeated key silently: one recorded field would vanish from a case
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateJsonKey(key)
+        result[key] = value
+    return result
+
+
+def _json_key_line(text: str, key: str) -> int | None:
+    """The line of the second `"key":` (the json module reports no position for a pair)."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    found = list(pattern.finditer(text))
+    if len(found) < 2:
+        return None
+    return text.count("\n", 0, found[1].start()) + 1
+
+
 def load_json(text: str, shown: str) -> Any:
-    """Parse JSON, refusing nesting deeper than MAX_NESTING."""
+    """Parse JSON, refusing nesting deeper than MAX_NESTING and repeated keys in an object."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateJsonKey as duplicate:
+        key = str(duplicate.args[0])
+        message = f"repeated key {key!r} in one object; JSON keeps only one of them"
+        raise InputError(shown, message, _json_key_line(text, key)) from None
     except json.JSONDecodeError as error:
         raise InputError(shown, f"invalid JSON: {error.msg}", error.lineno) from None
     except RecursionError:
