@@ -270,3 +270,33 @@ def test_every_command_refuses_a_repeated_yaml_key_in_one_line(
     assert "Traceback" not in result.output
     assert snapshot(project.dist_dir) == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "is_a_file_child", "proc"])
+@pytest.mark.parametrize(
+    "command",
+    [["bundle", "--out"], ["build", "--env", "examples/environments/acme.yml", "--out"]],
+    ids=["bundle", "build-env"],
+)
+def test_an_output_folder_that_cannot_be_written_is_one_line(
+    project: Project, command: list[str], where: str, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = {
+        "under_a_file": blocker / "out",
+        "is_a_file_child": blocker / "deeper" / "out",
+        # even root cannot create a folder in /proc
+        "proc": Path("/proc/certdetect-test-out"),
+    }[where]
+    shutil.copytree(REPO / "examples", project.root / "examples", dirs_exist_ok=True)
+    args = [str(project.root / a) if a.startswith("examples/") else a for a in command]
+    # bundle only reads the project: the repository itself has everything it packs
+    root = REPO if command[0] == "bundle" else project.root
+    result = CliRunner().invoke(main, [args[0], "--project", str(root), *args[1:], str(out)])
+    assert result.exit_code == 2, result.output
+    error = [line for line in result.output.splitlines() if line.startswith("certdetect:")]
+    assert len(error) == 1 and error[0].startswith(f"certdetect: error: {out}")
+    assert "Traceback" not in result.output
+    assert blocker.read_text() == "not a folder"
+    assert not out.exists()

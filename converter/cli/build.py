@@ -9,6 +9,7 @@ import click
 
 from converter.cli.options import env_option, project_option
 from converter.core.errors import InputError, VerificationFailed
+from converter.core.outputs import check_writable, write_failed
 from converter.core.project import Project
 from converter.environment import Environment, load_environment
 from converter.publish.artifacts import differences, render, write_dist
@@ -68,6 +69,8 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
     else:
         output = environment_output(project, environment, out_dir)
         shown = (out_dir or project.relative(output)).rstrip("/") + "/"
+        if not check:
+            check_writable(output, shown)
     result = run_build(project, environment=environment)
     click.echo(matrix(result))
     for note in environment.warnings(result) if environment else []:
@@ -92,6 +95,9 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
             raise VerificationFailed(f"{shown} is out of date; run `certdetect build --env ...`")
         click.echo(f"{shown} is up to date ({len(files)} files)")
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_dist(output, files)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_dist(output, files)
+    except OSError as error:
+        raise write_failed(error, shown) from None
     click.echo(f"wrote {shown} ({len(files)} files, {len(result.rules)} rules)")

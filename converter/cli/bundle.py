@@ -9,6 +9,7 @@ import click
 
 from converter.cli.options import project_option
 from converter.core.errors import VerificationFailed
+from converter.core.outputs import check_writable, write_failed
 from converter.core.project import Project
 from converter.publish.bundle import DistOutOfDate, make_bundle, write_bundle
 
@@ -25,12 +26,17 @@ from converter.publish.bundle import DistOutOfDate, make_bundle, write_bundle
 def bundle(project_dir: str, out_dir: str) -> None:
     """Write certdetect-<version>.tar.gz: rules, dist/, licence, changelog and SHA256SUMS."""
     project = Project.at(project_dir)
+    out = Path(out_dir)
+    check_writable(out, out_dir)
     try:
         made = make_bundle(project)
     except DistOutOfDate as error:
         for name in error.changed:
             click.echo(f"stale dist/{name}", err=True)
         raise VerificationFailed(str(error)) from None
-    path = write_bundle(made, Path(out_dir))
+    try:
+        path = write_bundle(made, out)
+    except OSError as error:
+        raise write_failed(error, out_dir) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     click.echo(f"wrote {path} ({len(made.files)} files, sha256 {digest})")
