@@ -3,7 +3,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import tarfile
@@ -31,7 +34,17 @@ from converter.verify.build import run_build
 from .conftest import REPO
 
 COPIED = ("sigma", "pipelines", "cases", "oracle", "dist")
-DOCUMENTS = ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "converter/__init__.py")
+DOCUMENTS = (
+    "LICENSE",
+    "CHANGELOG.md",
+    "README.md",
+    "CONTRIBUTING.md",
+    "docs/converter-defects.md",
+    "benchmarks/README.md",
+    "pyproject.toml",
+    "converter/__init__.py",
+)
+LINKED = ("CONTRIBUTING.md", "docs/converter-defects.md", "benchmarks/README.md")
 RELEASED = 1795824000  # 2026-11-28T00:00:00Z, the 0.1.0 heading of CHANGELOG.md
 
 
@@ -102,11 +115,12 @@ def test_two_fresh_copies_at_different_times_give_the_same_bytes(
     assert again == archive
 
 
-def test_the_archive_holds_rules_dist_documents_and_sums(archive: bytes) -> None:
+def test_the_archive_holds_rules_cases_dist_documents_and_sums(archive: bytes) -> None:
     build = run_build(Project.at(REPO))
     expected = sorted(
-        ["LICENSE", "CHANGELOG.md", "README.md", "SHA256SUMS"]
+        ["LICENSE", "CHANGELOG.md", "README.md", "SHA256SUMS", *LINKED]
         + [result.rule.path for result in build.rules]
+        + [case.path for case in build.cases]
         + [f"dist/{name}" for name in render(build)]
     )
     contents = _contents(archive)
@@ -114,6 +128,69 @@ def test_the_archive_holds_rules_dist_documents_and_sums(archive: bytes) -> None
     assert contents["certdetect-0.1.0/LICENSE"] == (REPO / "LICENSE").read_bytes()
     for name, content in render(build).items():
         assert contents[f"certdetect-0.1.0/dist/{name}"] == content
+
+
+def test_every_relative_link_of_a_bundled_document_opens_inside_the_bundle(
+    archive: bytes,
+) -> None:
+    contents = {
+        name.removeprefix("certdetect-0.1.0/"): data for name, data in _contents(archive).items()
+    }
+    link = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#)([^)\s#]+)")
+    checked = 0
+    for name, data in contents.items():
+        if not name.endswith(".md"):
+            continue
+        for target in link.findall(data.decode("utf-8")):
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            assert resolved in contents, f"{name} links {target}"
+            checked += 1
+    assert checked >= 3  # README's links to CONTRIBUTING, the defects and the benchmarks
+
+
+def test_every_case_the_manifest_counts_is_in_the_bundle(archive: bytes) -> None:
+    contents = _contents(archive)
+    manifest = json.loads(contents["certdetect-0.1.0/dist/manifest.json"])
+    cases = {name for name in contents if "/cases/" in name}
+    matched = {
+        case
+        for rule in manifest["rules"]
+        for target in rule["targets"].values()
+        for case in target["cases"]["matched"]
+    }
+    assert matched and all(f"certdetect-0.1.0/cases/{case}.json" in cases for case in matched)
+
+
+def test_a_link_to_a_missing_file_refuses_the_bundle(tmp_path: Path) -> None:
+    root = fresh_copy(tmp_path / "checkout", 0o644, 0o755, 1_000_000_000)
+    readme = root / "README.md"
+    readme.write_text(readme.read_text() + "\nSee [the guide](docs/guide.md).\n")
+    result = CliRunner().invoke(
+        cli, ["bundle", "--project", str(root), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    line = len(readme.read_text().splitlines())
+    assert result.stderr == (
+        f"certdetect: error: README.md:{line}: links to a missing file: docs/guide.md\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_different_archive_of_the_version_is_never_replaced(
+    archive: bytes, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "certdetect-0.1.0.tar.gz").write_bytes(archive)
+    root = fresh_copy(tmp_path / "checkout", 0o644, 0o755, 1_000_000_000)
+    same = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
+    assert same.exit_code == 0 and "already there, identical:" in same.output
+    (out / "certdetect-0.1.0.tar.gz").write_bytes(archive[:-1] + b"x")
+    other = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
+    assert other.exit_code == 2
+    assert "a different archive of this version is already there" in other.stderr
+    assert (out / "certdetect-0.1.0.tar.gz").read_bytes() == archive[:-1] + b"x"
+    assert [path.name for path in out.iterdir()] == ["certdetect-0.1.0.tar.gz"]
 
 
 def test_entries_are_sorted_with_fixed_owner_modes_and_time(archive: bytes) -> None:

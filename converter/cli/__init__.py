@@ -48,6 +48,7 @@ def _register() -> None:
     from converter.cli.convert import convert
     from converter.cli.list import list_rules
     from converter.cli.new import new
+    from converter.cli.release import release
     from converter.cli.scan import scan
 
     main.add_command(build)
@@ -56,6 +57,7 @@ def _register() -> None:
     main.add_command(convert)
     main.add_command(list_rules)
     main.add_command(new)
+    main.add_command(release)
     main.add_command(scan)
 
 

@@ -34,9 +34,11 @@ def bundle(project_dir: str, out_dir: str) -> None:
         for name in error.changed:
             click.echo(f"stale dist/{name}", err=True)
         raise VerificationFailed(str(error)) from None
+    existed = (out / made.filename).is_file()
     try:
         path = write_bundle(made, out)
     except OSError as error:
         raise write_failed(error, out_dir) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    click.echo(f"wrote {path} ({len(made.files)} files, sha256 {digest})")
+    verb = "already there, identical:" if existed else "wrote"
+    click.echo(f"{verb} {path} ({len(made.files)} files, sha256 {digest})")

@@ -1,5 +1,6 @@
-"""The release bundle: `certdetect-<version>.tar.gz` with the rules, dist/, the licence, the
-changelog and a SHA256SUMS over every other file.
+"""The release bundle: `certdetect-<version>.tar.gz` with the rules, the cases every query was
+executed on (the manifest names them), dist/, the licence, the changelog, every document the
+bundled documents link to, and a SHA256SUMS over every other file.
 
 The same commit gives the same bytes on any machine, at any time, under any umask: entries are
 sorted, every file is 0644 and every folder 0755, owned by uid/gid 0 without names, and every
@@ -39,6 +40,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DOCUMENTS = ("LICENSE", "CHANGELOG.md", "README.md")
+# A relative Markdown link target: `[text](path)` without a scheme, anchor-only or absolute path.
+_LINK = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#|/)([^)\s#]+)")
 SUMS = "SHA256SUMS"
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -217,15 +220,45 @@ def collect(project: Project, build: BuildResult, dist: Mapping[str, bytes]) -> 
     except ValueError as error:
         raise InputError("CHANGELOG.md", f"{error} for the release of {version}") from None
     files: dict[str, bytes] = {}
-    for result in build.rules:
-        if Path(result.rule.path).is_absolute() or result.rule.path.startswith("../"):
-            raise InputError(result.rule.path, "rule is outside the project; cannot bundle it")
-        files[result.rule.path] = _read(project, result.rule.path)
+    sources = [result.rule.path for result in build.rules] + [case.path for case in build.cases]
+    for source in sources:
+        if Path(source).is_absolute() or source.startswith("../"):
+            raise InputError(source, "file is outside the project; cannot bundle it")
+        files[source] = _read(project, source)
     files.update({f"dist/{name}": content for name, content in dist.items()})
-    for document in DOCUMENTS:
+    for document in linked_documents(project, DOCUMENTS):
         files[document] = _read(project, document)
     files[SUMS] = sha256sums(files)
     return Bundle(version=version, released=released, files=dict(sorted(files.items())))
+
+
+def linked_documents(project: Project, documents: tuple[str, ...]) -> list[str]:
+    """`documents` and every project file their relative Markdown links reach, transitively, so
+    that each link in the bundled README opens inside the bundle. A link to a missing file or
+    outside the project is an error: it would be a dead link in the release."""
+    found: list[str] = []
+    queue = list(documents)
+    root = project.root.resolve()
+    while queue:
+        name = queue.pop(0)
+        if name in found:
+            continue
+        found.append(name)
+        if not name.endswith(".md"):
+            continue
+        text = _read(project, name).decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            for match in _LINK.finditer(line):
+                target = (project.root / name).parent / match.group(1)
+                try:
+                    relative = target.resolve().relative_to(root).as_posix()
+                except ValueError:
+                    message = f"links outside the project: {match.group(1)}"
+                    raise InputError(name, message, number) from None
+                if not (root / relative).is_file():
+                    raise InputError(name, f"links to a missing file: {match.group(1)}", number)
+                queue.append(relative)
+    return found
 
 
 def make_bundle(project: Project) -> Bundle:
@@ -242,10 +275,24 @@ def make_bundle(project: Project) -> Bundle:
     return collect(project, build, dist)
 
 
+class ArchiveExists(InputError):
+    """A different archive of the same name is already there: a release is never replaced."""
+
+
 def write_bundle(bundle: Bundle, out_dir: Path) -> Path:
-    """Write the archive into out_dir in one step (a temporary file renamed into place)."""
+    """Write the archive into out_dir in one step (a temporary file renamed into place).
+
+    An archive of the same name with the same bytes is left as it is (the bundle is
+    reproducible); one with other bytes is refused, so a published release is never replaced
+    by a rebuilt one without a word."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / bundle.filename
+    if target.exists():
+        if target.is_file() and target.read_bytes() == bundle.archive():
+            return target
+        raise ArchiveExists(
+            str(target), "a different archive of this version is already there; remove it first"
+        )
     handle, temporary = tempfile.mkstemp(prefix=f".{bundle.filename}.", dir=out_dir)
     try:
         with os.fdopen(handle, "wb") as stream:
