@@ -129,7 +129,7 @@ def test_metadata_of_the_certutil_rule(build: BuildResult) -> None:
         },
     ]
     assert rule["tags"] == [
-        "certdetect",
+        "Source: certdetect",
         "Domain: Endpoint",
         "OS: Windows",
         "Use Case: Threat Detection",
@@ -194,3 +194,23 @@ def test_the_schema_refuses_what_kibana_refuses(build: BuildResult, change: dict
     rule = {**_rules(build)[0], **change}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(rule, SCHEMA)
+
+
+def test_every_tag_follows_elastics_prefix_convention(build: BuildResult) -> None:
+    # detection-rules' EXPECTED_RULE_TAGS prefixes, plus the rule set's own Source tag
+    prefixes = {
+        "Data Source",
+        "Domain",
+        "OS",
+        "Rule Type",
+        "Resources",
+        "Tactic",
+        "Threat",
+        "Use Case",
+        "Source",
+    }
+    for rule in _rules(build):
+        for tag in rule["tags"]:
+            prefix, _, value = tag.partition(": ")
+            assert prefix in prefixes and value, tag
+        assert kibana.SOURCE_TAG in rule["tags"]

@@ -134,3 +134,16 @@ def test_the_yaml_is_block_style_and_stable(build: BuildResult) -> None:
     text = first["sentinel/proc_creation_win_certutil_certificate_import.yaml"].decode("utf-8")
     assert re.search(r"^query: \|\n  DeviceProcessEvents\n  \| where ", text, re.MULTILINE)
     assert text.endswith("version: 0.1.0\nkind: Scheduled\n")
+
+
+def test_entities_carry_identifiers_that_merge_across_alerts(build: BuildResult) -> None:
+    # Sentinel's entity reference: at most 3 identifiers a mapping; DeviceName is a fully
+    # qualified name (FullName); Name+NTDomain and Sid are strong Account identifiers
+    for document in _documents(build).values():
+        mappings = {m["entityType"]: m["fieldMappings"] for m in document["entityMappings"]}
+        assert all(len(fields) <= 3 for fields in mappings.values())
+        assert mappings["Host"] == [{"identifier": "FullName", "columnName": "DeviceName"}]
+        identifiers = {field["identifier"]: field["columnName"] for field in mappings["Account"]}
+        assert set(identifiers) == {"Name", "NTDomain", "Sid"}
+        assert identifiers["Sid"].endswith("AccountSid")
+        assert identifiers["NTDomain"].endswith("AccountDomain")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
@@ -84,7 +85,6 @@ def test_schedule_alert_and_annotations_of_the_powershell_rule(build: BuildResul
     }
     assert json.loads(stanza["action.correlationsearch.annotations"]) == {
         "mitre_attack": ["T1587.003", "T1059.001"],
-        "mitre_attack_tactics": ["TA0042", "TA0002"],
     }
     assert stanza["action.notable.param.severity"] == "medium"
     assert stanza["description"].endswith(
@@ -128,3 +128,11 @@ def test_zeek_searches_are_in_the_network_security_domain(build: BuildResult) ->
     }
     assert zeek and {domains[name] for name in zeek} == {"network"}
     assert {domains[name] for name in domains if name not in zeek} == {"endpoint"}
+
+
+def test_annotations_use_only_enterprise_security_frameworks(build: BuildResult) -> None:
+    frameworks = {"mitre_attack", "kill_chain_phases", "cis20", "nist", "analytic_story"}
+    for name, stanza in _parse(build).items():
+        annotations = json.loads(stanza["action.correlationsearch.annotations"])
+        assert set(annotations) <= frameworks, name
+        assert all(re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in annotations["mitre_attack"])

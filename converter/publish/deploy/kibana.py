@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from converter.environment import Environment
 
 PATH = "elastic/certdetect-rules.ndjson"
+SOURCE_TAG = "Source: certdetect"
 TARGET = "eql"
 
 # Sigma log source (product, category or service) -> the data streams of the Elastic Agent
@@ -105,7 +106,9 @@ def kibana_rule(
             "stream its EQL is verified against to converter/publish/deploy/kibana.py",
         )
     severity, risk_score = KIBANA_SEVERITY[rule.level]
-    tags = ["certdetect", _DOMAINS.get(rule.product, "Domain: Endpoint")]
+    # Elastic's rules tag as "<Prefix>: <Value>" (detection-rules' EXPECTED_RULE_TAGS); it has no
+    # prefix for a third-party rule set, so the rule set is named in that shape.
+    tags = [SOURCE_TAG, _DOMAINS.get(rule.product, "Domain: Endpoint")]
     if rule.product in _OS_TAGS:
         tags.append(_OS_TAGS[rule.product])
     tags.append("Use Case: Threat Detection")

@@ -28,23 +28,38 @@ FOLDER = "sentinel"
 TARGET = "kql"
 CONNECTOR = "MicrosoftThreatProtection"
 
-# Defender XDR table -> entity mappings (entity type, identifier, column).
-ENTITY_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
+# Defender XDR table -> entity mappings: (entity type, ((identifier, column), ...)). Sentinel's
+# entity reference: at most three identifiers per mapping; DeviceName holds the device's fully
+# qualified name, so it is the Host's FullName (HostName is the name without the domain); an
+# Account is identified by Name with NTDomain, or by Sid, so alerts on the same user merge.
+Identifiers = tuple[tuple[str, str], ...]  # (identifier, column)
+
+
+def _account(prefix: str) -> Identifiers:
+    return (
+        ("Name", f"{prefix}AccountName"),
+        ("NTDomain", f"{prefix}AccountDomain"),
+        ("Sid", f"{prefix}AccountSid"),
+    )
+
+
+_HOST: Identifiers = (("FullName", "DeviceName"),)
+ENTITY_COLUMNS: dict[str, tuple[tuple[str, Identifiers], ...]] = {
     "DeviceProcessEvents": (
-        ("Host", "HostName", "DeviceName"),
-        ("Account", "Name", "AccountName"),
-        ("Process", "CommandLine", "ProcessCommandLine"),
+        ("Host", _HOST),
+        ("Account", _account("")),
+        ("Process", (("CommandLine", "ProcessCommandLine"),)),
     ),
     "DeviceFileEvents": (
-        ("Host", "HostName", "DeviceName"),
-        ("Account", "Name", "InitiatingProcessAccountName"),
-        ("File", "Name", "FileName"),
+        ("Host", _HOST),
+        ("Account", _account("InitiatingProcess")),
+        ("File", (("Name", "FileName"),)),
     ),
     "DeviceRegistryEvents": (
-        ("Host", "HostName", "DeviceName"),
-        ("Account", "Name", "InitiatingProcessAccountName"),
-        ("Process", "CommandLine", "InitiatingProcessCommandLine"),
-        ("RegistryValue", "Name", "RegistryValueName"),
+        ("Host", _HOST),
+        ("Account", _account("InitiatingProcess")),
+        ("Process", (("CommandLine", "InitiatingProcessCommandLine"),)),
+        ("RegistryValue", (("Name", "RegistryValueName"),)),
     ),
 }
 
@@ -72,9 +87,10 @@ def entity_mappings(
             "entityType": entity,
             "fieldMappings": [
                 {"identifier": identifier, "columnName": renamed.get(column, column)}
+                for identifier, column in identifiers
             ],
         }
-        for entity, identifier, column in ENTITY_COLUMNS.get(table, ())
+        for entity, identifiers in ENTITY_COLUMNS.get(table, ())
     ]
 
 

@@ -32,10 +32,9 @@ def stanza(item: Deployable) -> dict[str, str]:
     """The settings of one rule's stanza, in the order they are written."""
     rule = item.rule
     name = stanza_name(item)
-    annotations = {
-        "mitre_attack": [technique.id for technique in rule.attack.techniques],
-        "mitre_attack_tactics": [tactic.id for tactic in rule.attack.tactics],
-    }
+    # Enterprise Security's annotation frameworks are fixed keys (mitre_attack, kill_chain_phases,
+    # cis20, nist, ...); ES derives the tactics from the technique IDs under mitre_attack.
+    annotations = {"mitre_attack": [technique.id for technique in rule.attack.techniques]}
     description = rule.description
     if rule.falsepositives:
         description += " False positives: " + "; ".join(rule.falsepositives) + "."
