@@ -30,7 +30,7 @@ from converter.convert.targets import TARGETS
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, load_rule
 from converter.execute.engines.base import QueryError
-from converter.execute.engines.eql import parse_event_query
+from converter.execute.engines.eql.parsing import parse_event_query
 from converter.execute.engines.kql import parse_filter
 from converter.execute.engines.spl import (
     Compare,
