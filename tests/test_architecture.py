@@ -74,7 +74,6 @@ KNOWN_OVERSIZED: frozenset[str] = frozenset(
     {
         "converter/convert/workarounds.py",
         "converter/environment.py",
-        "converter/execute/engines/spl.py",
         "converter/reference.py",
     }
 )

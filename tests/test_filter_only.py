@@ -32,13 +32,13 @@ from converter.core.rules import RuleFile, load_rule
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.eql.parsing import parse_event_query
 from converter.execute.engines.kql import parse_filter
-from converter.execute.engines.spl import (
+from converter.execute.engines.spl.pipeline import parse_pipeline
+from converter.execute.engines.spl.syntax import (
     Compare,
     EvalIfNotNull,
     RegexCommand,
     RexCommand,
     SearchCommand,
-    parse_pipeline,
 )
 from converter.execute.runtimes import target_runtimes
 
