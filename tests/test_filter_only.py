@@ -274,7 +274,7 @@ def assert_only_filters(form: str, value: str) -> dict[str, str]:
             loaded = yaml.safe_load(rule_text(form, value))["detection"]["selection"]
             (text,) = loaded.values()
             # Splunk's Sysmon extractions keep the XML escapes of the raw event, so the SPL
-            # target writes values XML-escaped (converter.convert.workarounds)
+            # target writes values XML-escaped (converter.convert.backends.splunk)
             forms = {text, text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}
             assert any(form in literal for form in forms for literal in literals), (target, text)
         done[target] = "filter"
