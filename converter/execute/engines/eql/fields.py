@@ -143,6 +143,8 @@ def lucene_lowercase(text: str) -> str:
 
 
 def caseless_getter(base: Getter) -> Getter:
+    """A `.caseless` multi-field: `base`'s strings through Lucene's lowercase normalizer."""
+
     def get(doc: Any) -> Any:
         value = base(doc)
         if type(value) is str:
