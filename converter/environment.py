@@ -573,7 +573,8 @@ def _patterns(reader: _Reader, value: Any, path: tuple[str, ...]) -> tuple[str, 
 
 
 def _spl(reader: _Reader, value: Any) -> SplOverlay:
-    from converter.execute.engines.spl import named_fields, parse_pipeline
+    from converter.execute.engines.spl.pipeline import parse_pipeline
+    from converter.execute.engines.spl.syntax import named_fields
 
     data = _section(reader, value, "spl")
     index = None
@@ -622,7 +623,8 @@ def _spl(reader: _Reader, value: Any) -> SplOverlay:
 
 
 def _macro(reader: _Reader, value: Any) -> SplunkMacro:
-    from converter.execute.engines.spl import parse_search, split_pipeline
+    from converter.execute.engines.spl.pipeline import split_pipeline
+    from converter.execute.engines.spl.search import parse_search
 
     path = ("spl", "macro")
     data = reader.mapping(value, path)

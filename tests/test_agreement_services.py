@@ -87,7 +87,7 @@ def note(text: str) -> None:
         event(text)
 
 
-# EQL refuses a non-ASCII letter compared case-insensitively (converter/convert/workarounds.py)
+# EQL refuses a non-ASCII letter compared case-insensitively (converter/convert/backends/eql.py)
 # before
 # the pipelines run: with one in the rule, that reason may come first.
 NON_ASCII_REFUSAL = "matches the non-ASCII letter"

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from converter.core.project import Project
-from converter.execute.engines.eql import parse_event_query
+from converter.execute.engines.eql.parsing import parse_event_query
 from converter.publish.artifacts import render as render_dist
 from converter.publish.deploy import kibana
 from converter.verify.build import CONVERTED, VERIFIED, BuildResult, run_build

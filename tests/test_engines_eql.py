@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from converter.execute.engines import eql as eql_engine
 from converter.execute.engines.base import QueryError
-from converter.execute.engines.eql import EqlEngine, lucene_regex
+from converter.execute.engines.eql import EqlEngine, compiler, matchers
+from converter.execute.engines.eql.fields import MISSING
+from converter.execute.engines.eql.regexp import lucene_regex
 
 FILES = Path(__file__).resolve().parent / "files" / "eql"
 ENGINE = EqlEngine()
@@ -734,23 +735,23 @@ def failing(cases: list[Case]) -> set[str]:
 
 
 def test_table_bites_case_insensitive_equals(monkeypatch: pytest.MonkeyPatch) -> None:
-    def insensitive(literal: Any) -> eql_engine._Test:
+    def insensitive(literal: Any) -> matchers.ValueTest:
         if isinstance(literal, str):
-            return eql_engine._Test(lambda v: v.lower() == literal.lower(), strings_only=True)
-        return eql_engine._Test(lambda v: v == literal)
+            return matchers.ValueTest(lambda v: v.lower() == literal.lower(), strings_only=True)
+        return matchers.ValueTest(lambda v: v == literal)
 
-    monkeypatch.setattr(eql_engine, "_equals_matcher", insensitive)
+    monkeypatch.setattr(matchers, "equals_matcher", insensitive)
     failed = failing(TABLE)
     assert C + "Comparison operators: == is case-sensitive" in failed
     assert C + "Comparison operators: != is case-sensitive" in failed
 
 
 def test_table_bites_first_value_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = eql_engine._values
+    original = compiler._values
 
     def first_value(operand: Any, test: Any) -> Any:
         predicate = original(operand, test)
-        if operand.constant is not eql_engine._MISSING:
+        if operand.constant is not MISSING:
             return predicate
         get = operand.get
 
@@ -762,7 +763,7 @@ def test_table_bites_first_value_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return only_first
 
-    monkeypatch.setattr(eql_engine, "_values", first_value)
+    monkeypatch.setattr(compiler, "_values", first_value)
     failed = failing(PLANNER)
     assert P + "array field: in" in failed
     assert P + "array field: not : is must_not" in failed
@@ -771,22 +772,22 @@ def test_table_bites_first_value_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_table_bites_unanchored_regex(monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    def search(patterns: list[str], insensitive: bool) -> eql_engine._Test:
+    def search(patterns: list[str], insensitive: bool) -> matchers.ValueTest:
         flags = re.IGNORECASE if insensitive else 0
         tests = [re.compile(p, flags).search for p in patterns]
-        return eql_engine._Test(lambda v: any(t(v) for t in tests), strings_only=True)
+        return matchers.ValueTest(lambda v: any(t(v) for t in tests), strings_only=True)
 
-    monkeypatch.setattr(eql_engine, "_regex_matcher", search)
+    monkeypatch.setattr(matchers, "regex_matcher", search)
     failed = failing(REGEXPS)
     assert R + "Unsupported operators: the whole value must match" in failed
     assert R + "Standard operators: case_insensitive leaves ranges case-sensitive" in failed
 
 
 def test_table_bites_without_question_mark(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = eql_engine._wildcard_matcher
+    original = matchers.wildcard_matcher
     monkeypatch.setattr(
-        eql_engine,
-        "_wildcard_matcher",
+        matchers,
+        "wildcard_matcher",
         lambda patterns, ci: original([p.replace("?", "*") for p in patterns], ci),
     )
     failed = failing(DOCUMENTED)
@@ -1000,7 +1001,7 @@ def test_regex_and_wildcard_fast_paths_agree_with_the_regex_path() -> None:
     values = ["abc", "ABC", "xabcx", "ab", "", "aBc\u00e9", "\u00e9ABC", "abcabc", "ABCé"]
     for pattern in ["abc", "abc*", "*abc", "*abc*", "*", "a?c", "*é*", "ABCÉ"]:
         for insensitive in (False, True):
-            fast = eql_engine._wildcard_matcher([pattern], insensitive).test
-            slow = eql_engine._wildcard_regex(pattern, insensitive).fullmatch
+            fast = matchers.wildcard_matcher([pattern], insensitive).test
+            slow = matchers._wildcard_regex(pattern, insensitive).fullmatch
             for value in values:
                 assert fast(value) is (slow(value) is not None), (pattern, insensitive, value)

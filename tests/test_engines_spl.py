@@ -18,18 +18,10 @@ import pytest
 from converter.core.documents import SplunkEvent
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.pcre import compile_pcre, translate_pcre
-from converter.execute.engines.spl import (
-    And,
-    Compare,
-    In,
-    Not,
-    Or,
-    SplEngine,
-    Term,
-    _compile_node,
-    _SearchParser,
-    parse_search,
-)
+from converter.execute.engines.spl import SplEngine
+from converter.execute.engines.spl.compiler import _compile_node
+from converter.execute.engines.spl.search import _SearchParser, parse_search
+from converter.execute.engines.spl.syntax import And, Compare, In, Not, Or, Term
 
 SYSMON = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 

@@ -30,15 +30,15 @@ from converter.convert.targets import TARGETS
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, load_rule
 from converter.execute.engines.base import QueryError
-from converter.execute.engines.eql import parse_event_query
+from converter.execute.engines.eql.parsing import parse_event_query
 from converter.execute.engines.kql import parse_filter
-from converter.execute.engines.spl import (
+from converter.execute.engines.spl.pipeline import parse_pipeline
+from converter.execute.engines.spl.syntax import (
     Compare,
     EvalIfNotNull,
     RegexCommand,
     RexCommand,
     SearchCommand,
-    parse_pipeline,
 )
 from converter.execute.runtimes import target_runtimes
 
@@ -274,7 +274,7 @@ def assert_only_filters(form: str, value: str) -> dict[str, str]:
             loaded = yaml.safe_load(rule_text(form, value))["detection"]["selection"]
             (text,) = loaded.values()
             # Splunk's Sysmon extractions keep the XML escapes of the raw event, so the SPL
-            # target writes values XML-escaped (converter.convert.workarounds)
+            # target writes values XML-escaped (converter.convert.backends.splunk)
             forms = {text, text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}
             assert any(form in literal for form in forms for literal in literals), (target, text)
         done[target] = "filter"

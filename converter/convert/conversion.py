@@ -16,14 +16,11 @@ from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
+from converter.convert.backends.eql import CertdetectEqlBackend
+from converter.convert.backends.kql import CertdetectKustoBackend
+from converter.convert.backends.refusals import UnsupportedShape, check_rule
+from converter.convert.backends.splunk import CertdetectSplunkBackend
 from converter.convert.targets import Alternative, Target
-from converter.convert.workarounds import (
-    CertdetectEqlBackend,
-    CertdetectKustoBackend,
-    CertdetectSplunkBackend,
-    UnsupportedShape,
-    check_rule,
-)
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile
 

@@ -1,9 +1,9 @@
 """PCRE, as Splunk's `regex` and `rex` commands read it, translated to Python's `re`.
 
 Both the SPL engine (to execute the regex chain) and the Splunk backend corrections in
-`converter.convert.workarounds` (to refuse a `|re` value Splunk would read differently) need to know
-where PCRE and Python's `re` differ; this module is the one place that knows it. A pattern it
-cannot translate faithfully raises `QueryError`.
+`converter.convert.backends.splunk` (to refuse a `|re` value Splunk would read differently) need
+to know where PCRE and Python's `re` differ; this module is the one place that knows it. A
+pattern it cannot translate faithfully raises `QueryError`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,63 @@
+"""The Elastic EQL backend, corrected (docs/converter-defects.md).
+
+`|cased` values become case-sensitive `like`, `|re` values Lucene regexes that match what the
+Sigma reference matches, booleans `==`; literal wildcards and non-ASCII case folding are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.backends.elasticsearch import EqlBackend
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCasedString
+
+from converter.convert.backends.refusals import (
+    Refusal,
+    refuse_literal_wildcards,
+    refuse_non_ascii_case,
+)
+from converter.convert.backends.regex import LUCENE, backend_regex
+from converter.convert.backends.strings import eql_string
+
+
+class CertdetectEqlBackend(EqlBackend):
+    """EqlBackend with case-sensitive `like` for `|cased` and Lucene regexes for `|re`."""
+
+    refusals: ClassVar[tuple[Refusal, ...]] = (
+        refuse_literal_wildcards(
+            "EQL",
+            "wildcard patterns (`:`, `like`) have no escape for * and ?, and Elasticsearch's "
+            "EQL parser rejects '\\*' and '\\?'",
+        ),
+        refuse_non_ascii_case(
+            "EQL",
+            "folds ASCII letters only (Lucene case-insensitive automata)",
+            regex_ignorecase=False,  # the Lucene translation spells out every case variant
+        ),
+    )
+    # `==` does no wildcard matching; `like` is EQL's case-sensitive wildcard operator.
+    case_sensitive_match_expression: ClassVar[str] = "{field} like {value}"
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        # `like~ (...)` lists are case-insensitive: never put |cased values in one.
+        if any(isinstance(getattr(arg, "value", None), SigmaCasedString) for arg in cond.args):
+            return False
+        return super().decide_convert_condition_as_in_expression(cond, state)
+
+    def convert_condition_field_eq_val_bool(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Stock writes `field:true`; `:` compares strings only (EQL syntax reference,
+        # "Comparison operators") and Elasticsearch rejects the query. `==` compares booleans.
+        value = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
+        return f"{self.escape_and_quote_field(cond.field)} == {value}"
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        lucene = backend_regex(cond, LUCENE, "EQL")
+        return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'

@@ -1,0 +1,35 @@
+"""The EQL engine: `converter.execute.engines.base.Engine` for Elasticsearch EQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from converter.core.documents import EcsDocument
+from converter.execute.engines.eql.compiler import Predicate, compile_event_query
+from converter.execute.engines.eql.parsing import parse_event_query
+
+
+@dataclass(frozen=True)
+class CompiledEql:
+    query: str
+    category: str
+    predicate: Predicate
+
+    def matches(self, document: EcsDocument) -> bool:
+        return self.predicate(document)
+
+    def select(self, documents: Sequence[EcsDocument]) -> list[int]:
+        predicate = self.predicate
+        return [i for i, document in enumerate(documents) if predicate(document)]
+
+
+class EqlEngine:
+    """Elasticsearch EQL event queries (`<category> where <condition>`) over ECS documents."""
+
+    language = "eql"
+
+    def compile(self, query: str) -> CompiledEql:
+        event_query = parse_event_query(query)
+        predicate = compile_event_query(event_query)
+        return CompiledEql(query=query, category=event_query.event_type, predicate=predicate)
