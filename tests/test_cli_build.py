@@ -60,8 +60,10 @@ def test_bad_rule_is_a_one_line_error_with_exit_2(project_copy: Project) -> None
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line]
     assert lines == [
-        "certdetect: error: sigma/windows/proc_creation_win_bad.yml:2: invalid YAML: "
-        "expected ',' or ']', but got '<stream end>'"
+        # the one-line file's bracket, not the line after its end
+        "certdetect: error: sigma/windows/proc_creation_win_bad.yml:1: invalid YAML: "
+        "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence started on"
+        " line 1)"
     ]
     assert "Traceback" not in result.output
     assert _snapshot(project_copy.dist_dir) == before
