@@ -16,9 +16,10 @@ PowerShell is two channels (Windows PowerShell 5.1 writes `Microsoft-Windows-Pow
 Operational`, PowerShell 7 writes `PowerShellCore/Operational`); pySigma's `powershell` service
 and the taxonomy's `ps_script` name both, so the reference reads both. What a SIEM stores is the
 vendor's choice, and each ingest model's builder table says it: the Elastic windows integration's
-`powershell_operational` data stream and the Splunk Add-on for Microsoft Windows
-(`XmlWinEventLog:Microsoft-Windows-PowerShell/Operational`, the source the Splunk pipeline sets)
-collect the Windows PowerShell channel only; Defender XDR has no script-block table at all.
+`powershell_operational` data stream reads the Windows PowerShell channel only; the Splunk model
+stores the source the Splunk pipeline searches (`XmlWinEventLog:Microsoft-Windows-PowerShell/
+Operational`), although Splunk's own `powershell` macro (security_content) also names
+`XmlWinEventLog:PowerShellCore/Operational`; Defender XDR has no script-block table at all.
 
 How to add a log source
 -----------------------

@@ -291,9 +291,11 @@ def _security_4688_cim(fields: dict[str, list[str]]) -> None:
     _set(fields, "parent_process_name", _name_part(parent, "\\"))
 
 
-# (channel, event ID) -> the add-on's extraction, as a builder. The Splunk Add-on for
-# Microsoft Windows collects Microsoft-Windows-PowerShell/Operational (the source the Splunk
-# pipeline sets for ps_script); PowerShellCore/Operational is not one of its inputs.
+# (channel, event ID) -> the add-on's extraction, as a builder. PowerShell: the channel modelled
+# is the source the Splunk pipeline sets for ps_script, XmlWinEventLog:Microsoft-Windows-
+# PowerShell/Operational. Splunk's security_content `powershell` macro also reads
+# XmlWinEventLog:PowerShellCore/Operational where a site collects it; that is not modelled, so a
+# PowerShell 7 script block is not stored here (and the generated SPL would not search it).
 BUILDERS: dict[tuple[str, int], Builder] = {
     **{(SYSMON_CHANNEL, event_id): _sysmon for event_id in _SYSMON_IDS},
     (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
