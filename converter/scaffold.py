@@ -24,23 +24,22 @@ from typing import Any
 
 import yaml
 
-from converter.checks.conventions import PREFIXES, PROJECT_TAGS, SERVICE_PREFIXES
+from converter.checks.conventions import PROJECT_TAGS
 from converter.checks.specimens import RAW_SPECIMENS, SPECIMENS
+from converter.core import logsources
 from converter.core.errors import InputError
+from converter.core.logsources import (
+    CHANNELS,
+    LINUX_SYSMON_CHANNEL,
+    POWERSHELL_CHANNEL,
+    SYSMON_CHANNEL,
+    LogSource,
+)
 from converter.core.project import Project
-from converter.reference import LINUX_SYSMON_CHANNEL, SYSMON_CHANNEL
 
 LEVELS = ("low", "medium", "high", "critical")
 MATCH_CASE = "match_example"
 LOOKALIKE_CASE = "lookalike_example"
-_PROVIDERS = {
-    SYSMON_CHANNEL: ("Microsoft-Windows-Sysmon", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"),
-    LINUX_SYSMON_CHANNEL: ("Linux-Sysmon", "{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"),
-    "Microsoft-Windows-PowerShell/Operational": (
-        "Microsoft-Windows-PowerShell",
-        "{a0c1853b-5c40-4b15-8766-3cf1c58f985a}",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),
     ("windows", "registry_event"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),
     ("windows", "ps_script"): Example(
-        "Microsoft-Windows-PowerShell/Operational",
+        POWERSHELL_CHANNEL,
         4104,
         ("ScriptBlockText|contains: 'New-example-certgen'",),
         {"ScriptBlockText": "New-example-certgen -Subject 'CN=example'"},
@@ -198,16 +197,17 @@ class NewRule:
     falsepositive: str | None = None
 
     @property
+    def log_source(self) -> LogSource:
+        return _log_source(self.product, self.category)
+
+    @property
     def service(self) -> bool:
         """Whether `category` names a service (linux/auditd, zeek/x509): SigmaHQ's own folders."""
-        return (self.product, self.category) in SERVICE_PREFIXES
+        return self.log_source.service is not None
 
     @property
     def rule_path(self) -> str:
-        if self.service:
-            folder = "/".join(SERVICE_PREFIXES[(self.product, self.category)][1])
-            return f"{folder}/{self.name}.yml"
-        return f"sigma/{self.product}/{self.category}/{self.name}.yml"
+        return f"{'/'.join(self.log_source.rule_folder)}/{self.name}.yml"
 
     @property
     def case_paths(self) -> tuple[str, str]:
@@ -217,19 +217,28 @@ class NewRule:
         )
 
 
+def _log_source(product: str, category: str) -> LogSource:
+    return _named(f"{product}/{category}")
+
+
+def _named(text: str) -> LogSource:
+    found = logsources.log_source_named(text)
+    if found is None:
+        supported = ", ".join(source.name for source in logsources.LOG_SOURCES)
+        raise InputError(None, f"unsupported log source {text!r}; use one of: {supported}")
+    return found
+
+
 def parse_logsource(text: str) -> tuple[str, str]:
     """`product/category`, or `product/service` for the service log sources."""
+    _named(text)
     product, _, category = text.partition("/")
-    if (product, category) not in PREFIXES and (product, category) not in SERVICE_PREFIXES:
-        supported = ", ".join(f"{p}/{c}" for p, c in (*PREFIXES, *SERVICE_PREFIXES))
-        raise InputError(None, f"unsupported log source {text!r}; use one of: {supported}")
     return product, category
 
 
 def file_stem(title: str, product: str, category: str, name: str | None = None) -> str:
     """SigmaHQ's file name: the log source prefix, then the name (default: from the title)."""
-    key = (product, category)
-    prefix = PREFIXES[key] if key in PREFIXES else SERVICE_PREFIXES[key][0]
+    prefix = _log_source(product, category).prefix
     base = (name or title).lower()
     base = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
     if base.startswith(prefix):
@@ -352,7 +361,8 @@ def render_rule(rule: NewRule) -> str:
 
 
 def _event(example: Example, data: dict[str, str], record_id: int) -> dict[str, Any]:
-    provider, guid = _PROVIDERS[example.channel]
+    channel = CHANNELS[example.channel]
+    provider, guid = channel.provider, channel.provider_guid
     event_data = {**SPECIMENS[(example.channel, example.event_id)], **data}
     return {
         "Event": {

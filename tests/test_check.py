@@ -18,7 +18,6 @@ from sigma.rule import SigmaRule
 from sigma.validation import SigmaValidator
 
 from converter.checks import run_checks, unknown_fields
-from converter.checks.conventions import PREFIXES
 from converter.checks.fields import document_fields
 from converter.checks.specimens import SPECIMENS
 from converter.checks.validators import (
@@ -30,9 +29,9 @@ from converter.checks.validators import (
 )
 from converter.convert.targets import TARGETS, target_by_name
 from converter.core.errors import InputError
+from converter.core.logsources import LOG_SOURCES, WindowsEvents
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, load_rules
-from converter.reference import LOG_SOURCES
 
 from .conftest import FILES, REPO
 
@@ -291,12 +290,14 @@ def test_unknown_fields_are_reported_with_their_line(project: Project) -> None:
 
 
 def test_every_log_source_has_specimens_for_each_of_its_events() -> None:
-    for key, sources in LOG_SOURCES.items():
-        assert key in PREFIXES
-        for source in sources:
-            for channel in source.channels:
-                for event_id in source.event_ids:
-                    assert (channel, event_id) in SPECIMENS, (key, channel, event_id)
+    for log_source in LOG_SOURCES:
+        if log_source.category is None:
+            continue
+        key = (log_source.product, log_source.category)
+        for carrier in log_source.carriers:
+            assert isinstance(carrier, WindowsEvents)
+            for channel, event_id in carrier.keys:
+                assert (channel, event_id) in SPECIMENS, (key, channel, event_id)
         for target in ("eql", "spl"):
             assert document_fields(target, *key), (target, key)
 
@@ -399,7 +400,10 @@ def test_a_pipeline_crash_on_an_odd_value_is_no_check_crash(project: Project) ->
 @given(
     selection=selections,
     condition=st.sampled_from(["sel", "not sel", "1 of sel*", "all of them", "sel or filter"]),
-    logsource=st.sampled_from(sorted(PREFIXES) + [("windows", "network_connection")]),
+    logsource=st.sampled_from(
+        sorted((s.product, s.category) for s in LOG_SOURCES if s.category)
+        + [("windows", "network_connection")]
+    ),
 )
 def test_check_never_crashes_on_a_loadable_rule(
     project: Project, selection: object, condition: str, logsource: tuple[str, str]

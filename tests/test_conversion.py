@@ -183,7 +183,7 @@ level: low
 
 
 # --- SPL: windows process_creation searches Sysmon 1 OR Security 4688 -------------------------
-# The Sigma taxonomy reads process_creation on both (converter/reference.py SECURITY_4688); the
+# The Sigma taxonomy reads process_creation on both (converter/core/logsources.py); the
 # Splunk Add-on for Microsoft Windows indexes 4688 as XmlWinEventLog:Security under the Security
 # auditing manifest's EventData names.
 

@@ -3,7 +3,7 @@
 Case ids name the section they encode: RULES = SigmaHQ/sigma-specification
 `specification/sigma-rules-specification.md` (v2.0.0), MODS = `sigma-appendix-modifiers.md`
 (v2.1.0), TAXO = `sigma-appendix-taxonomy.md` (v2.1.0). Cases marked "reference choice" encode a
-decision the specification leaves open; `converter/reference.py` documents each.
+decision the specification leaves open; `converter/reference/` documents each.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 - The file is `sigma/<product>/<category>/<prefix><name>.yml` (service log sources as SigmaHQ
   files them: `sigma/linux/auditd/lnx_auditd_*.yml`, `sigma/network/zeek/zeek_<log>_*.yml`),
   the prefix being SigmaHQ's for the log source (SigmaHQ's own prefix check downloads its
-  table, so the table for the log sources this project can verify is kept here).
-- The log source is one the Sigma reference has raw events for (`converter.reference`): a rule
-  the build cannot verify against its cases is not accepted.
+  table, so the prefixes of the log sources this project can verify are kept in
+  `converter.core.logsources`).
+- The log source is one the Sigma reference has raw events for (`converter.core.logsources`): a
+  rule the build cannot verify against its cases is not accepted.
 - Tags: the project's technique (T1587.003) and its tactic, plus at least one ATT&CK tactic tag and
   one technique tag in total.
 - `level` low, medium, high or critical (informational rules are not alerts); a description that
@@ -17,30 +18,13 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from converter.core import logsources
 from converter.core.rules import RuleFile
-from converter.reference import LOG_SOURCES, SERVICE_LOG_SOURCES
 
 from .findings import Finding, YamlLines, lines_matching, lines_with
 
 CHECK = "convention"
 
-# (product, category) -> SigmaHQ filename prefix, for every log source the reference supports
-PREFIXES: dict[tuple[str, str], str] = {
-    ("windows", "process_creation"): "proc_creation_win_",
-    ("windows", "file_event"): "file_event_win_",
-    ("windows", "registry_add"): "registry_add_win_",
-    ("windows", "registry_delete"): "registry_delete_win_",
-    ("windows", "registry_set"): "registry_set_win_",
-    ("windows", "registry_event"): "registry_event_win_",
-    ("windows", "ps_script"): "posh_ps_",
-    ("linux", "process_creation"): "proc_creation_lnx_",
-}
-# (product, service) -> (SigmaHQ filename prefix, folder), for the service log sources
-SERVICE_PREFIXES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("linux", "auditd"): ("lnx_auditd_", ("sigma", "linux", "auditd")),
-    ("zeek", "x509"): ("zeek_x509_", ("sigma", "network", "zeek")),
-    ("zeek", "ssl"): ("zeek_ssl_", ("sigma", "network", "zeek")),
-}
 PROJECT_TAGS = ("attack.resource-development", "attack.t1587.003")
 # ATT&CK Enterprise tactics, as Sigma tags
 TACTICS = frozenset(
@@ -69,18 +53,13 @@ def check_conventions(rule: RuleFile) -> list[Finding]:
 
     sigma = rule.rule
     logsource = sigma.logsource
-    key = (logsource.product or "", logsource.category or "")
-    prefix = PREFIXES.get(key)
-    expected = ("sigma", key[0], key[1])
-    service = (logsource.product or "", logsource.service or "")
-    if logsource.category is None and service in SERVICE_PREFIXES:
-        prefix, expected = SERVICE_PREFIXES[service]
-        known = service in SERVICE_LOG_SOURCES
-    else:
-        known = logsource.service is None and key in LOG_SOURCES
-    if prefix is None or not known:
+    log_source = logsources.find_log_source(
+        logsource.product, logsource.category, logsource.service
+    )
+    if log_source is None:
         supported = ", ".join(
-            [f"{p}/{c}" for p, c in PREFIXES] + [f"{p}/{s} (service)" for p, s in SERVICE_PREFIXES]
+            source.name + (" (service)" if source.service else "")
+            for source in logsources.LOG_SOURCES
         )
         report(
             f"log source {logsource.product}/{logsource.category}"
@@ -91,6 +70,7 @@ def check_conventions(rule: RuleFile) -> list[Finding]:
         )
     else:
         path = PurePosixPath(rule.path)
+        prefix, expected = log_source.prefix, log_source.rule_folder
         if not path.name.startswith(prefix):
             report(f"file name must start with {prefix!r} for this log source", 1)
         if path.parent.parts[-3:] != expected:

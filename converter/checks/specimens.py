@@ -14,15 +14,16 @@ manifest for 4688 and the PowerShell manifest for 4104.
 from __future__ import annotations
 
 from converter.core.events import RawEvent, WindowsEvent, parse_audit_event
-from converter.formats.zeek import ZeekRecord
-from converter.reference import (
+from converter.core.logsources import (
+    CHANNELS,
     LINUX_SYSMON_CHANNEL,
-    POWERSHELL_CHANNELS,
+    POWERSHELL_CHANNEL,
+    POWERSHELL_CORE_CHANNEL,
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
-    EventSource,
-    Source,
 )
+from converter.formats.zeek import ZeekRecord
+from converter.reference import EventSource, Source
 
 _GUID = "{8c7a9f2e-3b1d-4e5f-a6b7-c8d9e0f1a2b3}"
 _HASHES = (
@@ -110,7 +111,7 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
     },
     (LINUX_SYSMON_CHANNEL, 1): _LINUX_PROCESS,
 }
-for _channel in POWERSHELL_CHANNELS:
+for _channel in (POWERSHELL_CHANNEL, POWERSHELL_CORE_CHANNEL):
     SPECIMENS[(_channel, 4104)] = {
         "MessageNumber": "1",
         "MessageTotal": "1",
@@ -118,13 +119,6 @@ for _channel in POWERSHELL_CHANNELS:
         "ScriptBlockId": _GUID,
         "Path": "C:\\Windows\\Temp\\example.ps1",
     }
-
-
-_PROVIDERS = {
-    SYSMON_CHANNEL: "Microsoft-Windows-Sysmon",
-    LINUX_SYSMON_CHANNEL: "Linux-Sysmon",
-    SECURITY_CHANNEL: "Microsoft-Windows-Security-Auditing",
-}
 
 
 # Specimens of the sources that are not Windows events, by source name (`Source.name`).
@@ -232,7 +226,7 @@ def specimen_events(source: Source) -> list[RawEvent]:
             data = SPECIMENS.get((channel, event_id))
             if data is None:
                 continue
-            provider = _PROVIDERS.get(channel, "Microsoft-Windows-PowerShell")
+            provider = CHANNELS[channel].provider
             data = dict(data)
             for name, allowed in source.required.items():
                 data[name] = sorted(allowed)[0]  # e.g. a registry_delete EventType

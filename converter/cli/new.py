@@ -6,13 +6,13 @@ import datetime
 
 import click
 
-from converter.checks.conventions import PREFIXES, SERVICE_PREFIXES
 from converter.cli.options import project_option
+from converter.core.logsources import LOG_SOURCES
 from converter.core.project import Project
 from converter.scaffold import LEVELS, new_rule, write_new_rule
 
 # product/category, then product/service for the service log sources (linux/auditd, zeek/x509)
-LOGSOURCES = tuple(f"{product}/{source}" for product, source in (*PREFIXES, *SERVICE_PREFIXES))
+LOGSOURCES = tuple(source.name for source in LOG_SOURCES)
 
 
 @click.command()

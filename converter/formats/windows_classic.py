@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 
 from converter.core.events import WindowsEvent
+from converter.core.logsources import POWERSHELL_CHANNEL, SECURITY_CHANNEL
 from converter.formats.base import FILTERED, Filtered, KeyFilter, RecordError
 
 DATE_LINE = re.compile(r"(\d{2})/(\d{2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)")
@@ -40,8 +41,6 @@ _SCRIPT_BLOCK = re.compile(
     re.DOTALL,
 )
 
-
-POWERSHELL_CHANNEL = "Microsoft-Windows-PowerShell/Operational"
 # (section title, label) -> EventData name; "Subject" is the title before Windows 8 / 2012.
 _SUBJECT = {
     "Security ID": "SubjectUserSid",
@@ -135,7 +134,7 @@ def parse_block(lines: Sequence[str], wanted: KeyFilter | None = None) -> Window
     text = "\n".join(message or []).rstrip("\n")
     if (channel, event_id) == (POWERSHELL_CHANNEL, 4104):
         data = _powershell_4104(text)
-    elif (channel, event_id) == ("Security", 4688):
+    elif (channel, event_id) == (SECURITY_CHANNEL, 4688):
         data = _security_4688(text)
     else:
         raise RecordError(

@@ -38,15 +38,15 @@ returns None, like every other unsupported event.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from converter.core.documents import DefenderRow
 from converter.core.events import WindowsEvent
+from converter.core.logsources import LINUX_SYSMON_CHANNEL, SECURITY_CHANNEL, SYSMON_CHANNEL
 
-SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
-LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"
-SECURITY_CHANNEL = "Security"
+Builder = Callable[[WindowsEvent], "DefenderRow | None"]
 
 PROCESS_TABLE = "DeviceProcessEvents"
 FILE_TABLE = "DeviceFileEvents"
@@ -72,18 +72,8 @@ _QWORD = re.compile(r"QWORD \(0x([0-9A-Fa-f]+)-0x([0-9A-Fa-f]+)\)")
 
 def to_defender(event: WindowsEvent) -> DefenderRow | None:
     """The advanced-hunting row for the activity `event` records, or None if unsupported."""
-    if event.channel == SYSMON_CHANNEL:
-        if event.event_id == 1:
-            return _sysmon_process(event, "\\")
-        if event.event_id == 11:
-            return _sysmon_file(event)
-        if event.event_id in (12, 13, 14):
-            return _sysmon_registry(event)
-    elif event.channel == LINUX_SYSMON_CHANNEL and event.event_id == 1:
-        return _sysmon_process(event, "/")
-    elif event.channel == SECURITY_CHANNEL and event.event_id == 4688:
-        return _security_process(event)
-    return None
+    builder = BUILDERS.get((event.channel, event.event_id))
+    return builder(event) if builder is not None else None
 
 
 def registry_key(sysmon_path: str) -> str:
@@ -296,11 +286,26 @@ def _value_name(sysmon_name: str) -> str:
     return "" if sysmon_name == "(Default)" else sysmon_name
 
 
+def _windows_process(event: WindowsEvent) -> DefenderRow:
+    return _sysmon_process(event, "\\")
+
+
+def _linux_process(event: WindowsEvent) -> DefenderRow:
+    return _sysmon_process(event, "/")
+
+
+# (channel, event ID) -> the row builder. No PowerShell channel: script block text has no
+# advanced-hunting table.
+BUILDERS: dict[tuple[str, int], Builder] = {
+    (SYSMON_CHANNEL, 1): _windows_process,
+    (SYSMON_CHANNEL, 11): _sysmon_file,
+    **{(SYSMON_CHANNEL, event_id): _sysmon_registry for event_id in (12, 13, 14)},
+    (LINUX_SYSMON_CHANNEL, 1): _linux_process,
+    (SECURITY_CHANNEL, 4688): _security_process,
+}
+
+
 def stores(channel: str, event_id: int) -> bool:
     """Whether `to_defender` can return a row for events of this channel and ID; when False it
     returns None for all of them (`certdetect scan` skips such events before parsing them)."""
-    return (
-        (channel == SYSMON_CHANNEL and event_id in (1, 11, 12, 13, 14))
-        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
-        or (channel == SECURITY_CHANNEL and event_id == 4688)
-    )
+    return (channel, event_id) in BUILDERS

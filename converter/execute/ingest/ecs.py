@@ -43,15 +43,19 @@ Security pipeline's descriptions of `%%` codes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from converter.core.documents import EcsDocument
 from converter.core.events import WindowsEvent
+from converter.core.logsources import (
+    LINUX_SYSMON_CHANNEL,
+    POWERSHELL_CHANNEL,
+    SECURITY_CHANNEL,
+    SYSMON_CHANNEL,
+)
 
-SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
-LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"
-SECURITY_CHANNEL = "Security"
-POWERSHELL_CHANNEL = "Microsoft-Windows-PowerShell/Operational"
+Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
@@ -99,15 +103,8 @@ _NOT_JAVA_WHITESPACE = frozenset("\u00a0\u2007\u202f")
 
 def to_ecs(event: WindowsEvent) -> EcsDocument | None:
     """The document the Elastic Agent integration stores for `event`, or None if unsupported."""
-    if event.channel == SYSMON_CHANNEL and event.event_id in _SYSMON_CATEGORIZATION:
-        return _sysmon(event, linux=False)
-    if event.channel == LINUX_SYSMON_CHANNEL and event.event_id == 1:
-        return _sysmon(event, linux=True)
-    if event.channel == SECURITY_CHANNEL and event.event_id == 4688:
-        return _security_4688(event)
-    if event.channel == POWERSHELL_CHANNEL and event.event_id == 4104:
-        return _powershell_4104(event)
-    return None
+    builder = BUILDERS.get((event.channel, event.event_id))
+    return builder(event) if builder is not None else None
 
 
 def windows_argv(command_line: str) -> list[str]:
@@ -519,12 +516,26 @@ def _powershell_4104(event: WindowsEvent) -> EcsDocument:
     return _prune(doc)
 
 
+def _windows_sysmon(event: WindowsEvent) -> EcsDocument:
+    return _sysmon(event, linux=False)
+
+
+def _linux_sysmon(event: WindowsEvent) -> EcsDocument:
+    return _sysmon(event, linux=True)
+
+
+# (channel, event ID) -> the integration data stream's pipeline, as a builder. The windows
+# integration's `powershell_operational` stream reads Microsoft-Windows-PowerShell/Operational;
+# no data stream of it reads PowerShellCore/Operational, so PowerShell 7 events are not stored.
+BUILDERS: dict[tuple[str, int], Builder] = {
+    **{(SYSMON_CHANNEL, event_id): _windows_sysmon for event_id in _SYSMON_CATEGORIZATION},
+    (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
+    (SECURITY_CHANNEL, 4688): _security_4688,
+    (POWERSHELL_CHANNEL, 4104): _powershell_4104,
+}
+
+
 def stores(channel: str, event_id: int) -> bool:
     """Whether `to_ecs` can return a document for events of this channel and ID; when False it
     returns None for all of them (`certdetect scan` skips such events before parsing them)."""
-    return (
-        (channel == SYSMON_CHANNEL and event_id in _SYSMON_CATEGORIZATION)
-        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
-        or (channel == SECURITY_CHANNEL and event_id == 4688)
-        or (channel == POWERSHELL_CHANNEL and event_id == 4104)
-    )
+    return (channel, event_id) in BUILDERS

@@ -90,11 +90,8 @@ class PipelineFailure(Exception):
 def to_ecs(record: ZeekRecord) -> EcsDocument | None:
     """The document the Zeek integration stores for the row, or None (log not modelled, or the
     pipeline drops the row: no `ts`)."""
-    if record.log == "x509":
-        return _run(record, _x509, _x509_on_failure)
-    if record.log == "ssl":
-        return _run(record, _ssl, _ssl_on_failure)
-    return None
+    pipeline = PIPELINES.get(record.log)
+    return _run(record, *pipeline) if pipeline is not None else None
 
 
 def _run(
@@ -507,3 +504,10 @@ def _tls_version(doc: Doc) -> None:
             raise PipelineFailure("script: begin 0, end 1, length 0")
         doc.set("tls.version", parts[1][:1] + "." + parts[1][1:])
     doc.set("tls.version_protocol", parts[0].lower())
+
+
+# Zeek log -> its data stream's pipeline steps and `on_failure` handler.
+PIPELINES: dict[str, tuple[Callable[[Doc], None], Callable[[Doc, str], None]]] = {
+    "x509": (_x509, _x509_on_failure),
+    "ssl": (_ssl, _ssl_on_failure),
+}

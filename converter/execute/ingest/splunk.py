@@ -35,17 +35,21 @@ Keywords, Execution, Security UserID, so no `user_id`), lookups (`EventDescripti
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from converter.core.documents import SplunkEvent
 from converter.core.events import WindowsEvent
+from converter.core.logsources import (
+    LINUX_SYSMON_CHANNEL,
+    POWERSHELL_CHANNEL,
+    SECURITY_CHANNEL,
+    SYSMON_CHANNEL,
+)
 
-SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
-LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"
-SECURITY_CHANNEL = "Security"
-POWERSHELL_CHANNEL = "Microsoft-Windows-PowerShell/Operational"
+Builder = Callable[[WindowsEvent], SplunkEvent]
 EVENT_NAMESPACE = "http://schemas.microsoft.com/win/2004/08/events/event"
 XML_SOURCETYPE = "XmlWinEventLog"
-LINUX_SOURCE = "Syslog:Linux-Sysmon/Operational"
+LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
 _SYSMON_IDS = frozenset({1, 11, 12, 13, 14})
@@ -55,30 +59,45 @@ _TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
 
 def to_splunk(event: WindowsEvent) -> SplunkEvent | None:
     """The event Splunk searches for `event`, or None if the event is not supported."""
-    if event.channel == SYSMON_CHANNEL and event.event_id in _SYSMON_IDS:
-        fields = _extracted(event)
-        _sysmon_cim(event.event_id, fields)
-        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
-    elif event.channel == LINUX_SYSMON_CHANNEL and event.event_id == 1:
-        fields = _extracted(event)
-        _process_cim(fields, "/")
-        source, sourcetype = LINUX_SOURCE, LINUX_SOURCETYPE
-    elif event.channel == SECURITY_CHANNEL and event.event_id == 4688:
-        fields = _extracted(event)
-        _security_4688_cim(fields)
-        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
-    elif event.channel == POWERSHELL_CHANNEL and event.event_id == 4104:
-        fields = _extracted(event)
-        source, sourcetype = f"XmlWinEventLog:{event.channel}", XML_SOURCETYPE
-    else:
-        return None
+    builder = BUILDERS.get((event.channel, event.event_id))
+    return builder(event) if builder is not None else None
+
+
+def _stored(
+    event: WindowsEvent,
+    fields: dict[str, list[str]],
+    source: str | None = None,
+    sourcetype: str = XML_SOURCETYPE,
+) -> SplunkEvent:
     return SplunkEvent(
         fields=fields,
         raw=render_xml(event),
-        source=source,
+        source=source or f"XmlWinEventLog:{event.channel}",
         sourcetype=sourcetype,
         host=event.computer,
     )
+
+
+def _sysmon(event: WindowsEvent) -> SplunkEvent:
+    fields = _extracted(event)
+    _sysmon_cim(event.event_id, fields)
+    return _stored(event, fields)
+
+
+def _linux_sysmon(event: WindowsEvent) -> SplunkEvent:
+    fields = _extracted(event)
+    _process_cim(fields, "/")
+    return _stored(event, fields, LINUX_SOURCE, LINUX_SOURCETYPE)
+
+
+def _security_4688(event: WindowsEvent) -> SplunkEvent:
+    fields = _extracted(event)
+    _security_4688_cim(fields)
+    return _stored(event, fields)
+
+
+def _powershell_4104(event: WindowsEvent) -> SplunkEvent:
+    return _stored(event, _extracted(event))
 
 
 def render_xml(event: WindowsEvent) -> str:
@@ -272,12 +291,20 @@ def _security_4688_cim(fields: dict[str, list[str]]) -> None:
     _set(fields, "parent_process_name", _name_part(parent, "\\"))
 
 
+# (channel, event ID) -> the add-on's extraction, as a builder. PowerShell: the channel modelled
+# is the source the Splunk pipeline sets for ps_script, XmlWinEventLog:Microsoft-Windows-
+# PowerShell/Operational. Splunk's security_content `powershell` macro also reads
+# XmlWinEventLog:PowerShellCore/Operational where a site collects it; that is not modelled, so a
+# PowerShell 7 script block is not stored here (and the generated SPL would not search it).
+BUILDERS: dict[tuple[str, int], Builder] = {
+    **{(SYSMON_CHANNEL, event_id): _sysmon for event_id in _SYSMON_IDS},
+    (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
+    (SECURITY_CHANNEL, 4688): _security_4688,
+    (POWERSHELL_CHANNEL, 4104): _powershell_4104,
+}
+
+
 def stores(channel: str, event_id: int) -> bool:
     """Whether `to_splunk` can return an event for events of this channel and ID; when False it
     returns None for all of them (`certdetect scan` skips such events before parsing them)."""
-    return (
-        (channel == SYSMON_CHANNEL and event_id in _SYSMON_IDS)
-        or (channel == LINUX_SYSMON_CHANNEL and event_id == 1)
-        or (channel == SECURITY_CHANNEL and event_id == 4688)
-        or (channel == POWERSHELL_CHANNEL and event_id == 4104)
-    )
+    return (channel, event_id) in BUILDERS
