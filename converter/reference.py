@@ -82,8 +82,9 @@ from sigma.types import (
     SpecialChars,
 )
 
-from converter.core.events import AuditdEvent, RawEvent, WindowsEvent, ZeekRecord
-from converter.formats.auditd import AuditdRecord
+from converter.core.auditd import AuditdEvent, AuditdRecord
+from converter.core.events import RawEvent, WindowsEvent
+from converter.core.zeek import ZeekRecord
 
 # A predicate reads one unit of a raw event: the `WindowsEvent`, an `AuditdRecord` of an audit
 # event, or the `ZeekRecord`.

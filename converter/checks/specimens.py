@@ -14,7 +14,7 @@ manifest for 4688 and the PowerShell manifest for 4104.
 from __future__ import annotations
 
 from converter.core.events import RawEvent, WindowsEvent, parse_audit_event
-from converter.formats.zeek import ZeekRecord
+from converter.core.zeek import ZeekRecord
 from converter.reference import (
     LINUX_SYSMON_CHANNEL,
     POWERSHELL_CHANNELS,
