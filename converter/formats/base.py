@@ -4,10 +4,9 @@ and the event-kind filter.
 
 A reader turns one file into a stream of `Item`s (the record's `file:line` and what it holds) and
 `BadRecord`s (a record that could not be read; reported and skipped, never fatal). What an item
-holds decides who evaluates it (`converter.scan.scanner`): a `WindowsEvent` goes to the Sigma
-reference
-and every target through the ingest models; a target's own document (an ECS document, a
-Defender row) goes to that target only; auditd and Zeek records are read and counted.
+holds decides who evaluates it (`converter.scan.scanner`): a raw event (`WindowsEvent`,
+`AuditdEvent`, `ZeekRecord`) goes to the Sigma reference and every target whose ingest models
+store it; a target's own document (an ECS document, a Defender row) goes to that target only.
 
 `KeyFilter` lets the scanner skip Windows events that no evaluator can match before they are
 parsed into a `WindowsEvent`: a reader asks it with the event's channel and ID and yields
