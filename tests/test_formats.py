@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from converter.cli import main
 from converter.core.errors import InputError
 from converter.core.events import WindowsEvent
-from converter.formats import readers
+from converter.formats import json_records, readers
 from converter.formats.base import (
     FILTERED,
     BadRecord,
@@ -172,6 +172,27 @@ def test_scan_counts_a_new_payload_type_under_the_kind_its_format_declares(
     assert kind_of(ToyRecord("x")) == "toy"
     assert kind_of(WindowsEvent("p", 1, SYSMON, "c", "t", None)) == "windows"
     assert kind_of(FILTERED) == "windows"
+
+
+def test_a_json_record_of_a_new_layout_is_read_once_its_layout_is_in_the_table(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "toys.jsonl"
+    path.write_text('{"toy": "one"}\n', encoding="utf-8")
+    (refused,) = read_items(path)
+    assert refused == BadRecord(f"{path}:1", json_records.not_a_record_message())
+    toy = json_records.JsonLayout(
+        "a toy record",
+        lambda record: "toy" in record,
+        lambda record, wanted, file_name: ToyRecord(record["toy"]),
+        ItemKind("toy", (ToyRecord,)),
+    )
+    monkeypatch.setattr(json_records, "LAYOUTS", (*json_records.LAYOUTS, toy))
+    assert list(read_items(path)) == [Item(f"{path}:1", ToyRecord("one"))]
+    assert json_records.not_a_record_message() == (
+        'unrecognised record: expected a Windows event ("Event" or "EventID"), an ECS document, '
+        "a Defender row, a Zeek row or a toy record"
+    )
 
 
 def test_one_payload_type_declared_under_two_kind_names_is_refused(

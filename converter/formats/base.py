@@ -17,7 +17,7 @@ decoding it, and on real logs most events (Sysmon 10, logons) are of kinds no ru
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import IO, Any, NamedTuple
@@ -139,6 +139,12 @@ class Format:
 
 class RecordError(ValueError):
     """A record of a known format that is malformed; the message says what is wrong."""
+
+
+def one_of(descriptions: Iterable[str]) -> str:
+    """ "a, b or c" for the messages that say what was expected, each description once."""
+    offered = list(dict.fromkeys(descriptions))
+    return ", ".join(offered[:-1]) + " or " + offered[-1] if len(offered) > 1 else offered[0]
 
 
 def text_value(value: Any) -> str:

@@ -1,20 +1,29 @@
 """JSON input: JSON lines (one record per line), and JSON arrays or documents (streamed by
-`converter.formats.json_stream`), each record read by its keys (`classify`):
+`converter.formats.json_stream`), each record read by its keys (`classify`).
+
+A record may come in an envelope, which is opened first:
 
 - a Splunk search export row (`_raw`, or `result._raw`): the indexed text, XML or WinEventLog;
-- a certdetect case file (`event` + `expect`): its event is read;
-- an Elasticsearch hit (`_index`/`_id` + `_source`): its source is read;
+- a certdetect case file (`event` + `expect`): its event is read (an audit event or a Zeek row
+  in the case layouts of `converter.core.events` too);
+- an Elasticsearch hit (`_index`/`_id` + `_source`): its source is read.
+
+Then the first of the `LAYOUTS` whose keys it has reads it:
+
 - a Windows event in the EVTX JSON layout (`Event`);
 - a flat Windows event (`EventID`, NXLog style);
 - an ECS document (`event` or `ecs` object);
 - a Defender row (`Table`/`$table`, or `ActionType` + `DeviceName`/`DeviceId`);
 - a Zeek row (`ts` + `uid`/`fingerprint`/...).
+
+A JSON record of another kind is one more `JsonLayout` in `LAYOUTS`.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,16 +43,58 @@ from converter.formats.base import (
     BadRecord,
     Head,
     Item,
+    ItemKind,
     KeyFilter,
     Opened,
     RecordError,
     Records,
+    one_of,
 )
+from converter.formats.kinds import AUDITD, DEFENDER, ECS, WINDOWS, ZEEK
 
-NOT_A_RECORD = (
-    'unrecognised record: expected a Windows event ("Event" or "EventID"), an ECS document, '
-    "a Defender row or a Zeek row"
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """One kind of JSON record, recognised by its keys."""
+
+    description: str  # offered in the unrecognised-record message; shared ones are offered once
+    matches: Callable[[Mapping[str, Any]], bool]
+    # (record, key filter, file name) -> the item's payload; RecordError if it is malformed
+    read: Callable[[dict[str, Any], KeyFilter | None, str], Any]
+    kind: ItemKind
+
+
+_WINDOWS_EVENT = 'a Windows event ("Event" or "EventID")'
+LAYOUTS: tuple[JsonLayout, ...] = (
+    JsonLayout(
+        _WINDOWS_EVENT,
+        lambda record: "Event" in record,
+        lambda record, wanted, _: evtx_json.convert(record, wanted),
+        WINDOWS,
+    ),
+    JsonLayout(
+        _WINDOWS_EVENT,
+        flat_windows.is_flat,
+        lambda record, wanted, _: flat_windows.convert(record, wanted),
+        WINDOWS,
+    ),
+    JsonLayout("an ECS document", ecs.is_ecs, lambda record, *_: ecs.EcsRecord(record), ECS),
+    JsonLayout(
+        "a Defender row", defender.is_row, lambda record, *_: defender.row(record), DEFENDER
+    ),
+    JsonLayout(
+        "a Zeek row",
+        zeek.is_zeek,
+        lambda record, _, file_name: zeek.from_json(record, file_name),
+        ZEEK,
+    ),
 )
+# what JSON input yields: its layouts' kinds, and audit events from case files
+KINDS = (*dict.fromkeys(layout.kind for layout in LAYOUTS), AUDITD)
+
+
+def not_a_record_message() -> str:
+    return f"unrecognised record: expected {one_of(layout.description for layout in LAYOUTS)}"
 
 
 def sniff_lines(head: Head) -> bool:
@@ -86,19 +137,12 @@ def classify(
                     return BadRecord(source, str(error))
         elif ecs.is_search_hit(record):
             record = record["_source"]
-        if "Event" in record:
-            return Item(source, evtx_json.convert(record, wanted))
-        if flat_windows.is_flat(record):
-            return Item(source, flat_windows.convert(record, wanted))
-        if ecs.is_ecs(record):
-            return Item(source, ecs.EcsRecord(record))
-        if defender.is_row(record):
-            return Item(source, defender.row(record))
-        if zeek.is_zeek(record):
-            return Item(source, zeek.from_json(record, file_name))
+        for layout in LAYOUTS:
+            if layout.matches(record):
+                return Item(source, layout.read(record, wanted, file_name))
     except RecordError as error:
         return BadRecord(source, str(error))
-    return BadRecord(source, NOT_A_RECORD)
+    return BadRecord(source, not_a_record_message())
 
 
 def _splunk_raw(raw: str, source: str, wanted: KeyFilter | None) -> Item | BadRecord:

@@ -22,6 +22,9 @@ no known format is an `InputError` before anything is read.
 
 How to add an input format
 --------------------------
+A new kind of JSON record is not a new format: it is one `JsonLayout` in
+`converter.formats.json_records.LAYOUTS`. Any other format:
+
 1. Write its reader module, `converter/formats/<name>.py`, with
    - a sniff: whether a file's first bytes or lines (a `Head`) are in this format. Make it
      specific: the formats before it in `FORMATS` have already said no, those after it are not
@@ -34,8 +37,8 @@ How to add an input format
 2. Choose the payload: a raw event (`WindowsEvent`, `AuditdEvent`, `ZeekRecord`, from
    `converter.core`) is evaluated by the Sigma reference and every target that stores it; a
    target's own document (`EcsRecord`, `DefenderRow`) by that target only. A new payload type
-   needs its own `ItemKind` here, and an evaluator that handles it (`converter.scan.scanner`),
-   else it is only read and counted.
+   needs its own `ItemKind` (`converter.formats.kinds`), and an evaluator that handles it
+   (`converter.scan.scanner`), else it is only read and counted.
 3. Add one `Format` to `FORMATS`, where its sniff cannot take another format's files (before any
    looser sniff), with the `ItemKind`s it yields and a `description` for the unknown-format
    message; add a row to the table above (`tests/test_formats.py` checks that every format has
@@ -56,36 +59,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from converter.core.auditd import AuditdEvent
-from converter.core.documents import DefenderRow
 from converter.core.errors import InputError
-from converter.core.events import WindowsEvent
-from converter.core.zeek import ZeekRecord
 from converter.formats import auditd, defender, evtx_file, json_records, windows_text, zeek
 from converter.formats.base import (
     SNIFF_BYTES,
     BadRecord,
-    Filtered,
     Format,
     Head,
     Item,
-    ItemKind,
     KeyFilter,
     Opened,
     Records,
+    one_of,
 )
-from converter.formats.ecs import EcsRecord
+from converter.formats.kinds import AUDITD, DEFENDER, WINDOWS, ZEEK
 
 GZIP_MAGIC = b"\x1f\x8b"
 
 __all__ = ["BadRecord", "FORMATS", "InputFile", "Item", "detect", "kind_names", "read_items"]
 
-WINDOWS = ItemKind("windows", (WindowsEvent, Filtered))
-ECS = ItemKind("ecs", (EcsRecord,))
-DEFENDER = ItemKind("defender", (DefenderRow,))
-AUDITD = ItemKind("auditd", (AuditdEvent,))
-ZEEK = ItemKind("zeek", (ZeekRecord,))
-JSON_KINDS = (WINDOWS, ECS, DEFENDER, ZEEK, AUDITD)  # a case file may hold an audit event
 # JSON lines and documents differ only in their layout: the message offers them as one
 JSON_DESCRIPTION = (
     "JSON lines or array of Windows events, ECS documents, Defender rows or Zeek rows"
@@ -140,14 +132,14 @@ FORMATS: tuple[Format, ...] = (
         JSON_DESCRIPTION,
         sniff=json_records.sniff_lines,
         read=json_records.read_lines,
-        yields=JSON_KINDS,
+        yields=json_records.KINDS,
     ),
     Format(
         "json",
         JSON_DESCRIPTION,
         sniff=json_records.sniff_document,
         read=json_records.read_document,
-        yields=JSON_KINDS,
+        yields=json_records.KINDS,
     ),
     Format(
         "windows-text",
@@ -192,9 +184,8 @@ def format_named(name: str) -> Format:
 
 
 def unknown_format_message() -> str:
-    offered = list(dict.fromkeys(form.description for form in FORMATS if form.description))
-    listed = ", ".join(offered[:-1]) + " or " + offered[-1] if len(offered) > 1 else offered[0]
-    return f"unrecognised format (expected {listed})"
+    offered = one_of(form.description for form in FORMATS if form.description)
+    return f"unrecognised format (expected {offered})"
 
 
 _kind_names: tuple[tuple[Format, ...], Mapping[type, str]] | None = None
