@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from converter.core.auditd import AuditdEvent
 from converter.core.cases import load_case, load_cases
 from converter.core.errors import InputError
-from converter.core.events import AuditdEvent, ZeekRecord
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.zeek import ZeekRecord
 
 
 def test_every_rule_has_a_matching_case_and_a_look_alike(repo_project: Project) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from converter.core.auditd import AuditdEvent, AuditdRecord, parse_line
 from converter.formats import auditd
-from converter.formats.auditd import AuditdEvent, AuditdRecord, parse_line
 from converter.formats.base import BadRecord, Item
 from converter.formats.readers import read_items
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from converter.core.zeek import ZeekRecord
 from converter.formats.base import BadRecord, Item
 from converter.formats.readers import read_items
-from converter.formats.zeek import ZeekRecord, from_json, read_tsv
+from converter.formats.zeek import from_json, read_tsv
 
 from .conftest import FILES
 

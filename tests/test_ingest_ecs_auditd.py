@@ -20,6 +20,7 @@ import pytest
 
 from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
 from converter.convert.targets import target_by_name
+from converter.core.auditd import AuditdEvent
 from converter.core.documents import DocumentGroup
 from converter.core.events import parse_audit_event
 from converter.execute.engines.eql import EqlEngine
@@ -45,7 +46,7 @@ def _as_pipeline_test(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def fixture_event() -> auditd.AuditdEvent:
+def fixture_event() -> AuditdEvent:
     lines = FIXTURE.read_text(encoding="utf-8").splitlines()
     (item,) = list(auditd.read(enumerate(lines, start=1), str(FIXTURE)))
     return item.payload  # type: ignore[union-attr,return-value]

@@ -17,9 +17,9 @@ from sigma.collection import SigmaCollection
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.rule import SigmaRule
 
+from converter.core.zeek import ZeekRecord
 from converter.execute.engines.eql import EqlEngine
 from converter.execute.ingest.ecs_zeek import json_line, to_ecs
-from converter.formats.zeek import ZeekRecord
 
 FILES = Path(__file__).resolve().parent / "files" / "zeek"
 MS_IT5 = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from converter.convert.conversion import convert, make_backend, resolve_pipeline
 from converter.convert.targets import target_by_name
+from converter.core.auditd import AuditdEvent
 from converter.core.documents import DocumentGroup
 from converter.core.events import parse_audit_event
 from converter.execute.engines.spl import SplEngine
@@ -26,7 +27,7 @@ def fixture_lines() -> list[str]:
     return FIXTURE.read_text(encoding="utf-8").splitlines()
 
 
-def fixture_event() -> auditd.AuditdEvent:
+def fixture_event() -> AuditdEvent:
     (item,) = list(auditd.read(enumerate(fixture_lines(), start=1), str(FIXTURE)))
     return item.payload  # type: ignore[union-attr,return-value]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
+from converter.core.zeek import ZeekRecord
 from converter.execute.engines.spl import SplEngine
 from converter.execute.ingest.splunk_zeek import to_splunk
-from converter.formats.zeek import ZeekRecord
 
 X509 = {
     "ts": 1795511526.734121,

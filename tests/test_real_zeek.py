@@ -18,6 +18,7 @@ import pytest
 
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
+from converter.core.zeek import ZeekRecord
 from converter.execute.engines.eql import EqlEngine
 from converter.execute.engines.spl import SplEngine
 from converter.execute.ingest.ecs_zeek import to_ecs
@@ -25,7 +26,7 @@ from converter.execute.ingest.splunk_zeek import to_splunk
 from converter.execute.runtimes import select
 from converter.formats.base import Item
 from converter.formats.readers import read_items
-from converter.formats.zeek import ZeekRecord, read_tsv
+from converter.formats.zeek import read_tsv
 from converter.reference import compile_reference
 from converter.scan.scanner import Scanner, ScanSummary
 

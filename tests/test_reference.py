@@ -23,7 +23,7 @@ from sigma.plugins import InstalledSigmaPlugins
 from sigma.rule import SigmaRule
 
 from converter.core.events import WindowsEvent, parse_windows_event
-from converter.formats.zeek import ZeekRecord
+from converter.core.zeek import ZeekRecord
 from converter.reference import ReferenceRule, UnsupportedRuleError, compile_reference
 
 FILES = Path(__file__).resolve().parent / "files" / "reference"

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from converter.core.events import WindowsEvent, parse_windows_event
 from converter.core.project import Project
+from converter.core.zeek import ZeekRecord
 from converter.execute.ingest import defender, ecs, splunk
 from converter.formats.base import FILTERED, BadRecord, Item
 from converter.formats.readers import read_items
-from converter.formats.zeek import ZeekRecord
 from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
 
 from .conftest import FILES, REPO

@@ -22,7 +22,7 @@ from converter.core.logsources import (
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
 )
-from converter.formats.zeek import ZeekRecord
+from converter.core.zeek import ZeekRecord
 from converter.reference import EventSource, Source
 
 _GUID = "{8c7a9f2e-3b1d-4e5f-a6b7-c8d9e0f1a2b3}"

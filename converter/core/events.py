@@ -4,10 +4,10 @@
   `{"Event": {"System": {...}, "EventData": {...}}}`, parsed into a `WindowsEvent`;
 - Linux audit: the records of one audit event as `audit.log` holds them,
   `{"audit": ["type=SYSCALL msg=audit(...): ...", "type=EXECVE msg=audit(...): ...", ...]}`,
-  parsed into an `AuditdEvent` (`converter.formats.auditd`);
+  parsed into an `AuditdEvent` (`converter.core.auditd`);
 - Zeek: one row of a Zeek log as its JSON writer writes it, with the log's name,
   `{"zeek": "x509", "row": {"ts": ..., "certificate.subject": ...}}`, parsed into a `ZeekRecord`
-  (`converter.formats.zeek`).
+  (`converter.core.zeek`).
 
 Every ingest model (ECS, Splunk, Defender) and the Sigma reference start from these raw events,
 so that no model depends on another model's field names.
@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from converter.formats.auditd import AuditdEvent, parse_line
-from converter.formats.zeek import ZeekRecord
+from converter.core.auditd import AuditdEvent, parse_line
+from converter.core.zeek import ZeekRecord
 
 
 class EventFormatError(ValueError):

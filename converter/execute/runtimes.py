@@ -56,12 +56,12 @@ def by_event_type(models: dict[type, Callable[[Any], Any | None]]) -> Callable[[
 
 def ingest_models() -> dict[str, dict[type, Callable[[Any], Any | None]]]:
     """Per target: raw event type -> the ingest model that stores it."""
+    from converter.core.auditd import AuditdEvent
+    from converter.core.zeek import ZeekRecord
     from converter.execute.ingest import ecs_auditd, ecs_zeek, splunk_auditd, splunk_zeek
     from converter.execute.ingest.defender import to_defender
     from converter.execute.ingest.ecs import to_ecs
     from converter.execute.ingest.splunk import to_splunk
-    from converter.formats.auditd import AuditdEvent
-    from converter.formats.zeek import ZeekRecord
 
     return {
         "eql": {

@@ -13,6 +13,8 @@ have no null, so a missing string reads ""). Columns outside the table's schema 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -22,7 +24,7 @@ import orjson
 
 from converter.core.documents import DefenderRow
 from converter.execute.engines.defender_schema import DEFENDER_TABLES
-from converter.formats.base import RecordError
+from converter.formats.base import BadRecord, Head, Item, Opened, RecordError, Records
 
 TABLE_COLUMNS = ("Table", "$table", "TableName")
 PROCESS_TABLE = "DeviceProcessEvents"
@@ -136,3 +138,35 @@ def row(record: Mapping[str, Any]) -> DefenderRow:
         except (ValueError, OverflowError, RecordError):
             raise RecordError(f"{name}: {value!r} is not a {kusto_type}") from None
     return DefenderRow(table=table.name, columns=columns)
+
+
+def sniff_csv(head: Head) -> bool:
+    """A CSV header with Timestamp and ActionType, DeviceName or a table column."""
+    if not head.lines:
+        return False
+    names = {name.strip().strip('"') for name in head.lines[0].split(",")}
+    if len(names) < 2 or "Timestamp" not in names:
+        return False
+    return bool(names & {"ActionType", "DeviceName", *TABLE_COLUMNS})
+
+
+def read_csv(opened: Opened) -> Records:
+    """A portal export: a header row, then one row per line (quoted values may span lines)."""
+    name = opened.name
+    text = io.TextIOWrapper(opened.stream, encoding=opened.encoding, errors="replace", newline="")
+    rows = csv.reader(text)
+    header = next(rows, None)
+    if header is None:
+        return
+    header = [column.strip() for column in header]
+    for values in rows:
+        source = f"{name}:{rows.line_num}"
+        if not any(values):
+            continue
+        if len(values) != len(header):
+            yield BadRecord(source, f"{len(values)} values for {len(header)} columns")
+            continue
+        try:
+            yield Item(source, row(dict(zip(header, values, strict=True))))
+        except RecordError as error:
+            yield BadRecord(source, str(error))

@@ -2,77 +2,216 @@
 bytes (a `.gz` file is read through gzip, streamed), and its records come out one at a time, each
 with its `file:line`, so that memory stays flat whatever the file's size.
 
-| format | detected by | records |
-| --- | --- | --- |
-| `.evtx` | the `ElfFile` signature | Windows events (`formats.evtx_file`) |
-| JSON lines | a first line that is a whole JSON object | each line, by its keys (below) |
-| JSON array / document | `[`, or `{` not closed on its first line | `formats.json_stream` |
-| Windows event text | `<Event`, `<?xml`, `<Events`, a WinEventLog date | `formats.windows_text` |
-| auditd | `type=... msg=audit(...)` | `formats.auditd` |
-| Zeek TSV | `#separator` | `formats.zeek` |
-| Defender CSV | a header with Timestamp and ActionType, DeviceName or Table | `formats.defender` |
-| tar (`.tgz`) | the `ustar` signature | every member, detected as above, as `archive/member:line` |
+`FORMATS` is the one table of input formats, asked in its order; detection, reading, the
+unknown-format message and the item kind names of the scan summary are derived from it.
 
-A JSON record is, by its keys: a Splunk search export row (`_raw`, or `result._raw`: the
-indexed text, XML or WinEventLog); a case file (`event` + `expect`: its event is read); an
-Elasticsearch hit (`_index`/`_id` + `_source`: its source is read); a Windows event in the EVTX
-JSON layout (`Event`); a flat Windows event (`EventID`, NXLog style); an ECS document (`event` or
-`ecs` object); a Defender row (`Table`/`$table`, or `ActionType` + `DeviceName`/`DeviceId`);
-a Zeek row (`ts` + `uid`/`fingerprint`/...).
+| format | detected by | read by |
+| --- | --- | --- |
+| `tar` (`.tgz`) | the `ustar` signature | here: each member as below, as `archive/member:line` |
+| `evtx` | the `ElfFile` signature | `formats.evtx_file` |
+| `empty` | nothing but white space | (no records) |
+| `json-lines` | a first line that is a whole JSON object | `formats.json_records` |
+| `json` | `[`, or `{` not closed on its first line | `formats.json_records` |
+| `windows-text` | `<Event`, `<?xml`, `<Events`, a WinEventLog date | `formats.windows_text` |
+| `auditd` | `type=... msg=audit(...)` | `formats.auditd` |
+| `zeek-tsv` | `#separator` | `formats.zeek` |
+| `defender-csv` | a header of Timestamp and ActionType, DeviceName or Table | `formats.defender` |
 
 A malformed record is yielded as a `BadRecord` and reading goes on; a file that is missing or of
 no known format is an `InputError` before anything is read.
+
+How to add an input format
+--------------------------
+A new kind of JSON record is not a new format: it is one `JsonLayout` in
+`converter.formats.json_records.LAYOUTS`. Any other format:
+
+1. Write its reader module, `converter/formats/<name>.py`, with
+   - a sniff: whether a file's first bytes or lines (a `Head`) are in this format. Make it
+     specific: the formats before it in `FORMATS` have already said no, those after it are not
+     asked;
+   - a reader: from an `Opened` file (its decompressed stream, or numbered text lines with
+     `Opened.lines()`) yield one `Item(f"{name}:{line}", payload)` per record and a `BadRecord`
+     for a malformed one (never raise for a bad record: the rest of the file is still read).
+     Stream: hold no more than one record. For a Windows event, ask `opened.wanted(channel,
+     event_id)` first when it is set and yield `FILTERED` if it says no (nothing can match it).
+2. Choose the payload: a raw event (`WindowsEvent`, `AuditdEvent`, `ZeekRecord`, from
+   `converter.core`) is evaluated by the Sigma reference and every target that stores it; a
+   target's own document (`EcsRecord`, `DefenderRow`) by that target only. A new payload type
+   needs its own `ItemKind` (`converter.formats.kinds`), and an evaluator that handles it
+   (`converter.scan.scanner`), else it is only read and counted.
+3. Add one `Format` to `FORMATS`, where its sniff cannot take another format's files (before any
+   looser sniff), with the `ItemKind`s it yields and a `description` for the unknown-format
+   message; add a row to the table above (`tests/test_formats.py` checks that every format has
+   one).
+4. Test it: a small recorded file in `tests/files/formats/`, its detection in
+   `tests/test_readers.py` and its records in `tests/test_formats_<name>.py`.
+   `tests/test_formats.py` follows these steps with a toy format that `certdetect scan` reads.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import tarfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from converter.core.errors import InputError
-from converter.core.events import EventFormatError, parse_raw_event
-from converter.formats import (
-    auditd,
-    defender,
-    ecs,
-    evtx_file,
-    evtx_json,
-    flat_windows,
-    json_stream,
-    windows_classic,
-    windows_text,
-    windows_xml,
-    zeek,
+from converter.formats import auditd, defender, evtx_file, json_records, windows_text, zeek
+from converter.formats.base import (
+    SNIFF_BYTES,
+    BadRecord,
+    Format,
+    Head,
+    Item,
+    KeyFilter,
+    Opened,
+    Records,
+    one_of,
 )
-from converter.formats.base import BadRecord, Item, KeyFilter, RecordError, Records
+from converter.formats.kinds import AUDITD, DEFENDER, WINDOWS, ZEEK
 
 GZIP_MAGIC = b"\x1f\x8b"
-SNIFF_BYTES = 1 << 16
-_UNKNOWN = (
-    "unrecognised format (expected .evtx, JSON lines or array of Windows events, ECS documents, "
-    "Defender rows or Zeek rows, <Event> XML, WinEventLog text, auditd, Zeek TSV or Defender CSV)"
-)
-_NOT_A_RECORD = (
-    'unrecognised record: expected a Windows event ("Event" or "EventID"), an ECS document, '
-    "a Defender row or a Zeek row"
+
+__all__ = ["BadRecord", "FORMATS", "InputFile", "Item", "detect", "kind_names", "read_items"]
+
+# JSON lines and documents differ only in their layout: the message offers them as one
+JSON_DESCRIPTION = (
+    "JSON lines or array of Windows events, ECS documents, Defender rows or Zeek rows"
 )
 
-__all__ = ["BadRecord", "InputFile", "Item", "detect", "read_items", "classify"]
+
+def _read_evtx(opened: Opened) -> Records:
+    if opened.in_archive:
+        return iter([BadRecord(opened.name, "an .evtx file inside an archive: extract it first")])
+    # the file object itself, not a path: its position tells the progress
+    return evtx_file.read(opened.stream, opened.name, opened.wanted)
+
+
+def _read_members(opened: Opened) -> Records:
+    """The records of every file in a tar archive, read in one pass as the archive streams."""
+    with tarfile.open(fileobj=opened.stream, mode="r|") as archive:
+        for member in archive:
+            member_stream = archive.extractfile(member) if member.isfile() else None
+            if member_stream is None:
+                continue
+            member_name = f"{opened.name}/{member.name}"
+            head = Head(member_stream.read(SNIFF_BYTES))
+            # members are not archives themselves (nor gzipped): only the other formats are asked
+            form = _sniff(head, [form for form in FORMATS if form is not TAR])
+            if form is None:
+                yield BadRecord(member_name, unknown_format_message())
+                continue
+            whole = io.BufferedReader(_Prefixed(head.raw, member_stream), buffer_size=1 << 16)
+            yield from form.read(Opened(whole, member_name, head.encoding, opened.wanted, True))
+
+
+TAR = Format(
+    "tar",
+    None,
+    sniff=lambda head: head.raw[257:262] == b"ustar",
+    read=_read_members,
+    yields=(),  # its members'
+)
+
+FORMATS: tuple[Format, ...] = (
+    TAR,
+    Format(
+        "evtx",
+        ".evtx",
+        sniff=lambda head: head.data.startswith(evtx_file.MAGIC),
+        read=_read_evtx,
+        yields=(WINDOWS,),
+    ),
+    Format("empty", None, sniff=lambda head: not head.stripped, read=lambda _: iter(()), yields=()),
+    Format(
+        "json-lines",
+        JSON_DESCRIPTION,
+        sniff=json_records.sniff_lines,
+        read=json_records.read_lines,
+        yields=json_records.KINDS,
+    ),
+    Format(
+        "json",
+        JSON_DESCRIPTION,
+        sniff=json_records.sniff_document,
+        read=json_records.read_document,
+        yields=json_records.KINDS,
+    ),
+    Format(
+        "windows-text",
+        "<Event> XML, WinEventLog text",
+        sniff=lambda head: windows_text.sniff(head.lines),
+        read=lambda opened: windows_text.read(opened.lines(), opened.name, opened.wanted),
+        yields=(WINDOWS,),
+    ),
+    Format(
+        "auditd",
+        "auditd",
+        sniff=lambda head: auditd.sniff(head.lines),
+        read=lambda opened: auditd.read(opened.lines(), opened.name),
+        yields=(AUDITD,),
+    ),
+    Format(
+        "zeek-tsv",
+        "Zeek TSV",
+        sniff=lambda head: zeek.sniff(head.lines),
+        read=lambda opened: zeek.read_tsv(opened.lines(), opened.name),
+        yields=(ZEEK,),
+    ),
+    Format(
+        "defender-csv",
+        "Defender CSV",
+        sniff=defender.sniff_csv,
+        read=defender.read_csv,
+        yields=(DEFENDER,),
+    ),
+)
+
+
+def _sniff(head: Head, formats: Sequence[Format]) -> Format | None:
+    return next((form for form in formats if form.sniff(head)), None)
+
+
+def format_named(name: str) -> Format:
+    found = next((form for form in FORMATS if form.name == name), None)
+    if found is None:
+        raise KeyError(f"no input format named {name!r}")
+    return found
+
+
+def unknown_format_message() -> str:
+    offered = one_of(form.description for form in FORMATS if form.description)
+    return f"unrecognised format (expected {offered})"
+
+
+_kind_names: tuple[tuple[Format, ...], Mapping[type, str]] | None = None
+
+
+def kind_names() -> Mapping[type, str]:
+    """Payload type -> the kind the scan summary counts it under, from the formats' `yields`."""
+    global _kind_names
+    formats = FORMATS
+    if _kind_names is None or _kind_names[0] is not formats:  # derived again if FORMATS changed
+        names: dict[type, str] = {}
+        for kind in (kind for form in formats for kind in form.yields):
+            for payload_type in kind.types:
+                if names.setdefault(payload_type, kind.name) != kind.name:
+                    raise ValueError(
+                        f"{payload_type.__name__} is counted as both "
+                        f"{names[payload_type]!r} and {kind.name!r}"
+                    )
+        _kind_names = (formats, names)
+    return _kind_names[1]
 
 
 @dataclass(frozen=True)
 class InputFile:
     path: Path
-    format: str
+    format: str  # the name of its `Format`
     compressed: bool
     encoding: str = "utf-8"
 
@@ -93,52 +232,6 @@ def _open(path: Path, compressed: bool) -> tuple[IO[bytes], IO[bytes]]:
     return raw, raw
 
 
-def _encoding(head: bytes) -> tuple[str, bytes]:
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig", head[3:]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # PowerShell 5 redirects `wevtutil` output as UTF-16
-        return "utf-16", head.decode("utf-16", "replace").encode()
-    return "utf-8", head
-
-
-def _is_defender_header(line: str) -> bool:
-    names = {name.strip().strip('"') for name in line.split(",")}
-    if len(names) < 2 or "Timestamp" not in names:
-        return False
-    return bool(names & {"ActionType", "DeviceName", *defender.TABLE_COLUMNS})
-
-
-def _format(head: bytes) -> str:
-    if head.startswith(evtx_file.MAGIC):
-        return "evtx"
-    text = head.decode("utf-8", "replace")
-    lines = text.splitlines()[:40]
-    stripped = text.lstrip()
-    if not stripped:
-        return "empty"
-    if zeek.sniff(lines):
-        return "zeek-tsv"
-    if stripped.startswith("["):
-        return "json"
-    if stripped.startswith("{"):
-        first = stripped.split("\n", 1)
-        if len(first) == 1 and len(head) >= SNIFF_BYTES:
-            return "json-lines"  # one line longer than the sniffed head
-        try:
-            orjson.loads(first[0])
-        except orjson.JSONDecodeError:
-            return "json"
-        return "json-lines"
-    if windows_text.sniff(lines):
-        return "windows-text"
-    if auditd.sniff(lines):
-        return "auditd"
-    if _is_defender_header(lines[0]):
-        return "defender-csv"
-    return ""
-
-
 def detect(path: Path) -> InputFile:
     """The file's format; InputError if it is missing or of no known format."""
     if not path.is_file():
@@ -147,155 +240,18 @@ def detect(path: Path) -> InputFile:
         compressed = raw.read(2) == GZIP_MAGIC
     stream, raw = _open(path, compressed)
     try:
-        head = stream.read(SNIFF_BYTES)
+        head = Head(stream.read(SNIFF_BYTES))
     except (OSError, EOFError, zlib.error) as error:
         raise InputError(path, f"not a readable gzip file: {error}") from None
     finally:
         stream.close()
         raw.close()
-    if head[257:262] == b"ustar":
-        return InputFile(path, "tar", compressed)
-    encoding, head = _encoding(head)
-    found = _format(head)
-    if not found:
-        raise InputError(path, _UNKNOWN, 1)
-    return InputFile(path, found, compressed, encoding)
-
-
-def classify(
-    record: Any, source: str, wanted: KeyFilter | None, file_name: str, hunting: bool = False
-) -> Item | BadRecord:
-    """One JSON record as a scan item, by its keys (see the module docstring)."""
-    if type(record) is not dict:
-        return BadRecord(source, "expected a JSON object")
-    try:
-        if hunting:
-            return Item(source, defender.row(record))
-        splunk = record.get("result") if "_raw" not in record else record
-        if isinstance(splunk, dict) and isinstance(splunk.get("_raw"), str):
-            return _splunk_raw(splunk["_raw"], source, wanted)
-        if "expect" in record and isinstance(record.get("event"), Mapping):
-            record = record["event"]  # a certdetect case file
-            if "audit" in record or "zeek" in record:  # its audit event or Zeek row layouts
-                try:
-                    return Item(source, parse_raw_event(record))
-                except EventFormatError as error:
-                    return BadRecord(source, str(error))
-        elif ecs.is_search_hit(record):
-            record = record["_source"]
-        if "Event" in record:
-            return Item(source, evtx_json.convert(record, wanted))
-        if flat_windows.is_flat(record):
-            return Item(source, flat_windows.convert(record, wanted))
-        if ecs.is_ecs(record):
-            return Item(source, ecs.EcsRecord(record))
-        if defender.is_row(record):
-            return Item(source, defender.row(record))
-        if zeek.is_zeek(record):
-            return Item(source, zeek.from_json(record, file_name))
-    except RecordError as error:
-        return BadRecord(source, str(error))
-    return BadRecord(source, _NOT_A_RECORD)
-
-
-def _splunk_raw(raw: str, source: str, wanted: KeyFilter | None) -> Item | BadRecord:
-    """A Splunk search export row: its `_raw` is the event as Splunk indexed it."""
-    text = raw.strip()
-    if text.startswith("<Event"):
-        return Item(source, windows_xml.parse_event_xml(text, wanted))
-    lines = text.splitlines()
-    if len(lines) > 1 and windows_classic.is_block_start(lines[0], lines[1]):
-        return Item(source, windows_classic.parse_block(lines, wanted))
-    return BadRecord(source, "_raw is neither <Event> XML nor a WinEventLog text block")
-
-
-def _text_lines(stream: IO[bytes], encoding: str) -> Iterator[tuple[int, str]]:
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
-    for number, line in enumerate(text, start=1):
-        yield number, line.rstrip("\n")
-
-
-def _json_lines(stream: IO[bytes], name: str, encoding: str, wanted: KeyFilter | None) -> Records:
-    loads = orjson.loads
-    lines: Any = stream
-    if encoding != "utf-8":
-        lines = (line for _, line in _text_lines(stream, encoding))
-    flat = flat_windows.convert
-    for number, raw in enumerate(lines, start=1):
-        try:
-            record = loads(raw)
-        except orjson.JSONDecodeError as error:
-            if raw.strip():
-                yield BadRecord(f"{name}:{number}", f"invalid JSON: {error.msg}")
-            continue
-        source = f"{name}:{number}"
-        if type(record) is dict and "EventID" in record:
-            # the common case (NXLog exports), without the general classification
-            try:
-                yield Item(source, flat(record, wanted))
-            except RecordError as error:
-                yield BadRecord(source, str(error))
-        else:
-            yield classify(record, source, wanted, name)
-
-
-def _json(stream: IO[bytes], name: str, encoding: str, wanted: KeyFilter | None) -> Records:
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict")
-    try:
-        for line, value, hunting in json_stream.values(text):
-            yield classify(value, f"{name}:{line}", wanted, name, hunting)
-    except json_stream.StreamError as error:
-        yield BadRecord(f"{name}:{error.line}", f"{error}; rest of the file skipped")
-    except UnicodeDecodeError:
-        yield BadRecord(name, f"not valid {encoding}; rest of the file skipped")
-
-
-def _defender_csv(stream: IO[bytes], name: str, encoding: str) -> Records:
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
-    rows = csv.reader(text)
-    header = next(rows, None)
-    if header is None:
-        return
-    header = [name.strip() for name in header]
-    for values in rows:
-        source = f"{name}:{rows.line_num}"
-        if not any(values):
-            continue
-        if len(values) != len(header):
-            yield BadRecord(source, f"{len(values)} values for {len(header)} columns")
-            continue
-        try:
-            yield Item(source, defender.row(dict(zip(header, values, strict=True))))
-        except RecordError as error:
-            yield BadRecord(source, str(error))
-
-
-def _records(
-    form: str,
-    stream: IO[bytes],
-    name: str,
-    encoding: str,
-    wanted: KeyFilter | None,
-    evtx_source: Path | IO[bytes] | None,
-) -> Records:
-    if form == "evtx":
-        if evtx_source is None:
-            return iter([BadRecord(name, "an .evtx file inside an archive: extract it first")])
-        return evtx_file.read(evtx_source, name, wanted)
-    if form == "json-lines":
-        return _json_lines(stream, name, encoding, wanted)
-    if form == "json":
-        return _json(stream, name, encoding, wanted)
-    if form == "defender-csv":
-        return _defender_csv(stream, name, encoding)
-    if form == "empty":
-        return iter(())
-    lines = _text_lines(stream, encoding)
-    if form == "windows-text":
-        return windows_text.read(lines, name, wanted)
-    if form == "auditd":
-        return auditd.read(lines, name)
-    return zeek.read_tsv(lines, name)
+    found = _sniff(head, FORMATS)
+    if found is None:
+        raise InputError(path, unknown_format_message(), 1)
+    if found is TAR:
+        return InputFile(path, found.name, compressed)  # its members have their own encodings
+    return InputFile(path, found.name, compressed, head.encoding)
 
 
 class _Prefixed(io.RawIOBase):
@@ -319,24 +275,6 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-def _members(stream: IO[bytes], name: str, wanted: KeyFilter | None) -> Records:
-    """The records of every file in a tar archive, read in one pass as the archive streams."""
-    with tarfile.open(fileobj=stream, mode="r|") as archive:
-        for member in archive:
-            member_stream = archive.extractfile(member) if member.isfile() else None
-            if member_stream is None:
-                continue
-            member_name = f"{name}/{member.name}"
-            head = member_stream.read(SNIFF_BYTES)
-            encoding, sniffed = _encoding(head)
-            form = _format(sniffed)
-            if not form:
-                yield BadRecord(member_name, _UNKNOWN)
-                continue
-            whole = io.BufferedReader(_Prefixed(head, member_stream), buffer_size=1 << 16)
-            yield from _records(form, whole, member_name, encoding, wanted, None)
-
-
 class Reading:
     """The records of one file, and how far into the file (in stored bytes) reading got."""
 
@@ -353,16 +291,11 @@ class Reading:
             return 0
 
     def __iter__(self) -> Records:
-        file, wanted = self.file, self.wanted
+        file = self.file
+        form = format_named(file.format)
         stream, self._raw = _open(file.path, file.compressed)
         try:
-            if file.format == "tar":
-                yield from _members(stream, file.name, wanted)
-            else:
-                evtx_source = stream  # a file object: its position tells the progress
-                yield from _records(
-                    file.format, stream, file.name, file.encoding, wanted, evtx_source
-                )
+            yield from form.read(Opened(stream, file.name, file.encoding, self.wanted))
         except (OSError, EOFError, zlib.error) as error:
             # a truncated .gz or a read error: what was read counts, the rest is reported
             yield BadRecord(file.name, f"read error: {error}; rest of the file skipped")

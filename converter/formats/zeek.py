@@ -1,12 +1,13 @@
 """Zeek logs (x509.log, ssl.log, ...) in Zeek's two writers' formats: tab-separated values with
 `#separator`, `#fields` and `#types` headers (the default), and JSON lines (`LogAscii::use_json`).
 
-A row becomes a `ZeekRecord`: the log's name (`#path`, or the JSON row's `_path`, or guessed
-from the fields: x509 rows have `certificate.*`, ssl rows `cipher`/`ssl_history`/`server_name`,
-else the file name) and its fields under their `#fields` names. TSV values are converted by their
-`#types`: `time`/`interval`/`double` -> float, `count`/`int`/`port` -> int, `bool` T/F -> bool,
-`set[...]`/`vector[...]` -> list split on `#set_separator`, the unset field (`-`) -> None, the
-empty field (`(empty)`) -> "" or [], and `\\xHH` escapes decoded. JSON values are kept as they
+A row becomes a `ZeekRecord` (`converter.core.zeek`): the log's name (`#path`, or the JSON row's
+`_path`, or guessed from the fields: x509 rows have `certificate.*`, ssl rows
+`cipher`/`ssl_history`/`server_name`, else the file name) and its fields under their `#fields`
+names. TSV values are converted by their `#types`: `time`/`interval`/`double` -> float,
+`count`/`int`/`port` -> int, `bool` T/F -> bool, `set[...]`/`vector[...]` -> list split on
+`#set_separator`, the unset field (`-`) -> None, the empty field (`(empty)`) -> "" or [], and
+`\\xHH` escapes decoded. JSON values are kept as they
 are; keys starting with "_" other than `_path` (writer metadata) are dropped.
 
 No rule reads Zeek logs yet: rows are read, checked and counted, and a later evaluator can take
@@ -21,15 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from converter.core.zeek import ZeekRecord
 from converter.formats.base import BadRecord, Item, RecordError, Records
 
 _ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
-
-
-@dataclass(frozen=True)
-class ZeekRecord:
-    log: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def sniff(lines: list[str]) -> bool:

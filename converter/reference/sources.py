@@ -15,9 +15,10 @@ from typing import Any
 from sigma.rule import SigmaRule
 
 from converter.core import logsources
-from converter.core.events import AuditdEvent, RawEvent, WindowsEvent, ZeekRecord
+from converter.core.auditd import AuditdEvent, AuditdRecord
+from converter.core.events import RawEvent, WindowsEvent
 from converter.core.logsources import SECURITY_CHANNEL, AuditdRecords, Carrier, WindowsEvents
-from converter.formats.auditd import AuditdRecord
+from converter.core.zeek import ZeekRecord
 
 from .errors import UnsupportedRuleError
 

@@ -31,17 +31,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from converter.convert.targets import TARGET_NAMES
+from converter.core.auditd import AuditdEvent
 from converter.core.documents import DefenderRow
 from converter.core.errors import InputError
 from converter.core.events import WindowsEvent
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.zeek import ZeekRecord
 from converter.execute.engines.base import CompiledQuery, QueryError
 from converter.execute.runtimes import TargetRuntime, ingest_models, select, target_runtimes
-from converter.formats.auditd import AuditdEvent
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
-from converter.formats.zeek import ZeekRecord
+from converter.formats.readers import kind_names
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 
 EVALUATORS = ("sigma", *TARGET_NAMES)
@@ -96,18 +97,9 @@ class ScanSummary:
         return {name: stats.matches for name, stats in self.evaluators.items()}
 
 
-_KIND_NAMES: dict[type, str] = {
-    WindowsEvent: "windows",
-    Filtered: "windows",
-    EcsRecord: "ecs",
-    DefenderRow: "defender",
-    AuditdEvent: "auditd",
-    ZeekRecord: "zeek",
-}
-
-
 def kind_of(payload: Any) -> str:
-    known = _KIND_NAMES.get(type(payload))
+    # the kinds the input formats declare (`converter.formats.readers.FORMATS`)
+    known = kind_names().get(type(payload))
     return known if known is not None else type(payload).__name__
 
 

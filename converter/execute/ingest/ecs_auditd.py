@@ -55,8 +55,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from converter.core.auditd import AuditdEvent, AuditdRecord
 from converter.core.documents import DocumentGroup, EcsDocument
-from converter.formats.auditd import AuditdEvent, AuditdRecord
 
 ECS_VERSION = "8.17.0"
 DATASET = "auditd.log"

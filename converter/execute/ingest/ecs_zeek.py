@@ -51,7 +51,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from converter.core.documents import EcsDocument
-from converter.formats.zeek import ZeekRecord
+from converter.core.zeek import ZeekRecord
 
 X509_ECS_VERSION = "8.9.0"
 SSL_ECS_VERSION = "8.17.0"

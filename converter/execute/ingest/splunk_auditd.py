@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import re
 
+from converter.core.auditd import AuditdEvent, AuditdRecord
 from converter.core.documents import DocumentGroup, SplunkEvent
-from converter.formats.auditd import AuditdEvent, AuditdRecord
 
 SOURCE = "/var/log/audit/audit.log"
 SOURCETYPE = "auditd"

@@ -33,7 +33,7 @@ import json
 from typing import Any
 
 from converter.core.documents import SplunkEvent
-from converter.formats.zeek import ZeekRecord
+from converter.core.zeek import ZeekRecord
 
 SOURCETYPES = {"x509": "bro:x509:json", "ssl": "bro:ssl:json"}
 # where the zeekctl default layout writes the current logs
