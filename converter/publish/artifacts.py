@@ -10,8 +10,9 @@ from pathlib import Path
 
 from converter import __version__
 from converter.convert.targets import TARGETS
+from converter.core.status import Status
 from converter.publish.deploy import deployable_files
-from converter.verify.build import CONVERTED, VERIFIED, BuildResult
+from converter.verify.build import BuildResult
 
 
 def artifact_path(target_name: str, stem: str, extension: str) -> str:
@@ -29,15 +30,15 @@ def render(build: BuildResult) -> dict[str, bytes]:
             outcome = result.targets.get(target.name)
             if outcome is None:
                 continue
-            entry: dict[str, object] = {"status": outcome.status}
-            if outcome.status in (VERIFIED, CONVERTED) and outcome.query is not None:
+            entry: dict[str, object] = {"status": outcome.status.value}
+            if outcome.status in (Status.VERIFIED, Status.CONVERTED) and outcome.query is not None:
                 path = artifact_path(target.name, rule.stem, target.extension)
                 files[path] = (outcome.query.rstrip("\n") + "\n").encode("utf-8")
                 entry["path"] = path
             else:
                 entry["path"] = None
-            entry["cases"] = {"checked": outcome.checked, "matched": outcome.matched}
-            entry["reason"] = outcome.reason if outcome.status != VERIFIED else None
+            entry["cases"] = {"checked": outcome.checked, "matched": list(outcome.matched)}
+            entry["reason"] = outcome.reason if outcome.status != Status.VERIFIED else None
             targets[target.name] = entry
         manifest_rules.append(
             {
