@@ -32,6 +32,7 @@ from converter.environment import (
     SplOverlay,
     load_environment,
 )
+from converter.publish.manifest import parse_manifest
 from converter.verify.build import BuildResult, run_build
 
 from .conftest import FILES, REPO
@@ -379,9 +380,9 @@ def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
     assert sentinel["requiredDataConnectors"][0]["dataTypes"] == ["AcmeProcessEvents_CL"]
     columns = [m["fieldMappings"][0]["columnName"] for m in sentinel["entityMappings"]]
     assert columns == ["DeviceName", "AccountName", "CmdLine"]
-    manifest = json.loads(files["manifest.json"])
-    assert manifest["environment"]["name"] == "acme-prod"
-    assert set(manifest["environment"]["pipelines"].values()) <= set(files)
+    environment = parse_manifest(files["manifest.json"].decode()).environment
+    assert environment is not None and environment.name == "acme-prod"
+    assert set(environment.pipelines.values()) <= set(files)
 
 
 # --- certdetect build --env ----------------------------------------------------------------------
