@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.publish.artifacts import differences, render, write_dist
+from converter.publish.manifest import parse_manifest
 from converter.verify.build import run_build
 
 
@@ -12,21 +13,19 @@ def test_render_is_deterministic_and_complete(project_copy: Project) -> None:
     first = render(run_build(project_copy))
     second = render(run_build(project_copy))
     assert first == second
-    manifest = json.loads(first["manifest.json"])
-    assert manifest["version"]
-    assert {rule["source"] for rule in manifest["rules"]} == {
+    manifest = parse_manifest(first["manifest.json"].decode("utf-8"))  # checks every key
+    assert manifest.version
+    assert {rule.source for rule in manifest.rules} == {
         project_copy.relative(path) for path in project_copy.rules_dir.rglob("*.yml")
     }
-    for rule in manifest["rules"]:
-        assert set(rule) == {"id", "title", "level", "tags", "source", "sha256", "targets"}
-        assert set(rule["targets"]) == {"eql", "spl", "kql"}
-        for name, entry in rule["targets"].items():
-            assert set(entry) == {"status", "path", "cases", "reason"}
-            if entry["status"] == "unsupported":
-                assert entry["path"] is None and entry["reason"], (rule["source"], name)
+    for rule in manifest.rules:
+        assert set(rule.targets) == {"eql", "spl", "kql"}
+        for name, entry in rule.targets.items():
+            if entry.status == Status.UNSUPPORTED:
+                assert entry.path is None and entry.reason, (rule.source, name)
                 continue
-            assert entry["path"] in first, (rule["source"], name)
-            assert entry["cases"]["checked"] == 0 or entry["status"] == "verified"
+            assert entry.path in first, (rule.source, name)
+            assert entry.cases.checked == 0 or entry.status == Status.VERIFIED
 
 
 def test_write_dist_replaces_the_whole_tree(tmp_path: Path) -> None:

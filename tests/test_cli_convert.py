@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 from converter.cli import main
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.status import Status
+from converter.publish.manifest import read_manifest
 
 from .conftest import FILES, REPO
 
@@ -37,11 +39,11 @@ def test_stock_queries_are_the_dist_artifacts(target: str) -> None:
     result = run("--target", target)
     assert result.exit_code == 0, result.output
     printed = blocks(result.stdout)
-    manifest = json.loads((REPO / "dist" / "manifest.json").read_text())
+    manifest = read_manifest(REPO / "dist" / "manifest.json")
     expected = {
-        rule["source"]: (REPO / "dist" / rule["targets"][target]["path"]).read_text().rstrip("\n")
-        for rule in manifest["rules"]
-        if rule["targets"][target]["status"] == "verified"
+        rule.source: (REPO / "dist" / str(rule.targets[target].path)).read_text().rstrip("\n")
+        for rule in manifest.rules
+        if rule.targets[target].status == Status.VERIFIED
     }
     assert printed == expected
 

@@ -7,7 +7,6 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
@@ -18,6 +17,8 @@ from converter.cli import CertdetectGroup, main
 from converter.cli.check import check
 from converter.cli.new import LOGSOURCES, new
 from converter.core.project import Project
+from converter.core.status import Status
+from converter.publish.manifest import RuleEntry, read_manifest
 
 from .conftest import REPO
 
@@ -72,9 +73,9 @@ def build(project: Project) -> Result:
     return CliRunner().invoke(main, ["build", "--project", str(project.root)])
 
 
-def manifest_entry(project: Project, stem: str) -> dict[str, Any]:
-    manifest = json.loads((project.dist_dir / "manifest.json").read_text())
-    (entry,) = [r for r in manifest["rules"] if r["source"].endswith(f"/{stem}.yml")]
+def manifest_entry(project: Project, stem: str) -> RuleEntry:
+    manifest = read_manifest(project.dist_dir / "manifest.json")
+    (entry,) = [r for r in manifest.rules if r.source.endswith(f"/{stem}.yml")]
     return entry
 
 
@@ -225,15 +226,15 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         pattern = f"{folders.get(logsource, logsource)}/{prefix}*example_*.yml"
         (path,) = project.rules_dir.glob(pattern)
         entry = manifest_entry(project, path.stem)
-        statuses = {name: target["status"] for name, target in entry["targets"].items()}
+        statuses = {name: target.status for name, target in entry.targets.items()}
         assert statuses == {
-            name: "unsupported" if name in unsupported.get(logsource, ()) else "verified"
+            name: Status.UNSUPPORTED if name in unsupported.get(logsource, ()) else Status.VERIFIED
             for name in ("eql", "spl", "kql")
         }, logsource
         for name in ("eql", "spl", "kql"):
-            if statuses[name] == "verified":
-                matched = entry["targets"][name]["cases"]["matched"]
-                assert matched == [f"{path.stem}/match_example"]
+            if statuses[name] == Status.VERIFIED:
+                matched = entry.targets[name].cases.matched
+                assert matched == (f"{path.stem}/match_example",)
 
 
 def test_an_unfilled_scaffold_fails_check_on_each_placeholder(project: Project) -> None:
@@ -308,9 +309,9 @@ def test_new_then_filling_in_passes_check_and_build(project: Project) -> None:
     assert built.exit_code == 0, built.output
     entry = manifest_entry(project, STEM)
     for name in ("eql", "spl", "kql"):
-        target = entry["targets"][name]
-        assert target["status"] == "verified", name
-        assert target["cases"]["matched"] == [f"{STEM}/match_example"], name
+        target = entry.targets[name]
+        assert target.status == Status.VERIFIED, name
+        assert target.cases.matched == (f"{STEM}/match_example",), name
 
 
 def test_a_filled_rule_with_the_example_events_left_fails_the_build(project: Project) -> None:

@@ -11,6 +11,8 @@ from converter.cli import main
 from converter.cli import scan as cli_scan
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.status import Status
+from converter.publish.manifest import read_manifest
 
 from .conftest import FILES, REPO
 
@@ -92,12 +94,12 @@ def test_scan_table_summarises_per_evaluator(repo_project: Project) -> None:
         rule_id for path in cases for rule_id in json.loads(Path(path).read_text())["expect"]
     ]
     # a target matches what the cases declare for the rules verified on it (manifest)
-    manifest = json.loads((REPO / "dist" / "manifest.json").read_text())
+    manifest = read_manifest(REPO / "dist" / "manifest.json")
     verified = {
         name: {
-            rule["id"]
-            for rule in manifest["rules"]
-            if name == "sigma" or rule["targets"][name]["status"] == "verified"
+            rule.id
+            for rule in manifest.rules
+            if name == "sigma" or rule.targets[name].status == Status.VERIFIED
         }
         for name in ("sigma", "eql", "spl", "kql")
     }

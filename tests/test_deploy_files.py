@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.publish.artifacts import render
 from converter.publish.deploy import deployable_files
 from converter.verify.build import run_build
@@ -12,7 +13,7 @@ def test_deployable_files_are_deterministic_and_do_not_collide_with_dist() -> No
     build = run_build(Project.at(REPO))
     files = deployable_files(build)
     assert files == deployable_files(build)
-    stems = sorted(r.rule.stem for r in build.rules if r.targets["kql"].status == "verified")
+    stems = sorted(r.rule.stem for r in build.rules if r.targets["kql"].status == Status.VERIFIED)
     assert list(files) == sorted(
         [
             "attack-navigator-layer.json",

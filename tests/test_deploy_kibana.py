@@ -7,10 +7,11 @@ import jsonschema
 import pytest
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.execute.engines.eql.parsing import parse_event_query
 from converter.publish.artifacts import render as render_dist
 from converter.publish.deploy import kibana
-from converter.verify.build import CONVERTED, VERIFIED, BuildResult, run_build
+from converter.verify.build import BuildResult, run_build
 
 from .conftest import FILES, REPO
 
@@ -33,13 +34,13 @@ def test_every_line_is_a_kibana_eql_rule_per_the_documented_schema(build: BuildR
     for rule in rules:
         jsonschema.validate(rule, SCHEMA)
         parse_event_query(rule["query"])  # Elasticsearch EQL syntax, as Kibana checks it
-    expected = {r.rule.id for r in build.rules if r.targets["eql"].status == VERIFIED}
+    expected = {r.rule.id for r in build.rules if r.targets["eql"].status == Status.VERIFIED}
     assert [rule["rule_id"] for rule in rules] == [
         r.rule.id for r in build.rules if r.rule.id in expected
     ]
     # every rule Elastic can express is in the file (auditd positional arguments and Zeek's
     # split distinguished names cannot be: their manifest entries say why)
-    unsupported = {r.rule.stem for r in build.rules if r.targets["eql"].status != VERIFIED}
+    unsupported = {r.rule.stem for r in build.rules if r.targets["eql"].status != Status.VERIFIED}
     assert all(stem.startswith(("lnx_auditd_", "zeek_x509_")) for stem in unsupported)
     assert len(rules) == len(expected) == len(build.rules) - len(unsupported)
 
@@ -168,7 +169,9 @@ def _with_status(build: BuildResult, stem: str, target: str, status: str) -> Bui
 
 
 def test_a_rule_whose_eql_is_not_verified_is_left_out(build: BuildResult) -> None:
-    changed = _with_status(build, "proc_creation_win_certutil_certificate_import", "eql", CONVERTED)
+    changed = _with_status(
+        build, "proc_creation_win_certutil_certificate_import", "eql", Status.CONVERTED
+    )
     ids = [rule["rule_id"] for rule in _rules(changed)]
     assert len(ids) == len(_rules(build)) - 1
     assert "17976649-cec8-47e5-9118-f95515f1123a" not in ids
@@ -177,7 +180,7 @@ def test_a_rule_whose_eql_is_not_verified_is_left_out(build: BuildResult) -> Non
 def test_no_verified_eql_means_no_file(build: BuildResult) -> None:
     changed = build
     for result in build.rules:
-        changed = _with_status(changed, result.rule.stem, "eql", CONVERTED)
+        changed = _with_status(changed, result.rule.stem, "eql", Status.CONVERTED)
     assert kibana.render(changed) == {}
 
 

@@ -7,8 +7,9 @@ import jsonschema
 import pytest
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.publish.deploy import navigator
-from converter.verify.build import CONVERTED, BuildResult, run_build
+from converter.verify.build import BuildResult, run_build
 
 from .conftest import FILES, REPO
 
@@ -63,7 +64,7 @@ def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -
     for result in build.rules:
         if result.rule.stem == "proc_creation_win_powershell_certificate_api":
             targets = {
-                name: dataclasses.replace(outcome, status=CONVERTED)
+                name: dataclasses.replace(outcome, status=Status.CONVERTED)
                 for name, outcome in result.targets.items()
             }
             result = dataclasses.replace(result, targets=targets)

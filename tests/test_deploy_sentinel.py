@@ -9,10 +9,11 @@ import yaml
 from sigma.pipelines.microsoftxdr.tables import MICROSOFT_XDR_TABLES
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.publish.artifacts import render as render_dist
 from converter.publish.deploy import sentinel
 from converter.publish.deploy.attack import TACTICS, technique
-from converter.verify.build import VERIFIED, BuildResult, run_build
+from converter.verify.build import BuildResult, run_build
 
 from .conftest import FILES, REPO
 
@@ -47,7 +48,7 @@ def _documents(build: BuildResult) -> dict[str, dict]:
 
 def test_one_valid_analytics_rule_per_verified_kql_query(build: BuildResult) -> None:
     documents = _documents(build)
-    verified = [r for r in build.rules if r.targets["kql"].status == VERIFIED]
+    verified = [r for r in build.rules if r.targets["kql"].status == Status.VERIFIED]
     assert sorted(documents) == sorted(f"sentinel/{r.rule.stem}.yaml" for r in verified)
     assert len(documents) == len(verified) >= 7
     dist = render_dist(build)

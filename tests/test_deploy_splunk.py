@@ -8,9 +8,10 @@ import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.publish.artifacts import render as render_dist
 from converter.publish.deploy import splunk_conf
-from converter.verify.build import UNSUPPORTED, BuildResult, run_build
+from converter.verify.build import BuildResult, run_build
 
 from .conftest import REPO
 
@@ -99,7 +100,10 @@ def test_a_rule_without_verified_spl_gets_no_stanza(build: BuildResult) -> None:
     rules = [
         dataclasses.replace(
             r,
-            targets={**r.targets, "spl": dataclasses.replace(r.targets["spl"], status=UNSUPPORTED)},
+            targets={
+                **r.targets,
+                "spl": dataclasses.replace(r.targets["spl"], status=Status.UNSUPPORTED),
+            },
         )
         if r.rule.stem == "proc_creation_lnx_openssl_execution"
         else r

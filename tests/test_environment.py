@@ -24,6 +24,7 @@ from converter.core.documents import DefenderRow, DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.status import Status
 from converter.environment import (
     PRIORITY,
     Environment,
@@ -31,7 +32,8 @@ from converter.environment import (
     SplOverlay,
     load_environment,
 )
-from converter.verify.build import VERIFIED, BuildResult, run_build
+from converter.publish.manifest import parse_manifest
+from converter.verify.build import BuildResult, run_build
 
 from .conftest import FILES, REPO
 
@@ -66,7 +68,7 @@ def _queries(build: BuildResult, target: str) -> dict[str, str]:
     return {
         result.rule.stem: outcome.query
         for result in build.rules
-        if (outcome := result.targets[target]).status == VERIFIED and outcome.query
+        if (outcome := result.targets[target]).status == Status.VERIFIED and outcome.query
     }
 
 
@@ -240,7 +242,7 @@ def test_documents_not_stored_the_environments_way_fail_verification(
     monkeypatch.setattr(Environment, transform, lambda self, document: document)
     build = run_build(Project.at(REPO), targets=(target_by_name(target),), environment=acme)
     assert not build.ok
-    failed = [r.rule.stem for r in build.rules if r.targets[target].status == "failed"]
+    failed = [r.rule.stem for r in build.rules if r.targets[target].status == Status.FAILED]
     assert "proc_creation_win_certutil_certificate_import" in failed
 
 
@@ -250,8 +252,8 @@ def test_a_macro_keeping_another_index_fails_verification(stock_build: BuildResu
     assert not build.ok
     for ours, stock in zip(build.rules, stock_build.rules, strict=True):
         if stock.targets["spl"].matched:  # every query that matched a case now matches none
-            assert ours.targets["spl"].status == "failed"
-            assert ours.targets["spl"].matched == []
+            assert ours.targets["spl"].status == Status.FAILED
+            assert ours.targets["spl"].matched == ()
     assert (
         "proc_creation_win_certutil_certificate_import [spl] case "
         "proc_creation_win_certutil_certificate_import/addstore_root: expected match, got no match"
@@ -378,9 +380,9 @@ def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
     assert sentinel["requiredDataConnectors"][0]["dataTypes"] == ["AcmeProcessEvents_CL"]
     columns = [m["fieldMappings"][0]["columnName"] for m in sentinel["entityMappings"]]
     assert columns == ["DeviceName", "AccountName", "CmdLine"]
-    manifest = json.loads(files["manifest.json"])
-    assert manifest["environment"]["name"] == "acme-prod"
-    assert set(manifest["environment"]["pipelines"].values()) <= set(files)
+    environment = parse_manifest(files["manifest.json"].decode()).environment
+    assert environment is not None and environment.name == "acme-prod"
+    assert set(environment.pipelines.values()) <= set(files)
 
 
 # --- certdetect build --env ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
+from converter.core.status import Status
 from converter.core.zeek import ZeekRecord
 from converter.execute.engines.eql import EqlEngine
 from converter.execute.engines.spl import SplEngine
@@ -27,6 +28,7 @@ from converter.execute.runtimes import select
 from converter.formats.base import Item
 from converter.formats.readers import read_items
 from converter.formats.zeek import read_tsv
+from converter.publish.manifest import read_manifest
 from converter.reference import compile_reference
 from converter.scan.scanner import Scanner, ScanSummary
 
@@ -150,25 +152,29 @@ def test_ssl_rows_carry_no_validation_status(
 def test_built_artifacts_agree_on_the_real_rows(
     real_rows: list[ZeekRecord], zeek_rules: dict[str, RuleFile], repo_project: Project
 ) -> None:
-    manifest = json.loads((repo_project.dist_dir / "manifest.json").read_text(encoding="utf-8"))
-    entries = {Path(entry["source"]).stem: entry for entry in manifest["rules"]}
+    manifest = read_manifest(repo_project.dist_dir / "manifest.json")
+    entries = {Path(entry.source).stem: entry for entry in manifest.rules}
     documents: list[Any] = [to_splunk(row) for row in real_rows]
     ecs_documents: list[Any] = [to_ecs(row) for row in real_rows]
     for stem, rule in zeek_rules.items():
-        targets = entries[stem]["targets"]
+        targets = entries[stem].targets
         # Elastic's integration keeps no whole distinguished name: x509 rules are refused, with
         # the reason; Defender XDR has no Zeek table.
         if stem.startswith("zeek_x509_"):
-            assert targets["eql"]["status"] == "unsupported" and targets["eql"]["reason"]
+            assert targets["eql"].status == Status.UNSUPPORTED and targets["eql"].reason
         else:
-            assert targets["eql"]["status"] == "verified"
-            query = (repo_project.dist_dir / targets["eql"]["path"]).read_text(encoding="utf-8")
+            assert targets["eql"].status == Status.VERIFIED
+            eql_path = targets["eql"].path
+            assert eql_path is not None
+            query = (repo_project.dist_dir / eql_path).read_text(encoding="utf-8")
             assert sorted(select(EqlEngine().compile(query), ecs_documents)) == _matched(
                 rule, real_rows
             ), stem
-        assert targets["kql"]["status"] == "unsupported" and "Zeek" in targets["kql"]["reason"]
-        assert targets["spl"]["status"] == "verified"
-        query = (repo_project.dist_dir / targets["spl"]["path"]).read_text(encoding="utf-8")
+        assert targets["kql"].status == Status.UNSUPPORTED and "Zeek" in (
+            targets["kql"].reason or ""
+        )
+        assert targets["spl"].status == Status.VERIFIED and targets["spl"].path is not None
+        query = (repo_project.dist_dir / targets["spl"].path).read_text(encoding="utf-8")
         assert SplEngine().compile(query).select(documents) == _matched(rule, real_rows), stem
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections import Counter
@@ -19,6 +18,7 @@ from converter.core.rules import RuleFile, load_rules
 from converter.execute.runtimes import select, target_runtimes
 from converter.formats.base import BadRecord, Item
 from converter.formats.readers import read_items
+from converter.publish.manifest import read_manifest
 from converter.reference import compile_reference
 from converter.scan.scanner import EventResult, Scanner, ScanSummary
 
@@ -53,10 +53,10 @@ def _scan(scanner: Scanner, paths: list[Path]) -> tuple[list[EventResult], ScanS
 
 def _artifacts() -> dict[str, set[str]]:
     """Rule id -> the evaluators that have a query for it (the reference has every rule)."""
-    manifest = json.loads((REPO / "dist" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(REPO / "dist" / "manifest.json")
     return {
-        entry["id"]: {"sigma"} | {name for name, t in entry["targets"].items() if t["path"]}
-        for entry in manifest["rules"]
+        entry.id: {"sigma"} | {name for name, t in entry.targets.items() if t.path}
+        for entry in manifest.rules
     }
 
 

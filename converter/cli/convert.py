@@ -21,8 +21,9 @@ from converter.convert.targets import TARGET_NAMES, target_by_name
 from converter.core.errors import InputError, VerificationFailed
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.status import Status
 from converter.environment import load_environment
-from converter.verify.build import FAILED, UNSUPPORTED, VERIFIED, RuleResult, run_build
+from converter.verify.build import RuleResult, run_build
 
 
 def selected_paths(project: Project, given: Sequence[str]) -> set[str] | None:
@@ -97,18 +98,20 @@ def convert(
                 "id": result.rule.id,
                 "target": target.name,
                 "environment": environment.name if environment else None,
-                "status": FAILED if result.reference.status == FAILED else outcome.status,
-                "query": outcome.query if outcome.status == VERIFIED else None,
-                "reason": None if outcome.status == VERIFIED else outcome.reason,
+                "status": (
+                    Status.FAILED if result.reference.status == Status.FAILED else outcome.status
+                ).value,
+                "query": outcome.query if outcome.status == Status.VERIFIED else None,
+                "reason": None if outcome.status == Status.VERIFIED else outcome.reason,
             }
             click.echo(json.dumps(record, ensure_ascii=False))
-        elif outcome.status == VERIFIED and outcome.query is not None:
+        elif outcome.status == Status.VERIFIED and outcome.query is not None:
             if not first:
                 click.echo("")
             click.echo(f"# {result.rule.path}")
             click.echo(outcome.query.rstrip("\n"))
             first = False
-        if outcome.status == UNSUPPORTED:
+        if outcome.status == Status.UNSUPPORTED:
             reason = f"unsupported for {target.name}: {outcome.reason}"
             click.echo(f"{result.rule.path}: {reason}", err=True)
     if failures:
@@ -120,7 +123,7 @@ def convert(
 def _failures(result: RuleResult, target: str) -> list[str]:
     lines = []
     for outcome in (result.reference, result.targets[target]):
-        if outcome.status == FAILED:
+        if outcome.status == Status.FAILED:
             lines.extend(str(mismatch) for mismatch in outcome.mismatches)
             if not outcome.mismatches and outcome.reason:
                 lines.append(f"{result.rule.stem}: {outcome.reason}")

@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from converter import __version__
-from converter.convert.targets import TARGETS
 from converter.publish.deploy import deployable_files
-from converter.verify.build import CONVERTED, VERIFIED, BuildResult
-
-
-def artifact_path(target_name: str, stem: str, extension: str) -> str:
-    return f"{target_name}/{stem}{extension}"
+from converter.publish.manifest import MANIFEST_NAME, manifest_of, render_manifest
+from converter.verify.build import BuildResult
 
 
 def render(build: BuildResult) -> dict[str, bytes]:
     """Every file of dist/, keyed by its path inside dist/. Deterministic: no timestamps."""
     files: dict[str, bytes] = {}
-    manifest_rules = []
-    for result in build.rules:
-        rule = result.rule
-        targets = {}
-        for target in TARGETS:
-            outcome = result.targets.get(target.name)
-            if outcome is None:
-                continue
-            entry: dict[str, object] = {"status": outcome.status}
-            if outcome.status in (VERIFIED, CONVERTED) and outcome.query is not None:
-                path = artifact_path(target.name, rule.stem, target.extension)
-                files[path] = (outcome.query.rstrip("\n") + "\n").encode("utf-8")
-                entry["path"] = path
-            else:
-                entry["path"] = None
-            entry["cases"] = {"checked": outcome.checked, "matched": outcome.matched}
-            entry["reason"] = outcome.reason if outcome.status != VERIFIED else None
-            targets[target.name] = entry
-        manifest_rules.append(
-            {
-                "id": rule.id,
-                "title": rule.title,
-                "level": rule.level,
-                "tags": rule.tags,
-                "source": rule.path,
-                "sha256": rule.sha256,
-                "targets": targets,
-            }
-        )
+    manifest = manifest_of(build)
+    for result, entry in zip(build.rules, manifest.rules, strict=True):
+        for name, target in entry.targets.items():
+            query = result.targets[name].query
+            if target.path is not None and query is not None:
+                files[target.path] = (query.rstrip("\n") + "\n").encode("utf-8")
     files.update(deployable_files(build))
-    manifest: dict[str, object] = {"version": __version__}
     if build.environment is not None:  # an environment's tree says whose it is
         files.update(build.environment.files())
-        manifest["environment"] = build.environment.manifest()
-    manifest["rules"] = manifest_rules
-    files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    files[MANIFEST_NAME] = render_manifest(manifest)
     return files
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from converter.convert.targets import TARGETS
-from converter.verify.build import FAILED, BuildResult
+from converter.core.status import Status
+from converter.verify.build import BuildResult
 
 
 def matrix(build: BuildResult) -> str:
@@ -15,10 +16,10 @@ def matrix(build: BuildResult) -> str:
         for outcome in outcomes:
             if outcome is None:
                 cells.append("-")
-            elif outcome.status == FAILED:
+            elif outcome.status == Status.FAILED:
                 cells.append("FAILED")
             else:
-                cells.append(outcome.status)
+                cells.append(outcome.status.value)
         rows.append([result.rule.stem, result.rule.level, *cells])
     header = ["rule", "level", *columns]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]

@@ -24,7 +24,6 @@ is counted as read by every evaluator, with no match, which is what evaluating i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from converter.execute.runtimes import TargetRuntime, ingest_models, select, tar
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
+from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 
 EVALUATORS = ("sigma", *TARGET_NAMES)
@@ -262,10 +262,8 @@ class Scanner:
         if unknown:
             raise InputError(None, f"unknown evaluator(s): {', '.join(unknown)}")
         rule_files = load_rules(project)
-        manifest_path = project.dist_dir / "manifest.json"
-        if not manifest_path.is_file():
-            raise InputError(manifest_path, "no built artifacts; run `certdetect build` first")
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest_path = project.dist_dir / MANIFEST_NAME
+        manifest = read_manifest(manifest_path, project.relative(manifest_path))
         evaluators: list[Evaluator] = []
         if "sigma" in chosen:
             parsed = [rule.parse() for rule in rule_files]
@@ -277,15 +275,15 @@ class Scanner:
         stores, natives, raws = _stores(), _native_types(), _raw_types()
         for name in targets:
             queries: list[tuple[str, CompiledQuery[Any]]] = []
-            for entry in manifest["rules"]:
-                target = entry["targets"].get(name, {})
-                if not target.get("path"):
+            for entry in manifest.rules:
+                target = entry.targets.get(name)
+                if target is None or target.path is None:
                     continue
-                query = (project.dist_dir / target["path"]).read_text(encoding="utf-8")
+                query = (project.dist_dir / target.path).read_text(encoding="utf-8")
                 try:
-                    queries.append((entry["id"], runtimes[name].compile(query)))
+                    queries.append((entry.id, runtimes[name].compile(query)))
                 except QueryError as error:
-                    raise InputError(f"dist/{target['path']}", f"query rejected: {error}") from None
+                    raise InputError(f"dist/{target.path}", f"query rejected: {error}") from None
             evaluators.append(
                 TargetEvaluator(
                     runtimes[name], queries, stores[name], natives.get(name), raws[name]

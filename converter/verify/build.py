@@ -16,6 +16,7 @@ from converter.convert.targets import TARGETS, Target
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
+from converter.core.status import Status
 from converter.execute.engines.base import QueryError
 from converter.execute.runtimes import TargetRuntime, select, target_runtimes
 from converter.reference import UnsupportedRuleError, compile_reference
@@ -25,22 +26,17 @@ from converter.verify.oracle import check_oracle, load_oracle
 if TYPE_CHECKING:
     from converter.environment import Environment
 
-VERIFIED = "verified"
-CONVERTED = "converted"
-UNSUPPORTED = "unsupported"
-FAILED = "failed"
 
-
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """One evaluator's verdict on one rule: the Sigma reference or a target's artifact."""
 
-    status: str
+    status: Status
     query: str | None = None
     reason: str | None = None
-    matched: list[str] = field(default_factory=list)  # case ids, in case order
+    matched: tuple[str, ...] = ()  # case ids, in case order
     checked: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
+    mismatches: tuple[Mismatch, ...] = ()
 
 
 @dataclass
@@ -63,7 +59,7 @@ class BuildResult:
         lines = list(self.errors)
         for result in self.rules:
             for outcome in (result.reference, *result.targets.values()):
-                if outcome.status == FAILED:
+                if outcome.status == Status.FAILED:
                     lines.extend(str(m) for m in outcome.mismatches)
                     if not outcome.mismatches and outcome.reason:
                         lines.append(f"{result.rule.stem}: {outcome.reason}")
@@ -74,17 +70,24 @@ class BuildResult:
         return not self.failures
 
 
-def _matched_ids(cases: Sequence[Case], matched: set[int]) -> list[str]:
-    return [case.id for index, case in enumerate(cases) if index in matched]
+def _matched_ids(cases: Sequence[Case], matched: set[int]) -> tuple[str, ...]:
+    return tuple(case.id for index, case in enumerate(cases) if index in matched)
 
 
-def _outcome(rule: RuleFile, evaluator: str, cases: Sequence[Case], matched: set[int]) -> Outcome:
+def _outcome(
+    rule: RuleFile,
+    evaluator: str,
+    cases: Sequence[Case],
+    matched: set[int],
+    query: str | None = None,
+) -> Outcome:
     mismatches = compare(rule.id, rule.stem, evaluator, cases, matched)
     return Outcome(
-        status=FAILED if mismatches else VERIFIED,
+        status=Status.FAILED if mismatches else Status.VERIFIED,
+        query=query,
         matched=_matched_ids(cases, matched),
         checked=len(cases),
-        mismatches=mismatches,
+        mismatches=tuple(mismatches),
     )
 
 
@@ -92,7 +95,9 @@ def evaluate_reference(rule: RuleFile, cases: Sequence[Case]) -> Outcome:
     try:
         reference = compile_reference(rule.parse())
     except UnsupportedRuleError as error:
-        return Outcome(status=FAILED, reason=f"Sigma reference cannot evaluate the rule: {error}")
+        return Outcome(
+            status=Status.FAILED, reason=f"Sigma reference cannot evaluate the rule: {error}"
+        )
     matched = {index for index, case in enumerate(cases) if reference.matches(case.event)}
     return _outcome(rule, "sigma", cases, matched)
 
@@ -105,16 +110,16 @@ def evaluate_artifact(
     documents: Sequence[object | None],
 ) -> Outcome:
     if runtime is None:
-        return Outcome(status=CONVERTED, query=query, reason="no engine executes this target")
+        return Outcome(
+            status=Status.CONVERTED, query=query, reason="no engine executes this target"
+        )
     try:
         compiled = runtime.compile(query)
     except QueryError as error:
         return Outcome(
-            status=FAILED, query=query, reason=f"[{runtime.name}] query rejected: {error}"
+            status=Status.FAILED, query=query, reason=f"[{runtime.name}] query rejected: {error}"
         )
-    outcome = _outcome(rule, runtime.name, cases, select(compiled, documents))
-    outcome.query = query
-    return outcome
+    return _outcome(rule, runtime.name, cases, select(compiled, documents), query)
 
 
 def run_build(
@@ -145,7 +150,7 @@ def run_build(
             try:
                 converted = convert_for_target(backends, result.rule)
             except ConversionError as error:
-                result.targets[target.name] = Outcome(status=UNSUPPORTED, reason=str(error))
+                result.targets[target.name] = Outcome(status=Status.UNSUPPORTED, reason=str(error))
                 continue
             result.targets[target.name] = evaluate_artifact(
                 result.rule, converted.query, runtime, cases, documents

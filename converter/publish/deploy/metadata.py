@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile
+from converter.core.status import Status
 from converter.publish.deploy.attack import AttackMapping, UnknownAttackTag, resolve
-from converter.verify.build import VERIFIED, BuildResult
+from converter.verify.build import BuildResult
 
 # Sigma levels -> each consumer's scale. Kibana's risk scores are the ones Elastic's prebuilt
 # rules use for each severity; Kibana and Sentinel have no "informational" / "critical" pair,
@@ -105,7 +106,7 @@ def verified(build: BuildResult, target: str) -> list[Deployable]:
     chosen = []
     for result in build.rules:
         outcome = result.targets.get(target)
-        if outcome is None or outcome.status != VERIFIED or outcome.query is None:
+        if outcome is None or outcome.status != Status.VERIFIED or outcome.query is None:
             continue
         chosen.append(Deployable(RuleMetadata.of(result.rule), outcome.query.rstrip("\n")))
     return chosen
@@ -118,7 +119,7 @@ def deployed_rules(build: BuildResult) -> list[tuple[RuleMetadata, list[str]]]:
         targets = [
             name
             for name, outcome in result.targets.items()
-            if outcome.status == VERIFIED and outcome.query is not None
+            if outcome.status == Status.VERIFIED and outcome.query is not None
         ]
         if targets:
             rules.append((RuleMetadata.of(result.rule), targets))
