@@ -28,10 +28,10 @@ from converter.checks.validators import (
     offline_validators,
     run_validators,
 )
-from converter.convert.targets import TARGETS, target_by_name
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, load_rules
+from converter.core.targets import TARGETS, target_by_name
 from converter.reference import LOG_SOURCES
 
 from .conftest import FILES, REPO

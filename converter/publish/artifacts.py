@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from converter import __version__
-from converter.convert.targets import TARGETS
 from converter.publish.deploy import deployable_files
 from converter.verify.build import CONVERTED, VERIFIED, BuildResult
 
@@ -25,7 +24,7 @@ def render(build: BuildResult) -> dict[str, bytes]:
     for result in build.rules:
         rule = result.rule
         targets = {}
-        for target in TARGETS:
+        for target in build.targets:
             outcome = result.targets.get(target.name)
             if outcome is None:
                 continue
