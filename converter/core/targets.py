@@ -17,32 +17,52 @@ also keeps heavy libraries lazy (the engines import eql and duckdb; pySigma back
 
 How to add a target
 -------------------
-(Modelled on the implementation notes of pySigma's `Backend` class, `sigma/conversion/base.py`.)
+(Laid out as the implementation notes of pySigma's `Backend` class, `sigma/conversion/base.py`.)
 
-1. Backend: a pySigma backend for the query language (installed plugin or your own subclass),
-   corrected where it emits wrong queries (`converter.convert.workarounds`, with its `refusals`).
-2. Pipelines: stock pipeline names and project layers in `pipelines/<target>_*.yml` mapping Sigma
+1. Backend: a pySigma backend for the query language (an installed plugin, or a subclass of
+   `TextQueryBackend`), corrected where it emits wrong queries, with `refusals` for values it
+   cannot express (`converter.convert.workarounds`).
+2. Pipelines: stock pipeline names and project layers `pipelines/<name>_*.yml` mapping Sigma
    fields to the names the SIEM stores.
-3. Ingest models: one function per raw event type (`converter.core.events.WindowsEvent`,
-   `converter.formats.auditd.AuditdEvent`, ...) returning the document the SIEM stores, or None
-   when it does not store such an event; a `stores(channel, event_id)` predicate saying which
-   Windows events it keeps (`converter.execute.ingest.*`).
-4. Engine: an `converter.execute.engines.base.Engine` that compiles the query language and selects
-   the matching documents, with its semantics table citing the vendor's documentation; a factory
-   `engine(overlay) -> Engine` taking the target's environment section (None without one).
-5. Environment section (optional): a module in `converter.environment` with the overlay class
-   (`Overlay` protocol: load, pipeline items, document rewrite, unused names, files).
-6. Deployers (optional): functions `render(build) -> {path in dist/: bytes}` in
-   `converter.publish.deploy` writing the files the SIEM imports.
-7. Declare a `TargetSpec` below; nothing else names the target.
-8. Tests: `tests/test_engines_<target>.py` (semantics table, and a test that swaps in wrong
+3. Ingest models: per raw event type (`converter.core.events.WindowsEvent`,
+   `converter.formats.auditd.AuditdEvent`, `converter.formats.zeek.ZeekRecord`) a function
+   returning the document the SIEM stores, a `DocumentGroup`, or None when it stores no such
+   event; and `stores(channel, event_id)`, which Windows events it keeps
+   (`converter.execute.ingest.<model>`).
+4. Engine: an `converter.execute.engines.base.Engine` compiling the query language and selecting
+   the matching documents, its semantics table citing the vendor's documentation; and a factory
+   `engine(overlay) -> Engine` taking the target's environment section, or None.
+5. Environment section (optional): `converter.environment.<name>` with the overlay class (the
+   `converter.environment.Overlay` protocol: keys, load, pipeline items, document rewrite,
+   names to warn about, files) and the engine factory.
+6. Deployers (optional): `render(build) -> {path in dist/: bytes}` in
+   `converter.publish.deploy.<format>`, writing the files the SIEM imports.
+7. Declare its `TargetSpec` in `TARGETS` below. Nothing else names the target: the build, `dist/`,
+   the manifest, the report, `certdetect convert -t`, `scan`, `check` and environment files read
+   the specs.
+8. Tests: `tests/test_engines_<name>.py` (the semantics table, and a test that swaps in wrong
    semantics and sees the table catch it), `tests/test_ingest_<model>.py` (documents as the
-   vendor's ingest stores them), `tests/test_agreement.py` runs over every spec, and a case per
-   rule under `cases/` so the build verifies the new artifacts. `tests/test_targets.py` walks this
-   guide once with a toy target declared inline.
+   vendor's ingest stores them), cases under `cases/` so the build verifies every artifact (the
+   agreement tests in `tests/test_agreement.py` run over every spec). `tests/test_targets.py`
+   walks this guide with a toy target declared inline.
 
-Then `certdetect build` writes `dist/<name>/<rule><extension>` and manifest entries, `certdetect
-convert -t <name>`, `certdetect scan` and `certdetect check` take the target.
+The fields of a `TargetSpec`:
+
+- `name`: the one name: `dist/<name>/`, the manifest key, `--target`, the environment section,
+  the evaluator of `certdetect scan`. `title`: for people (messages).
+- `backend`: the backend class; `sigma_cli_backend`: sigma-cli's `-t` for the stock backend, to
+  reproduce an artifact by hand (documentation only). `pipelines`: step 2. `extension`: of the
+  artifacts. `parenthesize`: wrap the query in parentheses (the backend option).
+  `alternatives`: a second store of one log source, converted once more and ORed (`Alternative`).
+- `engine`: step 4; None leaves the artifacts `converted`, never verified.
+- `ingest`, `stores`: step 3. `native`: the scan record type the target evaluates as it is
+  (ECS documents exported from Elasticsearch for eql, advanced-hunting rows for kql).
+- `overlay`: step 5. `deployers`: step 6.
+- `document_fields`: the field names one stored document carries; `state_fields`: the names the
+  pipeline state allows (Defender: the chosen table's columns). `certdetect check` and the build
+  refuse a rule naming a field outside them; neither set: fields are not checked.
+- `seed_oracle`: the seed oracle (`oracle/`) is written in this target's language and is checked
+  on its documents by the stock build.
 """
 
 from __future__ import annotations
