@@ -54,11 +54,12 @@ from sigma.types import (
 )
 
 from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.convert.targets import TARGET_NAMES, target_by_name
 from converter.core.events import WindowsEvent, parse_windows_event
 from converter.core.rules import RuleFile
+from converter.core.targets import TARGET_NAMES, target_by_name
+from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import QueryError
-from converter.execute.runtimes import TargetRuntime, select, target_runtimes
+from converter.execute.runtimes import TargetRuntime, select
 from converter.reference import compile_reference
 
 REPO = Path(__file__).resolve().parents[1]

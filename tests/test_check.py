@@ -27,11 +27,11 @@ from converter.checks.validators import (
     offline_validators,
     run_validators,
 )
-from converter.convert.targets import TARGETS, target_by_name
 from converter.core.errors import InputError
 from converter.core.logsources import LOG_SOURCES, WindowsEvents
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, load_rules
+from converter.core.targets import TARGETS, target_by_name
 
 from .conftest import FILES, REPO
 

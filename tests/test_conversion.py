@@ -14,11 +14,12 @@ from converter.convert.conversion import (
     resolve_pipeline,
     target_backends,
 )
-from converter.convert.targets import TARGETS, target_by_name
 from converter.core.cases import load_cases
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
-from converter.execute.runtimes import select, target_runtimes
+from converter.core.targets import TARGETS, target_by_name
+from converter.environment.runtimes import target_runtimes
+from converter.execute.runtimes import select
 from converter.verify.build import run_build
 
 

@@ -19,26 +19,46 @@ from sigma.processing.pipeline import ProcessingPipeline
 
 from converter.cli import main
 from converter.convert.conversion import convert, make_backend, resolve_pipeline, target_pipeline
-from converter.convert.targets import TARGETS, target_by_name
 from converter.core.documents import DefenderRow, DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import load_rules
 from converter.core.status import Status
+from converter.core.targets import TARGETS, target_by_name
 from converter.environment import (
     PRIORITY,
     Environment,
     EqlOverlay,
+    KqlOverlay,
     SplOverlay,
     load_environment,
 )
 from converter.publish.manifest import parse_manifest
 from converter.verify.build import BuildResult, run_build
+from converter.verify.environment_notes import environment_warnings
 
 from .conftest import FILES, REPO
 
 ACME = REPO / "examples" / "environments" / "acme.yml"
 BAD = FILES / "environments"
+
+
+def _eql(environment: Environment) -> EqlOverlay:
+    overlay = environment.overlay("eql", EqlOverlay)
+    assert overlay is not None
+    return overlay
+
+
+def _spl(environment: Environment) -> SplOverlay:
+    overlay = environment.overlay("spl", SplOverlay)
+    assert overlay is not None
+    return overlay
+
+
+def _kql(environment: Environment) -> KqlOverlay:
+    overlay = environment.overlay("kql", KqlOverlay)
+    assert overlay is not None
+    return overlay
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -77,11 +97,12 @@ def _queries(build: BuildResult, target: str) -> dict[str, str]:
 
 def test_example_environment_loads(acme: Environment) -> None:
     assert acme.name == "acme-prod"
-    assert acme.eql.index["linux"] == ("logs-sysmon_linux.log-acme-*",)
-    assert acme.spl.index == "acme_endpoint"
-    assert acme.spl.macro is not None and acme.spl.macro.name == "acme_endpoint_data"
-    assert acme.kql.tables["DeviceProcessEvents"] == "AcmeProcessEvents_CL"
-    assert acme.kql.fields["ProcessCommandLine"] == "CmdLine"
+    eql, spl, kql = _eql(acme), _spl(acme), _kql(acme)
+    assert eql.index["linux"] == ("logs-sysmon_linux.log-acme-*",)
+    assert spl.index == "acme_endpoint"
+    assert spl.macro is not None and spl.macro.name == "acme_endpoint_data"
+    assert kql.tables["DeviceProcessEvents"] == "AcmeProcessEvents_CL"
+    assert kql.fields["ProcessCommandLine"] == "CmdLine"
 
 
 def test_minimal_environment_changes_nothing(stock_build: BuildResult) -> None:
@@ -233,13 +254,13 @@ def test_kql_queries_use_the_environment_tables_and_columns(acme_build: BuildRes
 
 
 @pytest.mark.parametrize(
-    ("target", "transform"), [("eql", "_ecs"), ("spl", "_splunk"), ("kql", "_defender")]
+    ("target", "overlay"), [("eql", EqlOverlay), ("spl", SplOverlay), ("kql", KqlOverlay)]
 )
 def test_documents_not_stored_the_environments_way_fail_verification(
-    acme: Environment, monkeypatch: pytest.MonkeyPatch, target: str, transform: str
+    acme: Environment, monkeypatch: pytest.MonkeyPatch, target: str, overlay: type
 ) -> None:
     # The queries are the environment's, the documents the stock ones: nothing may verify.
-    monkeypatch.setattr(Environment, transform, lambda self, document: document)
+    monkeypatch.setattr(overlay, "document", lambda self, document, *_: document)
     build = run_build(Project.at(REPO), targets=(target_by_name(target),), environment=acme)
     assert not build.ok
     failed = [r.rule.stem for r in build.rules if r.targets[target].status == Status.FAILED]
@@ -261,17 +282,21 @@ def test_a_macro_keeping_another_index_fails_verification(stock_build: BuildResu
 
 
 def test_unused_renames_are_warned(acme: Environment, acme_build: BuildResult) -> None:
-    assert acme.warnings(acme_build) == []
+    assert environment_warnings(acme, acme_build) == []
     typo = Environment(
         name="typo",
         path="typo.yml",
-        spl=SplOverlay(fields={"CommandLin": "cmd_line_typo"}),
+        sections={"spl": SplOverlay(fields={"CommandLin": "cmd_line_typo"})},
     )
-    assert typo.warnings(acme_build) == [
+    assert environment_warnings(typo, acme_build) == [
         "typo.yml: spl.fields: no spl query names the field cmd_line_typo"
     ]
-    macos = Environment("macos", "macos.yml", eql=EqlOverlay(index={"macos": ("logs-mac-*",)}))
-    assert macos.warnings(acme_build) == ["macos.yml: eql.index: no rule has log source macos"]
+    macos = Environment(
+        "macos", "macos.yml", sections={"eql": EqlOverlay(index={"macos": ("logs-mac-*",)})}
+    )
+    assert environment_warnings(macos, acme_build) == [
+        "macos.yml: eql.index: no rule has log source macos"
+    ]
 
 
 # --- documents ---------------------------------------------------------------------------------
@@ -292,7 +317,7 @@ def test_ecs_fields_move_and_empty_objects_go(acme: Environment) -> None:
 
 def test_ecs_renames_are_simultaneous() -> None:
     swap = Environment(
-        name="swap", path="swap.yml", eql=EqlOverlay(fields={"a.b": "c", "c": "a.b"})
+        name="swap", path="swap.yml", sections={"eql": EqlOverlay(fields={"a.b": "c", "c": "a.b"})}
     )
     assert swap.document("eql", {"a": {"b": 1}, "c": 2}) == {"a": {"b": 2}, "c": 1}
 
@@ -333,7 +358,7 @@ def test_document_groups_and_unstored_events(acme: Environment) -> None:
 
 
 def test_kql_tables_are_renamed_with_their_columns(acme: Environment) -> None:
-    tables = acme.kql_tables()
+    tables = _kql(acme).defender_tables()
     assert "DeviceProcessEvents" not in tables
     process = tables["AcmeProcessEvents_CL"]
     assert "CmdLine" in process.columns and "ProcessCommandLine" not in process.columns
@@ -466,16 +491,19 @@ def test_out_needs_env(project_copy: Project, tmp_path: Path) -> None:
 def test_kibana_index_patterns_go_from_the_log_source_to_the_product(
     acme: Environment, acme_build: BuildResult
 ) -> None:
-    assert acme.index_patterns("windows", "ps_script") == (
+    eql = _eql(acme)
+    assert eql.index_patterns("windows", "ps_script") == (
         "logs-windows.powershell_operational-acme-*",
     )
-    assert acme.index_patterns("windows", "process_creation") == (
+    assert eql.index_patterns("windows", "process_creation") == (
         "logs-windows.sysmon_operational-acme-*",
     )
-    assert acme.index_patterns("zeek", "ssl") is None  # not set: the stock data stream
+    assert eql.index_patterns("zeek", "ssl") is None  # not set: the stock data stream
     stale = Environment(
-        "stale", "stale.yml", eql=EqlOverlay(index={"windows/dns_query": ("logs-dns-*",)})
+        "stale",
+        "stale.yml",
+        sections={"eql": EqlOverlay(index={"windows/dns_query": ("logs-dns-*",)})},
     )
-    assert stale.warnings(acme_build) == [
+    assert environment_warnings(stale, acme_build) == [
         "stale.yml: eql.index: no rule has log source windows/dns_query"
     ]

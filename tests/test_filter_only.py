@@ -26,9 +26,10 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.convert.targets import TARGETS
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, load_rule
+from converter.core.targets import TARGETS
+from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.eql.parsing import parse_event_query
 from converter.execute.engines.kql import parse_filter
@@ -40,7 +41,6 @@ from converter.execute.engines.spl.syntax import (
     RexCommand,
     SearchCommand,
 )
-from converter.execute.runtimes import target_runtimes
 
 from .conftest import REPO
 

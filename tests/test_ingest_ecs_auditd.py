@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from converter.convert.conversion import ConversionError, convert, make_backend, resolve_pipeline
-from converter.convert.targets import target_by_name
 from converter.core.auditd import AuditdEvent
 from converter.core.documents import DocumentGroup
 from converter.core.events import parse_audit_event
+from converter.core.targets import target_by_name
 from converter.execute.engines.eql import EqlEngine
 from converter.execute.ingest.ecs_auditd import decode_hex, field_value, to_ecs
 from converter.formats import auditd

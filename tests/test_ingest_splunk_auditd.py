@@ -9,10 +9,10 @@ extraction); Splunk's security_content searches it as `sourcetype="auditd"` (mac
 from __future__ import annotations
 
 from converter.convert.conversion import convert, make_backend, resolve_pipeline
-from converter.convert.targets import target_by_name
 from converter.core.auditd import AuditdEvent
 from converter.core.documents import DocumentGroup
 from converter.core.events import parse_audit_event
+from converter.core.targets import target_by_name
 from converter.execute.engines.spl import SplEngine
 from converter.execute.ingest.splunk_auditd import SOURCE, SOURCETYPE, render_line, to_splunk
 from converter.formats import auditd

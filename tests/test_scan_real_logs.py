@@ -11,11 +11,12 @@ import pytest
 from sigma.rule import SigmaRule
 
 from converter.convert.conversion import convert_for_target, target_backends
-from converter.convert.targets import target_by_name
 from converter.core.events import WindowsEvent
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
-from converter.execute.runtimes import select, target_runtimes
+from converter.core.targets import target_by_name
+from converter.environment.runtimes import target_runtimes
+from converter.execute.runtimes import select
 from converter.formats.base import BadRecord, Item
 from converter.formats.readers import read_items
 from converter.publish.manifest import read_manifest

@@ -6,13 +6,14 @@ query is valid and never matches, and the build can only notice if a case happen
 field. This module applies the target's pipelines to the rule, as its backend does, and compares
 every field name that comes out with the fields the target's documents have:
 
-- eql: the ECS fields the ingest model (`converter.execute.ingest.ecs`) produces for the rule's log
-source;
-- spl: the fields Splunk extracts (`converter.execute.ingest.splunk`), plus `source`, `sourcetype`,
-`host`
-  and `_raw`;
+- eql: the ECS fields the ingest model (`converter.execute.ingest.ecs`) produces for the rule's
+  log source (`ecs_names`);
+- spl: the fields Splunk extracts (`converter.execute.ingest.splunk`), plus `source`,
+  `sourcetype`, `host` and `_raw` (`splunk_names`);
 - kql: the columns of the Defender XDR table the pipeline chose
-  (`converter.execute.engines.defender_schema`).
+  (`converter.execute.engines.defender_schema`, `defender_columns`).
+
+Each target names its function in its spec (`TargetSpec.document_fields` or `state_fields`).
 
 The documents of a log source come from `converter.checks.specimens`. A log source without
 specimens, or a rule the pipelines refuse, yields no findings here: the build reports those.
@@ -32,10 +33,10 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from converter.convert.conversion import make_backend, resolve_pipeline
-from converter.convert.targets import Target
-from converter.core.documents import DocumentGroup
+from converter.core.documents import DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, detection_items
+from converter.core.targets import TargetSpec, resolve, target_by_name
 from converter.execute.engines.defender_schema import DEFENDER_TABLES
 from converter.reference import sources_of
 
@@ -45,7 +46,7 @@ from .specimens import specimen_events
 SPLUNK_DEFAULT_FIELDS = frozenset({"source", "sourcetype", "host", "_raw"})
 
 
-def field_pipeline(target: Target, root: Path) -> ProcessingPipeline:
+def field_pipeline(target: TargetSpec, root: Path) -> ProcessingPipeline:
     """The pipeline the target's backend applies, without the steps that reject a field.
 
     Those steps (`DetectionItemFailureTransformation`, e.g. microsoft_xdr's for a field with no
@@ -95,52 +96,71 @@ def _flatten(node: Any, prefix: str, out: set[str]) -> None:
         out.add(prefix)
 
 
-def _stored(target_name: str, event: Any) -> list[Any]:
-    from converter.execute.runtimes import ingest_models
+def ecs_names(document: Mapping[str, Any]) -> set[str]:
+    """The dotted names of an ECS document's values."""
+    names: set[str] = set()
+    _flatten(document, "", names)
+    return names
 
-    model = ingest_models()[target_name].get(type(event))
+
+def splunk_names(event: SplunkEvent) -> set[str]:
+    """The fields Splunk extracts from an event, and the default fields every event has."""
+    return {*event.fields, *SPLUNK_DEFAULT_FIELDS}
+
+
+def defender_columns(state: Mapping[str, Any]) -> frozenset[str] | None:
+    """The columns of the Defender table the pipeline chose (`query_table`)."""
+    table = DEFENDER_TABLES.get(str(state.get("query_table")))
+    return frozenset(table.columns) if table is not None else None
+
+
+def _stored(target: TargetSpec, event: Any) -> list[Any]:
+    model = target.ingest_models().get(type(event))
     document = model(event) if model is not None else None
     if document is None:
         return []
     return list(document) if type(document) is DocumentGroup else [document]
 
 
-@cache
 def document_fields(
     target_name: str, product: str, category: str | None, service: str | None = None
 ) -> frozenset[str] | None:
     """Fields the target's documents of the log source carry; None when that is not known."""
+    return stored_fields(target_by_name(target_name), product, category, service)
+
+
+@cache
+def stored_fields(
+    target: TargetSpec, product: str, category: str | None, service: str | None = None
+) -> frozenset[str] | None:
+    """`document_fields` of a target spec."""
     sources = sources_of(product, category, service)
-    if sources is None or target_name not in ("eql", "spl"):
+    if sources is None or target.document_fields is None:
         return None
     events = [event for source in sources for event in specimen_events(source)]
     if not events:
         return None
+    names_of = resolve(target.document_fields)
     fields: set[str] = set()
-    if target_name == "spl":
-        fields.update(SPLUNK_DEFAULT_FIELDS)
     for event in events:
-        for document in _stored(target_name, event):
-            if target_name == "eql":
-                _flatten(document, "", fields)
-            else:
-                fields.update(document.fields)
+        for document in _stored(target, event):
+            fields.update(names_of(document))
     return frozenset(fields)
 
 
 def known_fields(
-    target: Target, rule: SigmaRule, state: Mapping[str, Any]
+    target: TargetSpec, rule: SigmaRule, state: Mapping[str, Any]
 ) -> frozenset[str] | None:
-    if target.name == "kql":
-        table = DEFENDER_TABLES.get(str(state.get("query_table")))
-        return frozenset(table.columns) if table is not None else None
+    if target.state_fields is not None:
+        known: frozenset[str] | None = resolve(target.state_fields)(state)
+        return known
     logsource = rule.logsource
     if not logsource.product:
         return None
-    return document_fields(target.name, logsource.product, logsource.category, logsource.service)
+    return stored_fields(target, logsource.product, logsource.category, logsource.service)
 
 
-def unknown_in(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> list[str]:
+def unknown_in(rule: RuleFile, target: TargetSpec, pipeline: ProcessingPipeline) -> list[str]:
     """`unknown_fields` with a pipeline made once by `field_pipeline` (one per target and build)."""
     try:
         names, state = processed_fields(rule.text, pipeline)
@@ -152,7 +172,7 @@ def unknown_in(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> 
     return [name for name in names if name not in known]
 
 
-def unknown_fields(rule: RuleFile, target: Target, root: Path) -> list[str]:
+def unknown_fields(rule: RuleFile, target: TargetSpec, root: Path) -> list[str]:
     """Field names of `rule`, after the target's pipelines, that the target's documents lack."""
     return unknown_in(rule, target, field_pipeline(target, root))
 
@@ -162,7 +182,7 @@ def field_line(text: str, name: str) -> int | None:
     return line_of(text, name) or line_of(text, name.split(".")[-1])
 
 
-def require_known_fields(rule: RuleFile, target: Target, pipeline: ProcessingPipeline) -> None:
+def require_known_fields(rule: RuleFile, target: TargetSpec, pipeline: ProcessingPipeline) -> None:
     """Raise InputError (one line, exit code 2) when the rule names fields the target lacks.
 
     For the build: make `pipeline = field_pipeline(target, project.root)` once per target, then
@@ -174,7 +194,7 @@ def require_known_fields(rule: RuleFile, target: Target, pipeline: ProcessingPip
         raise InputError(rule.path, message, field_line(rule.text, unknown[0]))
 
 
-def unknown_fields_message(target: Target, names: Iterable[str]) -> str:
+def unknown_fields_message(target: TargetSpec, names: Iterable[str]) -> str:
     listed = ", ".join(repr(name) for name in names)
     return (
         f"{target.name}: field(s) {listed} after the {target.title} pipelines are not in its "

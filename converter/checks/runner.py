@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from converter.convert.targets import TARGETS, Target
 from converter.core.cases import Case, case_paths, load_case
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, rule_paths
+from converter.core.targets import TARGETS, TargetSpec
 from converter.core.textfiles import load_yaml, read_text, shown_path, within
 
 from .conventions import check_conventions
@@ -120,7 +120,7 @@ def _load_cases(project: Project) -> tuple[list[Case], dict[str, str], list[Find
 
 
 def _field_findings(
-    project: Project, rules: Sequence[RuleFile], targets: Sequence[Target]
+    project: Project, rules: Sequence[RuleFile], targets: Sequence[TargetSpec]
 ) -> list[Finding]:
     findings = []
     for target in targets:
@@ -137,7 +137,7 @@ def _field_findings(
 
 
 def run_checks(
-    project: Project, paths: Sequence[Path] | None = None, targets: Sequence[Target] = TARGETS
+    project: Project, paths: Sequence[Path] | None = None, targets: Sequence[TargetSpec] = TARGETS
 ) -> CheckReport:
     """Check the whole project; with `paths`, report only findings in files under them."""
     if not rule_paths(project):

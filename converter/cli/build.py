@@ -15,6 +15,7 @@ from converter.environment import Environment, load_environment
 from converter.publish.artifacts import differences, render, write_dist
 from converter.publish.report import matrix
 from converter.verify.build import run_build
+from converter.verify.environment_notes import environment_warnings
 
 
 def environment_output(project: Project, environment: Environment, out: str | None) -> Path:
@@ -73,7 +74,7 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
             check_writable(output, shown)
     result = run_build(project, environment=environment)
     click.echo(matrix(result))
-    for note in environment.warnings(result) if environment else []:
+    for note in environment_warnings(environment, result) if environment else []:
         click.echo(f"warning: {note}", err=True)
     if not result.ok:
         click.echo("", err=True)

@@ -17,13 +17,14 @@ from pathlib import Path
 import click
 
 from converter.cli.options import env_option, project_option
-from converter.convert.targets import TARGET_NAMES, target_by_name
 from converter.core.errors import InputError, VerificationFailed
 from converter.core.project import Project
 from converter.core.rules import load_rules
 from converter.core.status import Status
+from converter.core.targets import TARGET_NAMES, target_by_name
 from converter.environment import load_environment
 from converter.verify.build import RuleResult, run_build
+from converter.verify.environment_notes import environment_warnings
 
 
 def selected_paths(project: Project, given: Sequence[str]) -> set[str] | None:
@@ -83,7 +84,7 @@ def convert(
     chosen = selected_paths(project, rule_files)
     target = target_by_name(target_name)
     build = run_build(project, targets=(target,), environment=environment)
-    for note in environment.warnings(build) if environment else []:
+    for note in environment_warnings(environment, build) if environment else []:
         click.echo(f"warning: {note}", err=True)
     failures = list(build.errors)
     first = True

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import Backend
@@ -16,23 +16,11 @@ from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
-from converter.convert.backends.eql import CertdetectEqlBackend
-from converter.convert.backends.kql import CertdetectKustoBackend
 from converter.convert.backends.refusals import UnsupportedShape, check_rule
-from converter.convert.backends.splunk import CertdetectSplunkBackend
-from converter.convert.targets import Alternative, Target
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile
-
-if TYPE_CHECKING:
-    from converter.environment import Environment
-
-# The stock backends, each corrected where it emits wrong queries (docs/converter-defects.md).
-BACKENDS: dict[str, type[Backend]] = {
-    "eql": CertdetectEqlBackend,
-    "splunk": CertdetectSplunkBackend,
-    "kusto": CertdetectKustoBackend,
-}
+from converter.core.targets import Alternative, TargetSpec, resolve
+from converter.environment import Environment
 
 
 class ConversionError(Exception):
@@ -50,7 +38,7 @@ def _resolver() -> Any:
     return InstalledSigmaPlugins.autodiscover().get_pipeline_resolver()
 
 
-def resolve_pipeline(target: Target, root: Path) -> ProcessingPipeline:
+def resolve_pipeline(target: TargetSpec, root: Path) -> ProcessingPipeline:
     return resolve_pipelines(target.pipelines, root, target.name)
 
 
@@ -72,28 +60,28 @@ def resolve_pipelines(names: Sequence[str], root: Path, owner: str) -> Processin
 
 
 def target_pipeline(
-    target: Target, root: Path, environment: Environment | None = None
+    target: TargetSpec, root: Path, environment: Environment | None = None
 ) -> ProcessingPipeline:
     """The target's pipelines, then the environment's overlay (priority 100, after them all)."""
     return _with_overlay(resolve_pipeline(target, root), target, environment)
 
 
 def _with_overlay(
-    pipeline: ProcessingPipeline, target: Target, environment: Environment | None
+    pipeline: ProcessingPipeline, target: TargetSpec, environment: Environment | None
 ) -> ProcessingPipeline:
     return pipeline if environment is None else pipeline + environment.pipeline(target.name)
 
 
 @dataclass(frozen=True)
 class TargetBackends:
-    """A target's backend, and one per alternative store of a log source (`Target.alternatives`)."""
+    """A target's backend, and one per alternative store of a log source (`alternatives`)."""
 
     main: Backend
     alternatives: tuple[tuple[Alternative, Backend], ...] = ()
 
 
 def target_backends(
-    target: Target, root: Path, environment: Environment | None = None
+    target: TargetSpec, root: Path, environment: Environment | None = None
 ) -> TargetBackends:
     alternatives = []
     for alternative in target.alternatives:
@@ -133,8 +121,9 @@ def convert_for_target(backends: TargetBackends, rule: RuleFile) -> Converted:
     return converted
 
 
-def make_backend(target: Target, pipeline: ProcessingPipeline) -> Backend:
-    backend = BACKENDS[target.backend](pipeline)
+def make_backend(target: TargetSpec, pipeline: ProcessingPipeline) -> Backend:
+    # the stock backend, corrected where it emits wrong queries (docs/converter-defects.md)
+    backend: Backend = resolve(target.backend)(pipeline)
     if target.parenthesize:
         backend.parenthesize = True  # type: ignore[misc]
     return backend

@@ -24,7 +24,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from converter import __version__
-from converter.convert.targets import TARGETS
 from converter.core.errors import InputError
 from converter.core.status import Status
 
@@ -56,7 +55,7 @@ class RuleEntry:
     tags: tuple[str, ...]
     source: str  # the rule file, relative to the project root
     sha256: str  # of the rule file's text
-    targets: Mapping[str, TargetEntry]  # target name -> entry, in `TARGETS` order
+    targets: Mapping[str, TargetEntry]  # target name -> entry, in the build's target order
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def manifest_of(build: BuildResult) -> Manifest:
             target.name: _target_entry(
                 outcome, artifact_path(target.name, rule.stem, target.extension)
             )
-            for target in TARGETS
+            for target in build.targets
             if (outcome := result.targets.get(target.name)) is not None
         }
         rules.append(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from converter.convert.targets import TARGETS
 from converter.core.status import Status
 from converter.verify.build import BuildResult
 
 
 def matrix(build: BuildResult) -> str:
-    columns = ["sigma", *(target.name for target in TARGETS)]
+    columns = ["sigma", *(target.name for target in build.targets)]
     rows = []
     for result in build.rules:
-        outcomes = [result.reference, *(result.targets.get(t.name) for t in TARGETS)]
+        outcomes = [result.reference, *(result.targets.get(t.name) for t in build.targets)]
         cells = []
         for outcome in outcomes:
             if outcome is None:

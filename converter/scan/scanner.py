@@ -29,23 +29,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from converter.convert.targets import TARGET_NAMES
 from converter.core.auditd import AuditdEvent
-from converter.core.documents import DefenderRow
 from converter.core.errors import InputError
 from converter.core.events import WindowsEvent
 from converter.core.project import Project
 from converter.core.rules import load_rules
+from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.zeek import ZeekRecord
+from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import CompiledQuery, QueryError
-from converter.execute.runtimes import TargetRuntime, ingest_models, select, target_runtimes
+from converter.execute.runtimes import TargetRuntime, select
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 
-EVALUATORS = ("sigma", *TARGET_NAMES)
+# the targets an engine executes (`TargetSpec.engine`)
+SCANNED: tuple[TargetSpec, ...] = tuple(target for target in TARGETS if target.engine is not None)
+EVALUATORS = ("sigma", *(target.name for target in SCANNED))
 # A batch closes at this many items to evaluate, this much event text held (each evaluator's
 # documents for a batch are a few times that), or this many items in all: memory stays flat
 # whatever the input, also for large events (PowerShell script blocks run to 32 KB each).
@@ -223,21 +225,13 @@ class TargetEvaluator:
 _RAW_KINDS = frozenset({WindowsEvent, Filtered, AuditdEvent, ZeekRecord})
 
 
-def _raw_types() -> dict[str, frozenset[type]]:
-    return {
-        name: frozenset(kind for kind in models if kind is not WindowsEvent)
-        for name, models in ingest_models().items()
-    }
+def _raw_types(target: TargetSpec) -> frozenset[type]:
+    """The raw event types other than Windows events that the target stores."""
+    return frozenset(kind for kind in target.ingest_models() if kind is not WindowsEvent)
 
 
-def _native_types() -> dict[str, type]:
-    return {"eql": EcsRecord, "kql": DefenderRow}
-
-
-def _stores() -> dict[str, Callable[[str, int], bool]]:
-    from converter.execute.ingest import defender, ecs, splunk
-
-    return {"eql": ecs.stores, "spl": splunk.stores, "kql": defender.stores}
+def _stores(target: TargetSpec) -> Callable[[str, int], bool]:
+    return resolve(target.stores) if target.stores is not None else lambda channel, event_id: False
 
 
 @dataclass
@@ -270,10 +264,10 @@ class Scanner:
             evaluators.append(
                 SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
             )
-        targets = [name for name in TARGET_NAMES if name in chosen]
-        runtimes = target_runtimes() if targets else {}
-        stores, natives, raws = _stores(), _native_types(), _raw_types()
-        for name in targets:
+        targets = [target for target in SCANNED if target.name in chosen]
+        runtimes = target_runtimes(targets=targets) if targets else {}
+        for spec in targets:
+            name = spec.name
             queries: list[tuple[str, CompiledQuery[Any]]] = []
             for entry in manifest.rules:
                 target = entry.targets.get(name)
@@ -284,10 +278,9 @@ class Scanner:
                     queries.append((entry.id, runtimes[name].compile(query)))
                 except QueryError as error:
                     raise InputError(f"dist/{target.path}", f"query rejected: {error}") from None
+            native = resolve(spec.native) if spec.native is not None else None
             evaluators.append(
-                TargetEvaluator(
-                    runtimes[name], queries, stores[name], natives.get(name), raws[name]
-                )
+                TargetEvaluator(runtimes[name], queries, _stores(spec), native, _raw_types(spec))
             )
         rules = {
             rule.id: RuleInfo(rule.id, rule.stem, rule.title, rule.level) for rule in rule_files

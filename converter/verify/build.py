@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from converter.checks import field_pipeline, require_known_fields
 from converter.convert.conversion import ConversionError, convert_for_target, target_backends
-from converter.convert.targets import TARGETS, Target
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
 from converter.core.status import Status
+from converter.core.targets import TARGETS, TargetSpec
+from converter.environment import Environment
+from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import QueryError
-from converter.execute.runtimes import TargetRuntime, select, target_runtimes
+from converter.execute.runtimes import TargetRuntime, select
 from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
 from converter.verify.oracle import check_oracle, load_oracle
-
-if TYPE_CHECKING:
-    from converter.environment import Environment
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,7 @@ class BuildResult:
     cases: list[Case]
     errors: list[str] = field(default_factory=list)  # failures outside one rule (seed oracle)
     environment: Environment | None = None  # the overlay the queries were built for
+    targets: Sequence[TargetSpec] = TARGETS  # the targets built, in manifest order
 
     @property
     def failures(self) -> list[str]:
@@ -123,7 +122,9 @@ def evaluate_artifact(
 
 
 def run_build(
-    project: Project, targets: Sequence[Target] = TARGETS, environment: Environment | None = None
+    project: Project,
+    targets: Sequence[TargetSpec] = TARGETS,
+    environment: Environment | None = None,
 ) -> BuildResult:
     rules = load_rules(project)
     # A field no target document has would convert to a query that silently never matches.
@@ -132,18 +133,20 @@ def run_build(
         for rule in rules:
             require_known_fields(rule, target, fields)
     cases = load_cases(project, (rule.id for rule in rules))
-    runtimes = target_runtimes(environment)
+    runtimes = target_runtimes(environment, targets)
     events = [case.event for case in cases]
     oracle = load_oracle(project)
     results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
-    build = BuildResult(project=project, rules=results, cases=cases, environment=environment)
+    build = BuildResult(
+        project=project, rules=results, cases=cases, environment=environment, targets=targets
+    )
     for target in targets:
         # The field check above runs without the overlay: its renames are the env's names.
         backends = target_backends(target, project.root, environment)
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
-        # The seed's EQL names the stock ECS fields: it is checked by the stock build only.
-        if runtime is not None and target.name == "eql" and oracle is not None and not environment:
+        # The seed names the stock fields: it is checked by the stock build only.
+        if runtime is not None and target.seed_oracle and oracle is not None and not environment:
             known = {rule.id for rule in rules}
             build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
         for result in results:

@@ -14,13 +14,16 @@ reproducible and `certdetect build --check` can compare it.
 
 from __future__ import annotations
 
-from converter.publish.deploy import kibana, navigator, sentinel, splunk_conf
+from converter.core.targets import resolve
+from converter.publish.deploy import navigator
 from converter.verify.build import BuildResult
 
 
 def deployable_files(build: BuildResult) -> dict[str, bytes]:
-    """Every deployable file, keyed by its path inside dist/."""
+    """Every deployable file, keyed by its path inside dist/: each built target's deployers
+    (`TargetSpec.deployers`), then the rule set's Navigator layer."""
     files: dict[str, bytes] = {}
-    for render in (kibana.render, splunk_conf.render, sentinel.render, navigator.render):
+    renders = [resolve(ref) for target in build.targets for ref in target.deployers]
+    for render in (*renders, navigator.render):
         files.update(render(build))
     return dict(sorted(files.items()))

@@ -14,16 +14,13 @@ then enable. Schedule: every 5 minutes over the last 9, Elastic's prebuilt defau
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from converter import __version__
 from converter.core.errors import InputError
+from converter.environment import Environment, EqlOverlay
 from converter.publish.deploy.attack import FRAMEWORK, AttackMapping, Technique, technique
 from converter.publish.deploy.metadata import KIBANA_SEVERITY, Deployable, release_number, verified
 from converter.verify.build import BuildResult
-
-if TYPE_CHECKING:
-    from converter.environment import Environment
 
 PATH = "elastic/certdetect-rules.ndjson"
 SOURCE_TAG = "Source: certdetect"
@@ -94,11 +91,10 @@ def kibana_rule(
     item: Deployable, version: str = __version__, environment: Environment | None = None
 ) -> dict[str, object]:
     rule = item.rule
-    # An environment overlay names where its data streams are (converter/environment.py).
+    # An environment overlay names where its data streams are (converter/environment/eql.py).
     logsource = (rule.product, rule.category or rule.service)
-    index = (environment and environment.index_patterns(*logsource)) or INDEX_PATTERNS.get(
-        logsource
-    )
+    overlay = environment.overlay(TARGET, EqlOverlay) if environment is not None else None
+    index = (overlay and overlay.index_patterns(*logsource)) or INDEX_PATTERNS.get(logsource)
     if index is None:
         raise InputError(
             rule.source,

@@ -13,16 +13,13 @@ Defender table of the query has.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import yaml
 
 from converter import __version__
+from converter.environment import Environment, KqlOverlay
 from converter.publish.deploy.metadata import SENTINEL_SEVERITY, Deployable, verified
 from converter.verify.build import BuildResult
-
-if TYPE_CHECKING:
-    from converter.environment import Environment
 
 FOLDER = "sentinel"
 TARGET = "kql"
@@ -116,10 +113,11 @@ def sentinel_rule(
         "relevantTechniques": [technique.id for technique in rule.attack.techniques],
         "query": item.query + "\n",
     }
-    if environment is None:
+    overlay = environment.overlay(TARGET, KqlOverlay) if environment is not None else None
+    if overlay is None:
         mappings = entity_mappings(table)
     else:  # the environment's table stands for a Defender table, with its columns renamed
-        mappings = entity_mappings(environment.stock_table(table), environment.kql.fields)
+        mappings = entity_mappings(overlay.stock_table(table), overlay.fields)
     if mappings:
         document["entityMappings"] = mappings
     document["version"] = version
