@@ -15,7 +15,7 @@ from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaRule
 
 from converter.checks.conventions import check_conventions
-from converter.checks.fields import document_fields
+from converter.checks.fields import document_fields, stored_fields
 from converter.core import logsources
 from converter.core.events import WindowsEvent
 from converter.core.logsources import (
@@ -140,9 +140,9 @@ def toy_field(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return document
 
     monkeypatch.setitem(ecs.BUILDERS, (SYSMON_CHANNEL, 11), with_toy_field)
-    document_fields.cache_clear()
+    stored_fields.cache_clear()
     yield
-    document_fields.cache_clear()
+    stored_fields.cache_clear()
 
 
 def test_a_toy_ingest_field_reaches_the_document_and_the_field_check(toy_field: None) -> None:

@@ -21,11 +21,12 @@ from sigma.conversion.base import TextQueryBackend
 
 from converter.core.events import WindowsEvent
 from converter.core.project import Project
+from converter.core.status import Status
 from converter.core.targets import TARGET_NAMES, TARGETS, Ingest, TargetSpec, resolve
 from converter.execute.engines.base import QueryError
 from converter.publish.artifacts import render
 from converter.publish.report import matrix
-from converter.verify.build import CONVERTED, FAILED, UNSUPPORTED, VERIFIED, run_build
+from converter.verify.build import run_build
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
@@ -200,12 +201,12 @@ def test_a_new_target_is_converted_verified_and_rendered_from_its_spec_alone(
     staging, regex = (
         next(r for r in build.rules if r.rule.id == rule_id) for rule_id in (STAGING_ID, REGEX_ID)
     )
-    assert staging.targets["toy"].status == VERIFIED
+    assert staging.targets["toy"].status == Status.VERIFIED
     assert staging.targets["toy"].query == (
         'TargetFilename.endswith(".cer") and "\\\\Temp\\\\" in TargetFilename'
     )
-    assert staging.targets["toy"].matched == ["file_event_win_toy_staging/temp_cer"]
-    assert regex.targets["toy"].status == UNSUPPORTED
+    assert staging.targets["toy"].matched == ("file_event_win_toy_staging/temp_cer",)
+    assert regex.targets["toy"].status == Status.UNSUPPORTED
     assert regex.targets["toy"].reason
 
     files = render(build)
@@ -217,13 +218,13 @@ def test_a_new_target_is_converted_verified_and_rendered_from_its_spec_alone(
     entries = {rule["id"]: rule["targets"] for rule in manifest["rules"]}
     assert entries[STAGING_ID] == {
         "toy": {
-            "status": VERIFIED,
+            "status": Status.VERIFIED,
             "path": "toy/file_event_win_toy_staging.py",
             "cases": {"checked": 3, "matched": ["file_event_win_toy_staging/temp_cer"]},
             "reason": None,
         }
     }
-    assert entries[REGEX_ID]["toy"]["status"] == UNSUPPORTED
+    assert entries[REGEX_ID]["toy"]["status"] == Status.UNSUPPORTED
     assert entries[REGEX_ID]["toy"]["path"] is None
     assert matrix(build).splitlines()[0].split() == ["rule", "level", "sigma", "toy"]
     assert "toy" not in TARGET_NAMES  # registered nowhere
@@ -237,15 +238,15 @@ def test_a_target_whose_engine_disagrees_with_sigma_fails_the_build(
     case.write_text(case.read_text().replace("root.cer", "ROOT.CER"))
     build = run_build(toy_project, targets=(TOY,))
     staging = next(r for r in build.rules if r.rule.id == STAGING_ID)
-    assert staging.reference.status == VERIFIED
-    assert staging.targets["toy"].status == FAILED
+    assert staging.reference.status == Status.VERIFIED
+    assert staging.targets["toy"].status == Status.FAILED
     assert any("[toy]" in line and "temp_cer" in line for line in build.failures)
 
 
 def test_a_target_without_an_engine_is_converted_not_verified(toy_project: Project) -> None:
     build = run_build(toy_project, targets=(replace(TOY, engine=None),))
     staging = next(r for r in build.rules if r.rule.id == STAGING_ID)
-    assert staging.targets["toy"].status == CONVERTED
+    assert staging.targets["toy"].status == Status.CONVERTED
     assert staging.targets["toy"].reason == "no engine executes this target"
     assert "toy/file_event_win_toy_staging.py" in render(build)
 
