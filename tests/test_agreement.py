@@ -105,6 +105,10 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness() -> Harness:
+    return make_harness()
+
+
+def make_harness() -> Harness:
     backends, stock = {}, {}
     for name in TARGET_NAMES:
         target = target_by_name(name)
