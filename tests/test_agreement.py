@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -105,6 +106,10 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness() -> Harness:
+    return make_harness()
+
+
+def make_harness() -> Harness:
     backends, stock = {}, {}
     for name in TARGET_NAMES:
         target = target_by_name(name)
@@ -398,26 +403,40 @@ def _report(verdict: Verdict, text: str, records: list[dict[str, str]]) -> str:
     )
 
 
+# A target refusing every rule would pass the property vacuously. Each target converts between a
+# third and a half of the 200 derandomized rules of each category (the rest are refusals with a
+# reason); below this share, the property checked too little to mean anything.
+MIN_CONVERTED = 0.2
+
+
 @pytest.mark.parametrize("category", sorted(FIELDS))
 @pytest.mark.parametrize("target", TARGET_NAMES)
-@AGREEMENT
-@given(data=st.data())
 def test_target_agrees_with_the_sigma_reference(
-    harness: Harness, target: str, category: str, data: st.DataObject
+    harness: Harness, target: str, category: str
 ) -> None:
-    text = data.draw(rules(category), label="rule")
-    records = data.draw(events_for(text, category), label="events")
-    events = [make_event(category, record) for record in records]
-    try:
-        verdict = judge(harness, target, text, events)
-    except QueryError as error:
-        pytest.fail(f"the engine rejects the query:\n{text}\n{error}")
-    if verdict.got is None:
-        event("unsupported")
-        assert explicit(verdict.reason), f"refusal without a reason: {verdict.reason!r}"
-        return
-    event("converted")
-    assert verdict.got == verdict.expected, _report(verdict, text, records)
+    outcomes: Counter[str] = Counter()
+
+    @AGREEMENT
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        text = data.draw(rules(category), label="rule")
+        records = data.draw(events_for(text, category), label="events")
+        events = [make_event(category, record) for record in records]
+        try:
+            verdict = judge(harness, target, text, events)
+        except QueryError as error:
+            pytest.fail(f"the engine rejects the query:\n{text}\n{error}")
+        if verdict.got is None:
+            event("unsupported")
+            outcomes["unsupported"] += 1
+            assert explicit(verdict.reason), f"refusal without a reason: {verdict.reason!r}"
+            return
+        event("converted")
+        outcomes["converted"] += 1
+        assert verdict.got == verdict.expected, _report(verdict, text, records)
+
+    check()
+    assert outcomes["converted"] >= MIN_CONVERTED * sum(outcomes.values()), outcomes
 
 
 # --- Plain shapes must stay supported ---------------------------------------------------------

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 
+import converter.verify.build as build_module
 from converter.cli import CertdetectGroup
 from converter.cli.bundle import bundle
 from converter.core.project import Project
@@ -29,9 +31,11 @@ from converter.publish.bundle import (
     release_date,
     tar_gz,
 )
+from converter.reference import UnsupportedRuleError
 from converter.verify.build import run_build
 
 from .conftest import REPO
+from .verdict_support import splunk_writes_a_second_command
 
 COPIED = ("sigma", "pipelines", "cases", "oracle", "dist")
 DOCUMENTS = (
@@ -330,3 +334,65 @@ def test_long_paths_fit_the_ustar_format() -> None:
     assert b"././@LongLink" not in raw and b"PaxHeader" not in raw  # plain ustar headers
     assert _contents(data) == {f"certdetect-9.9.9/{name}": b"x\n"}
     assert data == tar_gz("certdetect-9.9.9", {name: b"x\n"}, 0)
+
+
+# --- the release gate: no bundle from a build that is not ok ------------------------------------
+
+
+def reference_cannot_evaluate(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(rule: object) -> None:
+        raise UnsupportedRuleError("injected: a construct the reference cannot evaluate")
+
+    monkeypatch.setattr(build_module, "compile_reference", refuse)
+
+
+def a_case_declares_no_match(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first case that expects a rule now says it expects none: every evaluator disagrees
+    for path in sorted((root / "cases").rglob("*.json")):
+        case = json.loads(path.read_text(encoding="utf-8"))
+        if case["expect"]:
+            case["expect"] = []
+            path.write_text(json.dumps(case, indent=2), encoding="utf-8")
+            return
+    raise AssertionError("no case expects a rule")
+
+
+def an_engine_rejects_a_query(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    splunk_writes_a_second_command(monkeypatch)
+
+
+def the_seed_oracle_disagrees(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # only the oracle changes: every rule still verifies and dist/ stays what a build writes
+    seed = root / "oracle" / "seed.yml"
+    data = yaml.safe_load(seed.read_text(encoding="utf-8"))
+    data["query"] = 'any where process.name == "no-such-tool"'
+    seed.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+BUILD_FAILURES = {
+    "reference": reference_cannot_evaluate,
+    "case": a_case_declares_no_match,
+    "engine": an_engine_rejects_a_query,
+    "oracle": the_seed_oracle_disagrees,
+}
+
+
+@pytest.mark.parametrize("way", sorted(BUILD_FAILURES))
+def test_no_bundle_is_made_from_a_build_that_is_not_ok(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    # The stale dist/, the fifth way, is test_a_stale_dist_is_refused_and_nothing_is_written.
+    root = fresh_copy(tmp_path / "checkout", 0o644, 0o755, 1_000_000_000)
+    BUILD_FAILURES[way](root, monkeypatch)
+    failures = run_build(Project.at(root)).failures
+    assert failures
+    result = CliRunner().invoke(
+        cli, ["bundle", "--project", str(root), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        r"certdetect: (\d+) disagreement\(s\) with the cases; run `certdetect build`\n",
+        result.stderr,
+    ), result.stderr
+    assert result.stderr.startswith(f"certdetect: {len(failures)} disagreement")
+    assert not (tmp_path / "out").exists()

@@ -263,3 +263,23 @@ def test_spl_documents_know_the_security_4688_field_names() -> None:
     fields = document_fields("spl", "windows", "process_creation")
     assert fields is not None
     assert {"NewProcessName", "ParentProcessName", "SubjectUserName", "SubjectLogonId"} <= fields
+
+
+def test_kql_compares_all_linked_values_each_never_as_has_all_terms(
+    repo_project: Project,
+) -> None:
+    # `|all` links the values with AND: the command line is "a" and is "b". Stock Kusto writes
+    # `has_all ("a", "b")`, a term search that "a b" passes although it equals neither
+    # (tests/files/agreement/examples/kql_all_values_are_not_terms.yml).
+    text = (
+        "title: All Values\nid: 0b0f6a39-6f3e-4d35-9a3e-2d6d2b1a0c42\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        "detection:\n  selection:\n    CommandLine|all: [a, b]\n  condition: selection\n"
+    )
+    rule = RuleFile("sigma/all_values.yml", text, SigmaRule.from_yaml(text))
+    target = target_by_name("kql")
+    query = convert(make_backend(target, resolve_pipeline(target, repo_project.root)), rule).query
+    assert query == (
+        'DeviceProcessEvents\n| where ActionType =~ "ProcessCreated" and '
+        '(ProcessCommandLine =~ "a" and ProcessCommandLine =~ "b")'
+    )

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sigma.backends.splunk import SplunkBackend
+from sigma.collection import SigmaCollection
+from sigma.plugins import InstalledSigmaPlugins
 
 from converter.core.documents import SplunkEvent
 from converter.execute.engines.base import QueryError
@@ -343,13 +346,9 @@ def test_pcre_outside_python_subset_raises(pcre: str) -> None:
 
 # --- real pySigma Splunk backend output, default and parenthesized ---------------------------
 
-sigma_collection = pytest.importorskip("sigma.collection")
-splunk_backend = pytest.importorskip("sigma.backends.splunk")
-sigma_plugins = pytest.importorskip("sigma.plugins")
-
 
 def _pipeline():
-    resolver = sigma_plugins.InstalledSigmaPlugins.autodiscover().get_pipeline_resolver()
+    resolver = InstalledSigmaPlugins.autodiscover().get_pipeline_resolver()
     return resolver.resolve(["sysmon", "splunk_windows"])
 
 
@@ -358,15 +357,15 @@ def spl(detection: str, parenthesize: bool) -> str:
         "title: t\nlogsource: {product: windows, category: process_creation}\n"
         f"detection:\n{detection}"
     )
-    backend = splunk_backend.SplunkBackend(_pipeline())
+    backend = SplunkBackend(_pipeline())
     backend.parenthesize = parenthesize  # the constructor keyword is ignored (next test)
-    (query,) = backend.convert(sigma_collection.SigmaCollection.from_yaml(rule))
+    (query,) = backend.convert(SigmaCollection.from_yaml(rule))
     return query
 
 
 def test_pysigma_ignores_parenthesize_keyword() -> None:
     # SplunkBackend(p, parenthesize=True) only lands in backend_options on pySigma 1.5.1
-    assert splunk_backend.SplunkBackend(_pipeline(), parenthesize=True).parenthesize is False
+    assert SplunkBackend(_pipeline(), parenthesize=True).parenthesize is False
 
 
 WIN = "WinEventLog:Microsoft-Windows-Sysmon/Operational"  # what splunk_windows emits

@@ -18,7 +18,13 @@ from click.testing import CliRunner
 from sigma.processing.pipeline import ProcessingPipeline
 
 from converter.cli import main
-from converter.convert.conversion import convert, make_backend, resolve_pipeline, target_pipeline
+from converter.convert.conversion import (
+    ConversionError,
+    convert,
+    make_backend,
+    resolve_pipeline,
+    target_pipeline,
+)
 from converter.core.documents import DefenderRow, DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.project import Project
@@ -180,7 +186,7 @@ def test_overlay_is_a_stock_pipeline_at_priority_100(acme: Environment) -> None:
 
 @pytest.mark.parametrize("target_name", ["eql", "spl", "kql"])
 def test_sigma_cli_reproduces_the_overlay(
-    acme: Environment, tmp_path: Path, target_name: str
+    acme: Environment, acme_build: BuildResult, tmp_path: Path, target_name: str
 ) -> None:
     # The same queries from the pipeline files, resolved by priority as sigma-cli does:
     # `sigma convert -t <backend> -p <target pipelines> -p environment/<target>.yml`
@@ -190,12 +196,20 @@ def test_sigma_cli_reproduces_the_overlay(
     with_file = replace(target, pipelines=(*target.pipelines, str(layer)))
     ours = make_backend(target, target_pipeline(target, REPO, acme))
     theirs = make_backend(target, resolve_pipeline(with_file, REPO))
+    compared = set()
     for rule in load_rules(Project.at(REPO)):
         try:
             expected = convert(ours, rule).query
-        except Exception:  # noqa: BLE001 - unsupported for both
+        except ConversionError as refusal:  # refused from the pipeline files too, for one reason
+            with pytest.raises(ConversionError) as caught:
+                convert(theirs, rule)
+            assert str(caught.value) == str(refusal), rule.stem
             continue
-        assert convert(theirs, rule).query == expected
+        assert convert(theirs, rule).query == expected, rule.stem
+        compared.add(rule.stem)
+    # every rule the environment's build verifies was compared, not only the refusals
+    verified = set(_queries(acme_build, target_name))
+    assert verified and compared >= verified
 
 
 # --- the environment's queries, verified ---------------------------------------------------------

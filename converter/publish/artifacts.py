@@ -46,15 +46,32 @@ def differences(dist: Path, files: dict[str, bytes]) -> list[str]:
     return changed
 
 
-def write_dist(dist: Path, files: dict[str, bytes]) -> None:
-    """Write the tree beside dist/, then swap it in: readers see the old tree or the new one.
+def _recover(dist: Path) -> None:
+    """Undo what a crashed run left beside dist/, before anything else is written.
 
-    The swap is two renames (dist -> dist.old, new -> dist); a crash between them leaves
-    `dist.old-*`, which the next build cleans up.
+    A crash between the two renames leaves no dist/ and the last good tree in `.dist.old-*`:
+    that tree goes back. Every other leftover (an old tree once dist/ exists, a staging tree
+    that may be incomplete) is removed.
     """
     parent = dist.parent
-    for leftover in parent.glob(f".{dist.name}.old-*"):
+    olds = sorted(parent.glob(f".{dist.name}.old-*"), key=lambda path: path.stat().st_mtime_ns)
+    if not dist.exists() and olds:
+        os.rename(olds.pop(), dist)  # the newest: the tree dist/ held before the crash
+    for leftover in (*olds, *parent.glob(f".{dist.name}.new-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_dist(dist: Path, files: dict[str, bytes]) -> None:
+    """Write the tree beside dist/, then swap it in: dist/ holds the old tree or the new one.
+
+    The swap is two renames (dist -> .dist.old-*, .dist.new-* -> dist). When the second fails,
+    the first is undone; a crash between them leaves no dist/ but the old tree in
+    `.dist.old-*`, which the next run puts back before it writes anything (`_recover`).
+    One build at a time: a second one running beside it would take the first's trees as
+    leftovers.
+    """
+    parent = dist.parent
+    _recover(dist)
     staging = Path(tempfile.mkdtemp(prefix=f".{dist.name}.new-", dir=parent))
     try:
         for name, content in files.items():
@@ -62,14 +79,18 @@ def write_dist(dist: Path, files: dict[str, bytes]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         os.chmod(staging, 0o755)
-        if dist.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dist.name}.old-", dir=parent))
-            old.rmdir()
-            os.rename(dist, old)
+        if not dist.exists():
             os.rename(staging, dist)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{dist.name}.old-", dir=parent))
+        old.rmdir()
+        os.rename(dist, old)
+        try:
             os.rename(staging, dist)
+        except BaseException:
+            os.rename(old, dist)
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    shutil.rmtree(old, ignore_errors=True)  # best effort: the next run removes what is left
