@@ -2,7 +2,7 @@
 
 The rule gets a fresh UUID, today's date, the SigmaHQ filename prefix of its log source and the
 project's tags; its cases are a complete raw event of the log source (EVTX JSON layout, every
-field the ingest models read, from `converter.checks.specimens`; for the service log sources an
+field the ingest models read, from `converter.verify.specimens`; for the service log sources an
 audit event's lines or a Zeek JSON row) that the example detection matches, and a look-alike it
 does not. So a freshly scaffolded rule builds and is verified on
 every target at once, and stays so as the contributor replaces the example detection and events.
@@ -25,7 +25,6 @@ from typing import Any
 import yaml
 
 from converter.checks.conventions import PROJECT_TAGS
-from converter.checks.specimens import RAW_SPECIMENS, SPECIMENS
 from converter.core import logsources
 from converter.core.errors import InputError
 from converter.core.logsources import (
@@ -36,6 +35,7 @@ from converter.core.logsources import (
     LogSource,
 )
 from converter.core.project import Project
+from converter.verify.specimens import RAW_SPECIMENS, SPECIMENS
 
 LEVELS = ("low", "medium", "high", "critical")
 MATCH_CASE = "match_example"

@@ -4,13 +4,11 @@ Hypothesis writes Windows process_creation and file_event rules whose values hol
 quotes, `*` and `?` wildcards and their escapes, edge spaces and non-ASCII letters, under plain
 equality and the contains, startswith, endswith, all, windash, re and cased modifiers, linked by
 and/or/not conditions; then Sysmon events holding each value (a witness) or a near miss (one
-character changed, the case changed, a wildcard part dropped or doubled, spaces stripped). Each
-rule goes through the real target pipelines and backends (`converter.convert.conversion`), each
-query
+character changed, the case changed, a wildcard part dropped or doubled, spaces stripped). Each rule
+goes through the real target pipelines and backends (`converter.convert.conversion`), each query
 through its engine over the ingested events (`converter.execute.runtimes`), and the events it
-matches must
-be the ones the Sigma reference matches (`converter.reference`). A target may refuse a rule
-(ConversionError with its reason): the build then marks it `unsupported`. A query the engine
+matches must be the ones the Sigma reference matches (`converter.reference`). A target may refuse a
+rule (ConversionError with its reason): the build then marks it `unsupported`. A query the engine
 rejects is a failure.
 
 Minimal examples found this way are kept in tests/files/agreement/examples/ and run as plain

@@ -2,11 +2,9 @@
 
 The service log sources' counterpart of tests/test_agreement.py: hypothesis writes small rules and
 raw events drawn from the same value pools (so that rules match some events and miss others),
-converts each rule through the build's pipelines and backends (`converter.convert.conversion`),
-runs the
-query on each target's stored documents (`converter.execute.runtimes`) and compares the events it
-matches
-with the Sigma reference's (`converter.reference`).
+converts each rule through the build's pipelines and backends (`converter.convert.conversion`), runs
+the query on each target's stored documents (`converter.execute.runtimes`) and compares the events
+it matches with the Sigma reference's (`converter.reference`).
 
 - `linux/auditd`: an EXECVE record (1-5 arguments, written as auditd writes them: an argument
   holding a space, a double quote, a control character or a non-ASCII byte in upper-case hex,

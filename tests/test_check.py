@@ -17,9 +17,7 @@ from sigma.exceptions import SigmaRuleLocation
 from sigma.rule import SigmaRule
 from sigma.validation import SigmaValidator
 
-from converter.checks import run_checks, unknown_fields
-from converter.checks.fields import document_fields
-from converter.checks.specimens import SPECIMENS
+from converter.checks import run_checks
 from converter.checks.validators import (
     NETWORK_VALIDATORS,
     all_validators,
@@ -32,6 +30,8 @@ from converter.core.logsources import LOG_SOURCES, WindowsEvents
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, load_rules
 from converter.core.targets import TARGETS, target_by_name
+from converter.verify.fields import document_fields, unknown_fields
+from converter.verify.specimens import SPECIMENS
 
 from .conftest import FILES, REPO
 

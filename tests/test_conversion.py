@@ -5,7 +5,6 @@ from dataclasses import replace
 import pytest
 from sigma.rule import SigmaRule
 
-from converter.checks.fields import document_fields
 from converter.convert.conversion import (
     ConversionError,
     convert,
@@ -21,6 +20,7 @@ from converter.core.targets import TARGETS, target_by_name
 from converter.environment.runtimes import target_runtimes
 from converter.execute.runtimes import select
 from converter.verify.build import run_build
+from converter.verify.fields import document_fields
 
 
 def _queries(project: Project, target_name: str) -> dict[str, str]:

@@ -20,9 +20,9 @@ from sigma.pipelines.microsoftxdr.tables import MICROSOFT_XDR_TABLES
 from sigma.plugins import InstalledSigmaPlugins
 
 import converter.execute.engines.kql as kql_module
+from converter.core.defender_schema import DEFENDER_TABLES, KUSTO_TO_DUCKDB
 from converter.core.documents import DefenderRow
 from converter.execute.engines.base import QueryError
-from converter.execute.engines.defender_schema import DEFENDER_TABLES, KUSTO_TO_DUCKDB
 from converter.execute.engines.kql import KqlEngine
 
 DOCS = "https://learn.microsoft.com/kusto/query/"
@@ -666,7 +666,7 @@ def test_schema_types() -> None:
 def acme_engine() -> KqlEngine:
     from types import MappingProxyType
 
-    from converter.execute.engines.defender_schema import DefenderTable
+    from converter.core.defender_schema import DefenderTable
 
     stock = DEFENDER_TABLES["DeviceProcessEvents"]
     columns = {("CmdLine" if c == "ProcessCommandLine" else c): t for c, t in stock.columns.items()}

@@ -1,11 +1,10 @@
 """Hostile rule values can only ever yield filters (issue 7, item 4).
 
 Every value goes through the real conversion (`converter.convert.conversion`, the project's
-pipelines)
-for all three targets. The artifact must be refused (by the backend, or by the target's engine,
-which fails the build) or parse, with the engine for its language, as one filter over the expected
-table or index, with exactly the structure the same rule has with a harmless value: a value can
-change the contents of string literals, never the query around them.
+pipelines) for all three targets. The artifact must be refused (by the backend, or by the target's
+engine, which fails the build) or parse, with the engine for its language, as one filter over the
+expected table or index, with exactly the structure the same rule has with a harmless value: a value
+can change the contents of string literals, never the query around them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """The Splunk model of Zeek x509.log and ssl.log rows (converter.execute.ingest.splunk_zeek), after
-the
-Splunk Add-on for Zeek aka Bro 4.0.0: `bro:<log>:json` sourcetypes, KV_MODE = JSON fields."""
+the Splunk Add-on for Zeek aka Bro 4.0.0: `bro:<log>:json` sourcetypes, KV_MODE = JSON fields."""
 
 from __future__ import annotations
 

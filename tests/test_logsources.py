@@ -15,7 +15,6 @@ from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaRule
 
 from converter.checks.conventions import check_conventions
-from converter.checks.fields import document_fields, stored_fields
 from converter.core import logsources
 from converter.core.events import WindowsEvent
 from converter.core.logsources import (
@@ -31,6 +30,7 @@ from converter.core.rules import RuleFile
 from converter.execute.ingest import defender, ecs, splunk
 from converter.reference import UnsupportedRuleError, compile_reference, sources_of
 from converter.scaffold import file_stem, parse_logsource
+from converter.verify.fields import document_fields, stored_fields
 
 TOY = LogSource(
     "windows",

@@ -20,8 +20,9 @@ from pathlib import PurePosixPath
 
 from converter.core import logsources
 from converter.core.rules import RuleFile
+from converter.core.textfiles import lines_matching, lines_with
 
-from .findings import Finding, YamlLines, lines_matching, lines_with
+from .findings import Finding, YamlLines
 
 CHECK = "convention"
 

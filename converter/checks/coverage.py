@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from converter.core.cases import Case
 from converter.core.rules import RuleFile
+from converter.core.textfiles import line_of, lines_matching, lines_with
 
 from .conventions import EXAMPLE
-from .findings import Finding, line_of, lines_matching, lines_with
+from .findings import Finding
 
 CHECK = "cases"
 PLACEHOLDER = "TODO"

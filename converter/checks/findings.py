@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,26 +30,6 @@ class Finding:
             "message": self.message,
             "error": self.error,
         }
-
-
-def line_of(text: str, needle: str) -> int | None:
-    """First line (1-based) holding `needle`."""
-    if not needle:
-        return None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
-
-
-def lines_with(text: str, needle: str) -> list[int]:
-    """Every line (1-based) holding `needle`."""
-    return [n for n, line in enumerate(text.splitlines(), start=1) if needle and needle in line]
-
-
-def lines_matching(text: str, pattern: re.Pattern[str]) -> list[int]:
-    """Every line (1-based) where `pattern` matches."""
-    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]
 
 
 class YamlLines:

@@ -19,12 +19,12 @@ from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rule, rule_paths
 from converter.core.targets import TARGETS, TargetSpec
-from converter.core.textfiles import load_yaml, read_text, shown_path, within
+from converter.core.textfiles import line_of, load_yaml, read_text, shown_path, within
+from converter.verify.fields import field_line, field_pipeline, unknown_fields_message, unknown_in
 
 from .conventions import check_conventions
 from .coverage import check_coverage
-from .fields import field_line, field_pipeline, unknown_fields_message, unknown_in
-from .findings import Finding, YamlLines, line_of
+from .findings import Finding, YamlLines
 from .schema import check_schema
 from .validators import NETWORK_VALIDATORS, load_validator, run_validators
 

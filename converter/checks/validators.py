@@ -28,9 +28,9 @@ from sigma.validators.sigmahq import validators as sigmahq_validators
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.core.rules import RuleFile
-from converter.core.textfiles import load_yaml, read_text
+from converter.core.textfiles import line_of, load_yaml, read_text
 
-from .findings import Finding, YamlLines, line_of
+from .findings import Finding, YamlLines
 
 CONFIG_FILE = "validation.yml"
 

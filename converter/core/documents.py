@@ -1,10 +1,8 @@
 """The documents each SIEM stores for one event: what the query engines execute on.
 
 The ingest models (`converter.execute.ingest`) build them from a raw event
-(`converter.core.events`); the
-engines (`converter.execute.engines`) read them. ECS documents are plain nested dicts, as
-Elasticsearch
-returns `_source`.
+(`converter.core.events`); the engines (`converter.execute.engines`) read them. ECS documents are
+plain nested dicts, as Elasticsearch returns `_source`.
 """
 
 from __future__ import annotations

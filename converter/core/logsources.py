@@ -3,7 +3,7 @@
 One table, read by everyone who needs to know a log source: the Sigma reference
 (`converter.reference`: which raw events a rule reads), the conventions check (SigmaHQ's file
 prefix and folder), `certdetect new` (`converter.scaffold`), the field specimens
-(`converter.checks.specimens`) and the ingest models, whose builder tables are keyed by the
+(`converter.verify.specimens`) and the ingest models, whose builder tables are keyed by the
 channel constants below.
 
 Vocabulary follows pySigma's: a Windows channel is named as in the EVTX `System/Channel` element,
@@ -30,7 +30,7 @@ How to add a log source
    or `ZeekLog`. The reference and the conventions check accept it from then on.
 2. If the Sigma taxonomy names its fields differently from the raw event, add the mapping to the
    reference (`converter/reference/sources.py`, `TAXONOMY_FIELDS`).
-3. Give every (channel, event ID) a specimen (`converter/checks/specimens.py`), so the field
+3. Give every (channel, event ID) a specimen (`converter/verify/specimens.py`), so the field
    check knows what the targets' documents carry.
 4. Add a builder to each ingest model that stores it (`BUILDERS` in
    `converter/execute/ingest/ecs.py`, `splunk.py`, `defender.py`); `stores` follows.

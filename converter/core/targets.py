@@ -127,7 +127,7 @@ class TargetSpec:
     overlay: Ref | None = None  # the environment section class (`converter.environment.Overlay`)
     native: Ref | None = None  # scan record type this target evaluates as it is, unconverted
     deployers: tuple[Ref, ...] = ()  # Callable[[BuildResult], dict[str, bytes]] each
-    # `checks.fields`: the field names one stored document carries, or the names the pipeline
+    # `verify.fields`: the field names one stored document carries, or the names the pipeline
     # state allows (Defender: the table's columns); neither: fields are not checked
     document_fields: Ref | None = None
     state_fields: Ref | None = None
@@ -170,7 +170,7 @@ TARGETS: tuple[TargetSpec, ...] = (
         overlay="converter.environment.eql:EqlOverlay",
         native="converter.formats.ecs:EcsRecord",  # ECS documents exported from Elasticsearch
         deployers=("converter.publish.deploy.kibana:render",),
-        document_fields="converter.checks.fields:ecs_names",
+        document_fields="converter.verify.fields:ecs_names",
         seed_oracle=True,
     ),
     TargetSpec(
@@ -195,7 +195,7 @@ TARGETS: tuple[TargetSpec, ...] = (
         stores=f"{_INGEST}.splunk:stores",
         overlay="converter.environment.spl:SplOverlay",
         deployers=("converter.publish.deploy.splunk_conf:render",),
-        document_fields="converter.checks.fields:splunk_names",
+        document_fields="converter.verify.fields:splunk_names",
         parenthesize=True,
         # The Sigma taxonomy reads process_creation on Sysmon 1 and on Security 4688 (the
         # reference's SECURITY_4688); the Splunk Add-on for Windows indexes 4688 under its
@@ -232,7 +232,7 @@ TARGETS: tuple[TargetSpec, ...] = (
         overlay="converter.environment.kql:KqlOverlay",
         native="converter.core.documents:DefenderRow",  # advanced-hunting exports
         deployers=("converter.publish.deploy.sentinel:render",),
-        state_fields="converter.checks.fields:defender_columns",
+        state_fields="converter.verify.fields:defender_columns",
     ),
 )
 

@@ -216,3 +216,26 @@ def within(path: Path, root: Path, shown: str) -> None:
         raise InputError(
             shown, "a link to a file outside the project; commit the file itself"
         ) from None
+
+
+# Where a text's lines hold something: for messages that name a file and line.
+
+
+def line_of(text: str, needle: str) -> int | None:
+    """First line (1-based) holding `needle`."""
+    if not needle:
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def lines_with(text: str, needle: str) -> list[int]:
+    """Every line (1-based) holding `needle`."""
+    return [n for n, line in enumerate(text.splitlines(), start=1) if needle and needle in line]
+
+
+def lines_matching(text: str, pattern: re.Pattern[str]) -> list[int]:
+    """Every line (1-based) where `pattern` matches."""
+    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from converter.core.defender_schema import DEFENDER_TABLES, DefenderTable
 from converter.core.documents import DefenderRow
 from converter.environment.overlay import Environment, field_renames
 from converter.environment.reader import Reader
 from converter.execute.engines.base import Engine
-from converter.execute.engines.defender_schema import DEFENDER_TABLES, DefenderTable
 
 KQL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # certdetect's registry value-name split (converter/convert/backends/kql.py,

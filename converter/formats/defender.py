@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
+from converter.core.defender_schema import DEFENDER_TABLES
 from converter.core.documents import DefenderRow
-from converter.execute.engines.defender_schema import DEFENDER_TABLES
 from converter.formats.base import BadRecord, Head, Item, Opened, RecordError, Records
 
 TABLE_COLUMNS = ("Table", "$table", "TableName")

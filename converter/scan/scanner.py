@@ -13,13 +13,12 @@ is a scan item (`converter.formats.base`); what it holds decides who evaluates i
 Another evaluator is one more `Evaluator`: `handles` says which items it takes, `evaluate` says
 which rules match them.
 
-Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads
-its rows into DuckDB once per query and batch, so batches are large). A Windows event that no
-evaluator can match is not parsed at all: the readers ask `Scanner.wants` with its channel and
-event ID, which is true when a rule's log source has them (the Sigma reference) or a target's
-ingest model stores such events (`stores` in each `converter.execute.ingest` module); a refused
-event
-is counted as read by every evaluator, with no match, which is what evaluating it would give.
+Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads its
+rows into DuckDB once per query and batch, so batches are large). A Windows event that no evaluator
+can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
+is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
+such events (`stores` in each `converter.execute.ingest` module); a refused event is counted as read
+by every evaluator, with no match, which is what evaluating it would give.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from converter.checks import field_pipeline, require_known_fields
 from converter.convert.conversion import ConversionError, convert_for_target, target_backends
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
@@ -22,6 +21,7 @@ from converter.execute.engines.base import QueryError
 from converter.execute.runtimes import TargetRuntime, select
 from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
+from converter.verify.fields import field_pipeline, require_known_fields
 from converter.verify.oracle import check_oracle, load_oracle
 
 

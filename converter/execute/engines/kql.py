@@ -1,12 +1,11 @@
 """Execute Defender XDR advanced-hunting KQL filters with duckdb-kql over DuckDB.
 
-No Kusto engine runs offline; duckdb-kql (pinned, 1.1.2) translates KQL to DuckDB SQL with
-Kusto's string semantics (`has` as a term match, `=~`, `in~`, `matches regex`, ...). This module
-checks that a query is one filter over one Defender table (`Table | where <predicate>`), translates
-it once, and runs it over `DefenderRow`s loaded into a DuckDB table with the table's full schema
-(`converter.execute.engines.defender_schema`), so a wrong table or column is a `QueryError`, never
-an
-empty result.
+No Kusto engine runs offline; duckdb-kql (pinned, 1.1.2) translates KQL to DuckDB SQL with Kusto's
+string semantics (`has` as a term match, `=~`, `in~`, `matches regex`, ...). This module checks that
+a query is one filter over one Defender table (`Table | where <predicate>`), translates it once, and
+runs it over `DefenderRow`s loaded into a DuckDB table with the table's full schema
+(`converter.core.defender_schema`), so a wrong table or column is a `QueryError`, never an empty
+result.
 
 What duckdb-kql leaves to its caller, following Microsoft's Kusto documentation:
 - identifiers are case-sensitive ("Entity names"); DuckDB resolves names case-insensitively, so
@@ -38,13 +37,13 @@ import duckdb_kql
 from duckdb_kql import ir
 from duckdb_kql.lower import lower
 
-from converter.core.documents import DefenderRow
-from converter.execute.engines.base import QueryError
-from converter.execute.engines.defender_schema import (
+from converter.core.defender_schema import (
     DEFENDER_TABLES,
     DefenderTable,
     quote_identifier,
 )
+from converter.core.documents import DefenderRow
+from converter.execute.engines.base import QueryError
 
 # Original index of each loaded row. KQL reserves names that start with "__" ("Entity names"),
 # and queries are bound against the exact schema, which lacks it, before they run.

@@ -17,7 +17,7 @@ How to add an ingest field
    event ID: `ecs._sysmon`, `splunk._sysmon_cim`, `defender._sysmon_process`, ...), from the raw
    event's EventData as the vendor derives it, including its quirks.
 3. If the raw field is new, give it a realistic value in the event's specimen
-   (`converter/checks/specimens.py`): the field check learns the documents' fields from the
+   (`converter/verify/specimens.py`): the field check learns the documents' fields from the
    specimens run through these models, so a rule naming the new field is then accepted.
 4. Pin the value in `tests/test_ingest_<model>.py` and run `certdetect build --check`: a case
    whose outcome changes shows which generated query reads the field.

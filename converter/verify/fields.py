@@ -11,11 +11,11 @@ every field name that comes out with the fields the target's documents have:
 - spl: the fields Splunk extracts (`converter.execute.ingest.splunk`), plus `source`,
   `sourcetype`, `host` and `_raw` (`splunk_names`);
 - kql: the columns of the Defender XDR table the pipeline chose
-  (`converter.execute.engines.defender_schema`, `defender_columns`).
+  (`converter.core.defender_schema`, `defender_columns`).
 
 Each target names its function in its spec (`TargetSpec.document_fields` or `state_fields`).
 
-The documents of a log source come from `converter.checks.specimens`. A log source without
+The documents of a log source come from `converter.verify.specimens`. A log source without
 specimens, or a rule the pipelines refuse, yields no findings here: the build reports those.
 """
 
@@ -33,15 +33,14 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from converter.convert.conversion import make_backend, resolve_pipeline
+from converter.core.defender_schema import DEFENDER_TABLES
 from converter.core.documents import DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, detection_items
 from converter.core.targets import TargetSpec, resolve, target_by_name
-from converter.execute.engines.defender_schema import DEFENDER_TABLES
+from converter.core.textfiles import line_of
 from converter.reference import sources_of
-
-from .findings import line_of
-from .specimens import specimen_events
+from converter.verify.specimens import specimen_events
 
 SPLUNK_DEFAULT_FIELDS = frozenset({"source", "sourcetype", "host", "_raw"})
 
