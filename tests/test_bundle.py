@@ -77,8 +77,11 @@ def fresh_copy(root: Path, file_mode: int, dir_mode: int, mtime: float) -> Path:
 def _bundle(root: Path, out: Path) -> bytes:
     result = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    (archive,) = out.iterdir()
-    assert archive.name == "certdetect-0.1.0.tar.gz"
+    assert sorted(path.name for path in out.iterdir()) == [
+        "certdetect-0.1.0.tar.gz",
+        "certdetect-splunk-app-0.1.0.tgz",
+    ]
+    archive = out / "certdetect-0.1.0.tar.gz"
     data = archive.read_bytes()
     assert f"sha256 {hashlib.sha256(data).hexdigest()}" in result.output
     return data
@@ -190,10 +193,12 @@ def test_a_different_archive_of_the_version_is_never_replaced(
     same = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
     assert same.exit_code == 0 and "already there, identical:" in same.output
     (out / "certdetect-0.1.0.tar.gz").write_bytes(archive[:-1] + b"x")
+    (out / "certdetect-splunk-app-0.1.0.tgz").unlink()
     other = CliRunner().invoke(cli, ["bundle", "--project", str(root), "--out", str(out)])
     assert other.exit_code == 2
     assert "a different archive of this version is already there" in other.stderr
     assert (out / "certdetect-0.1.0.tar.gz").read_bytes() == archive[:-1] + b"x"
+    # refused before anything was written: not even the Splunk app package
     assert [path.name for path in out.iterdir()] == ["certdetect-0.1.0.tar.gz"]
 
 

@@ -18,7 +18,11 @@ def test_deployable_files_are_deterministic_and_do_not_collide_with_dist() -> No
         [
             "attack-navigator-layer.json",
             "elastic/certdetect-rules.ndjson",
-            "splunk/savedsearches.conf",
+            "splunk/certdetect/README.txt",
+            "splunk/certdetect/app.manifest",
+            "splunk/certdetect/default/app.conf",
+            "splunk/certdetect/default/savedsearches.conf",
+            "splunk/certdetect/metadata/default.meta",
             *(f"sentinel/{stem}.yaml" for stem in stems),
         ]
     )

@@ -408,9 +408,9 @@ def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
             assert rule["index"] == expected[product]
         else:  # a product the environment does not name keeps the stock data streams
             assert not any("acme" in index for index in rule["index"])
-    conf = files["splunk/savedsearches.conf"].decode()
+    conf = files["splunk/certdetect/default/savedsearches.conf"].decode()
     assert 'search = `acme_endpoint_data` index="acme_endpoint" ' in conf
-    macros = files["splunk/macros.conf"].decode().splitlines()
+    macros = files["splunk/certdetect/default/macros.conf"].decode().splitlines()
     assert macros[-2:] == [
         "[acme_endpoint_data]",
         "definition = (index=acme_endpoint OR index=acme_endpoint_archive)",

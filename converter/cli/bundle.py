@@ -24,7 +24,8 @@ from converter.publish.bundle import DistOutOfDate, make_bundle, write_bundle
     help="Folder to write certdetect-<version>.tar.gz into (created if missing).",
 )
 def bundle(project_dir: str, out_dir: str) -> None:
-    """Write certdetect-<version>.tar.gz: rules, dist/, licence, changelog and SHA256SUMS."""
+    """Write certdetect-<version>.tar.gz (rules, cases, dist/, documents, SHA256SUMS) and the
+    Splunk app package certdetect-splunk-app-<version>.tgz."""
     project = Project.at(project_dir)
     out = Path(out_dir)
     check_writable(out, out_dir)
@@ -34,11 +35,12 @@ def bundle(project_dir: str, out_dir: str) -> None:
         for name in error.changed:
             click.echo(f"stale dist/{name}", err=True)
         raise VerificationFailed(str(error)) from None
-    existed = (out / made.filename).is_file()
     try:
-        path = write_bundle(made, out)
+        written = write_bundle(made, out)
     except OSError as error:
         raise write_failed(error, out_dir) from None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    verb = "already there, identical:" if existed else "wrote"
-    click.echo(f"{verb} {path} ({len(made.files)} files, sha256 {digest})")
+    for path, existed in written:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        verb = "already there, identical:" if existed else "wrote"
+        what = f"{len(made.files)} files, " if path.name == made.filename else ""
+        click.echo(f"{verb} {path} ({what}sha256 {digest})")

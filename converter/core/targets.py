@@ -194,7 +194,10 @@ TARGETS: tuple[TargetSpec, ...] = (
         ),
         stores=f"{_INGEST}.splunk:stores",
         overlay="converter.environment.spl:SplOverlay",
-        deployers=("converter.publish.deploy.splunk_conf:render",),
+        deployers=(
+            "converter.publish.deploy.splunk_conf:render",
+            "converter.publish.deploy.splunk_app:render",
+        ),
         document_fields="converter.verify.fields:splunk_names",
         parenthesize=True,
         # The Sigma taxonomy reads process_creation on Sysmon 1 and on Security 4688 (the

@@ -181,7 +181,7 @@ class SplOverlay:
             "savedsearches.conf was verified with.\n"
             f"[{macro.name}]\ndefinition = {macro.definition}\n"
         )
-        return {"splunk/macros.conf": text.encode("utf-8")}
+        return {"splunk/certdetect/default/macros.conf": text.encode("utf-8")}
 
 
 def engine(overlay: SplOverlay | None) -> Engine[Any]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from converter.core.errors import InputError, VerificationFailed
 from converter.core.project import Project
 from converter.publish.artifacts import differences, render
+from converter.publish.deploy import splunk_app
 from converter.verify.build import BuildResult, run_build
 
 if sys.version_info >= (3, 11):
@@ -279,27 +280,56 @@ class ArchiveExists(InputError):
     """A different archive of the same name is already there: a release is never replaced."""
 
 
-def write_bundle(bundle: Bundle, out_dir: Path) -> Path:
-    """Write the archive into out_dir in one step (a temporary file renamed into place).
+def archives(bundle: Bundle) -> dict[str, bytes]:
+    """What a release publishes: the bundle, and the Splunk app as the package Splunk installs
+    (its folder under dist/, packed under the app id with the bundle's timestamp)."""
+    made = {bundle.filename: bundle.archive()}
+    prefix = f"dist/{splunk_app.APP_DIR}/"
+    app = {
+        name[len(prefix) :]: data for name, data in bundle.files.items() if name.startswith(prefix)
+    }
+    if app:
+        made[splunk_app.PACKAGE.format(version=bundle.version)] = tar_gz(
+            splunk_app.APP_ID, app, bundle.mtime
+        )
+    return made
+
+
+def write_bundle(bundle: Bundle, out_dir: Path) -> list[tuple[Path, bool]]:
+    """Write each archive into out_dir in one step (a temporary file renamed into place); for
+    each, its path and whether it was already there with the same bytes.
 
     An archive of the same name with the same bytes is left as it is (the bundle is
-    reproducible); one with other bytes is refused, so a published release is never replaced
-    by a rebuilt one without a word."""
+    reproducible); one with other bytes is refused before anything is written, so a published
+    release is never replaced by a rebuilt one without a word."""
+    made = archives(bundle)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / bundle.filename
-    if target.exists():
-        if target.is_file() and target.read_bytes() == bundle.archive():
-            return target
-        raise ArchiveExists(
-            str(target), "a different archive of this version is already there; remove it first"
-        )
-    handle, temporary = tempfile.mkstemp(prefix=f".{bundle.filename}.", dir=out_dir)
+    existing = {}
+    for name, data in made.items():
+        target = out_dir / name
+        if target.exists():
+            if not (target.is_file() and target.read_bytes() == data):
+                raise ArchiveExists(
+                    str(target),
+                    "a different archive of this version is already there; remove it first",
+                )
+            existing[name] = True
+    written = []
+    for name, data in made.items():
+        target = out_dir / name
+        if not existing.get(name):
+            _write_file(target, data)
+        written.append((target, existing.get(name, False)))
+    return written
+
+
+def _write_file(target: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(bundle.archive())
+            stream.write(data)
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return target

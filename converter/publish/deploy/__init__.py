@@ -4,7 +4,7 @@ offline from the rules' metadata, plus an ATT&CK Navigator layer of the rule set
 | path in dist/                        | consumer                                    |
 | ------------------------------------ | ------------------------------------------- |
 | `elastic/certdetect-rules.ndjson`    | Kibana detection rules import (EQL rules)   |
-| `splunk/savedsearches.conf`          | Splunk app / Enterprise Security            |
+| `splunk/certdetect/` (an app)        | Splunk / Enterprise Security                |
 | `sentinel/<rule>.yaml`               | Microsoft Sentinel scheduled analytics rule |
 | `attack-navigator-layer.json`        | ATT&CK Navigator                            |
 

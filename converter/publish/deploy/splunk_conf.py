@@ -1,5 +1,5 @@
-"""Splunk: the verified SPL queries as `savedsearches.conf`, one stanza per rule, ready to drop
-into an app's `default/` folder. Each stanza is a scheduled alert and a Splunk Enterprise
+"""Splunk: the verified SPL queries as `savedsearches.conf`, one stanza per rule, ready to drop into
+the app's `default/` folder (`splunk_app`). Each stanza is a scheduled alert and a Splunk Enterprise
 Security correlation search (notable event, ATT&CK annotations).
 
 Schedule: hourly over [-70m@m, -10m@m], the defaults Splunk documents for its own ES content
@@ -19,7 +19,9 @@ from converter import __version__
 from converter.publish.deploy.metadata import SPLUNK_SEVERITY, Deployable, verified
 from converter.verify.build import BuildResult
 
-PATH = "splunk/savedsearches.conf"
+APP_ID = "certdetect"
+APP_DIR = f"splunk/{APP_ID}"  # the Splunk app folder (`splunk_app`)
+PATH = f"{APP_DIR}/default/savedsearches.conf"
 TARGET = "spl"
 STANZA_PREFIX = "certdetect - "
 
