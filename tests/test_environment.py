@@ -41,7 +41,7 @@ from converter.environment import (
 )
 from converter.publish.manifest import parse_manifest
 from converter.verify.build import BuildResult, run_build
-from converter.verify.environment_notes import environment_warnings
+from converter.verify.environment_notes import environment_errors, environment_warnings
 
 from .conftest import FILES, REPO
 
@@ -239,7 +239,9 @@ def test_spl_queries_use_the_environment_index_source_macro_and_fields(
 ) -> None:
     queries = _queries(acme_build, "spl")
     assert set(queries) == set(_queries(stock_build, "spl"))
-    prefix = '`acme_endpoint_data` index="acme_endpoint" '
+    # the macro names the indexes: it is the index selection, no index="..." is ANDed beside it
+    prefix = "`acme_endpoint_data` "
+    assert all('index="acme_endpoint"' not in query for query in queries.values())
     for query in queries.values():
         # process_creation reads Sysmon 1 OR Security 4688: each branch is a whole search
         assert query.startswith(prefix) or (
@@ -295,21 +297,69 @@ def test_a_macro_keeping_another_index_fails_verification(stock_build: BuildResu
     ) in build.failures
 
 
-def test_unused_renames_are_warned(acme: Environment, acme_build: BuildResult) -> None:
-    assert environment_warnings(acme, acme_build) == []
-    typo = Environment(
-        name="typo",
-        path="typo.yml",
-        sections={"spl": SplOverlay(fields={"CommandLin": "cmd_line_typo"})},
-    )
-    assert environment_warnings(typo, acme_build) == [
-        "typo.yml: spl.fields: no spl query names the field cmd_line_typo"
+def test_a_macro_selecting_indexes_is_the_only_index_selection(acme: Environment) -> None:
+    # Splunk ANDs a search's terms: index="acme_endpoint" beside the macro would never read the
+    # archive index. The engine, given the macro, finds events stored in either index.
+    from converter.core.documents import SplunkEvent
+    from converter.environment.spl import SplOverlay, engine
+
+    spl = acme.sections["spl"]
+    assert isinstance(spl, SplOverlay) and spl.macro_selects_index
+    runtime_engine = engine(spl)
+    query = runtime_engine.compile('`acme_endpoint_data` CommandLine="*certutil*"')
+    stored = [
+        SplunkEvent(fields={"CommandLine": ["certutil -addstore"]}, raw="", index=index)
+        for index in ("acme_endpoint", "acme_endpoint_archive", "other")
     ]
+    assert set(query.select(stored)) == {0, 1}
+
+
+def test_a_rename_no_query_uses_is_an_error_with_its_line(
+    acme: Environment, acme_build: BuildResult, tmp_path: Path
+) -> None:
+    assert environment_errors(acme, acme_build) == []
+    typo = ACME.read_text().replace("        CommandLine: cmd_line", "        CommandLne: cmd_line")
+    assert typo != ACME.read_text()
+    (tmp_path / "typo.yml").write_text(typo)
+    line = typo.splitlines().index("        CommandLne: cmd_line") + 1
+    environment = load_environment(tmp_path / "typo.yml", "typo.yml")
+    build = run_build(Project.at(REPO), targets=(target_by_name("spl"),), environment=environment)
+    (error,) = environment_errors(environment, build)
+    assert (error.path, error.line) == ("typo.yml", line)
+    assert error.message.startswith(
+        "spl.fields.CommandLne: no spl query names 'CommandLne' after its pipelines, so the "
+        "rename to 'cmd_line' changes nothing"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            "--project",
+            str(REPO),
+            "--env",
+            str(tmp_path / "typo.yml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert f"typo.yml:{line}: spl.fields.CommandLne: no spl query names" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_unused_names_are_warned(acme: Environment, acme_build: BuildResult) -> None:
+    assert environment_warnings(acme, acme_build) == []
     macos = Environment(
         "macos", "macos.yml", sections={"eql": EqlOverlay(index={"macos": ("logs-mac-*",)})}
     )
     assert environment_warnings(macos, acme_build) == [
         "macos.yml: eql.index: no rule has log source macos"
+    ]
+    tables = Environment(
+        "t", "t.yml", sections={"kql": KqlOverlay(tables={"DeviceImageLoadEvents": "Img_CL"})}
+    )
+    assert environment_warnings(tables, acme_build) == [
+        "t.yml: kql.tables: no kql query reads the table Img_CL"
     ]
 
 
@@ -409,7 +459,7 @@ def test_deployables_carry_the_environment(acme_build: BuildResult) -> None:
         else:  # a product the environment does not name keeps the stock data streams
             assert not any("acme" in index for index in rule["index"])
     conf = files["splunk/certdetect/default/savedsearches.conf"].decode()
-    assert 'search = `acme_endpoint_data` index="acme_endpoint" ' in conf
+    assert "search = `acme_endpoint_data` (" in conf
     macros = files["splunk/certdetect/default/macros.conf"].decode().splitlines()
     assert macros[-2:] == [
         "[acme_endpoint_data]",

@@ -15,7 +15,7 @@ from converter.environment import Environment, load_environment
 from converter.publish.artifacts import differences, render, write_dist
 from converter.publish.report import matrix
 from converter.verify.build import run_build
-from converter.verify.environment_notes import environment_warnings
+from converter.verify.environment_notes import environment_warnings, require_used_renames
 
 
 def environment_output(project: Project, environment: Environment, out: str | None) -> Path:
@@ -73,6 +73,8 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
         if not check:
             check_writable(output, shown)
     result = run_build(project, environment=environment)
+    if environment is not None:
+        require_used_renames(environment, result)
     click.echo(matrix(result))
     for note in environment_warnings(environment, result) if environment else []:
         click.echo(f"warning: {note}", err=True)

@@ -24,7 +24,7 @@ from converter.core.status import Status
 from converter.core.targets import TARGET_NAMES, target_by_name
 from converter.environment import load_environment
 from converter.verify.build import RuleResult, run_build
-from converter.verify.environment_notes import environment_warnings
+from converter.verify.environment_notes import environment_warnings, require_used_renames
 
 
 def selected_paths(project: Project, given: Sequence[str]) -> set[str] | None:
@@ -84,6 +84,8 @@ def convert(
     chosen = selected_paths(project, rule_files)
     target = target_by_name(target_name)
     build = run_build(project, targets=(target,), environment=environment)
+    if environment is not None:
+        require_used_renames(environment, build)
     for note in environment_warnings(environment, build) if environment else []:
         click.echo(f"warning: {note}", err=True)
     failures = list(build.errors)

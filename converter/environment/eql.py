@@ -108,7 +108,7 @@ class EqlOverlay:
     # --- output --------------------------------------------------------------------------------
 
     def named(self) -> list[tuple[str, list[str], str]]:
-        return [("fields", list(self.fields.values()), "names the field")]
+        return []  # field renames no query uses are errors (`Environment.unused_renames`)
 
     def stale(self, section: str, logsources: Collection[str]) -> list[str]:
         return [

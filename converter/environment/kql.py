@@ -138,7 +138,6 @@ class KqlOverlay:
     def named(self) -> list[tuple[str, list[str], str]]:
         return [
             ("tables", list(self.tables.values()), "reads the table"),
-            ("fields", list(self.fields.values()), "names the column"),
         ]
 
     def stale(self, section: str, logsources: Collection[str]) -> list[str]:

@@ -20,7 +20,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 
 from converter.core.documents import DocumentGroup
 from converter.core.errors import InputError
-from converter.environment.reader import Reader
+from converter.environment.reader import Reader, line_of
 
 # After every target pipeline (pipelines/*.yml use 5 to 30, pySigma's stock ones 10).
 PRIORITY = 100
@@ -163,6 +163,29 @@ class Environment:
             notes.extend(f"{self.path}: {note}" for note in section.stale(target, logsources))
         return notes
 
+    def unused_renames(self, queries: Mapping[str, Sequence[str]]) -> list[InputError]:
+        """Field renames whose new name is in none of a target's queries: the source name is
+        one no query uses after the target's pipelines (often misspelled), so the rename does
+        nothing and the queries keep the stock name. Errors, naming the key's line."""
+        errors = []
+        for target, section in self.sections.items():
+            texts = queries.get(target)
+            fields: Mapping[str, str] = getattr(section, "fields", {})
+            if not texts:
+                continue
+            for source, renamed in fields.items():
+                if not any(_names(renamed).search(text) for text in texts):
+                    errors.append(
+                        InputError(
+                            self.path,
+                            f"{target}.fields.{source}: no {target} query names {source!r} after "
+                            f"its pipelines, so the rename to {renamed!r} changes nothing; use a "
+                            f"field name of dist/{target}/ (misspelled?)",
+                            line_of(self.lines, (target, "fields", source)),
+                        )
+                    )
+        return errors
+
     def unused(self, queries: Mapping[str, Sequence[str]]) -> list[str]:
         """Names the environment sets that appear in none of a target's queries (a rename of a
         field no rule uses, a source no query names): warnings, not errors."""
@@ -173,9 +196,13 @@ class Environment:
                 continue
             for key, names, what in section.named():
                 for name in names:
-                    pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
-                    if not any(pattern.search(text) for text in texts):
+                    if not any(_names(name).search(text) for text in texts):
                         notes.append(
                             f"{self.path}: {target}.{key}: no {target} query {what} {name}"
                         )
         return notes
+
+
+def _names(name: str) -> re.Pattern[str]:
+    """`name` as a whole field, table or source name inside a query."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")

@@ -11,7 +11,13 @@ spl:
 
 The events get the renamed fields, sources and the index; the engine gets the macro. The SPL
 engine searches `index` only for an environment that sets `spl.index`: every query is then ANDed
-with it, so a rule value can narrow the indexes a search reads, never widen them.
+with the index selection, so a rule value can narrow the indexes a search reads, never widen them.
+
+How `index` and `macro` compose: Splunk ANDs every term of a search, so `index="a"` beside a macro
+selecting `(index=a OR index=b)` would never read `b`. A macro whose definition names `index` is
+therefore the search's index selection: searches get no `index="..."` of their own, and
+`spl.index` says only which index the recorded events are stored in (verification then fails
+unless the macro selects it). A macro that names no index leaves `index="..."` on every search.
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ class SplOverlay:
                 }
             )
         items.extend(field_renames(self.fields))
-        if self.index is not None:
+        if self.index is not None and not self.macro_selects_index:
             items.append(
                 {
                     "id": "environment_index",
@@ -131,6 +137,16 @@ class SplOverlay:
                 }
             )
         return items
+
+    @property
+    def macro_selects_index(self) -> bool:
+        """Whether the macro's definition names `index` (then it is the index selection)."""
+        from converter.execute.engines.spl.pipeline import parse_pipeline
+        from converter.execute.engines.spl.syntax import named_fields
+
+        if self.macro is None:
+            return False
+        return "index" in named_fields(parse_pipeline(self.macro.definition))
 
     def postprocessing(self) -> list[dict[str, Any]]:
         if self.macro is None:
@@ -164,7 +180,6 @@ class SplOverlay:
 
     def named(self) -> list[tuple[str, list[str], str]]:
         return [
-            ("fields", list(self.fields.values()), "names the field"),
             ("sources", list(self.sources.values()), "searches the source"),
         ]
 
