@@ -68,6 +68,11 @@ def project(project_copy: Project) -> Project:
             " them: merge or rename them",
         ),
         (
+            "bad_input/duplicate_field.yml",
+            f"{RULE_AT}:10: repeated key 'Image|endswith' (first on line 9); YAML keeps only one"
+            " of them: merge or rename them",
+        ),
+        (
             "bad_input/duplicate_status.yml",
             f"{RULE_AT}:7: repeated key 'status' (first on line 3); YAML keeps only one of them:"
             " merge or rename them",
