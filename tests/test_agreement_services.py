@@ -95,6 +95,12 @@ def refused(verdict: Verdict, *messages: str) -> None:
     assert any(message in (verdict.reason or "") for message in messages), verdict.reason
 
 
+def _kql_refusals(kind: str, text: str) -> tuple[str, ...]:
+    """Defender XDR has no table for the log source; a non-ASCII value's refusal, found while
+    converting, may come first."""
+    return (XDR_REFUSAL[kind], *(() if text.isascii() else (NON_ASCII_REFUSAL,)))
+
+
 def _eql_value_refusals(text: str) -> tuple[str, ...]:
     return (NON_ASCII_REFUSAL,) if any(ord(char) > 127 for char in text) else ()
 
@@ -222,7 +228,7 @@ def test_auditd_targets_agree_with_the_sigma_reference(
         refused(verdict, *value_refusals)
     else:
         assert verdict.got is not None, verdict.reason
-    refused(check(harness, "kql", text, events, lines), XDR_REFUSAL["auditd"])
+    refused(check(harness, "kql", text, events, lines), *_kql_refusals("auditd", text))
 
 
 # --- Zeek ----------------------------------------------------------------------------------------
@@ -360,7 +366,7 @@ def test_zeek_x509_targets_agree_with_the_sigma_reference(
         assert any(reason in (verdict.reason or "") for reason in reasons), verdict.reason
     else:
         assert verdict.got is not None, verdict.reason
-    refused(check(harness, "kql", text, events, rows), XDR_REFUSAL["zeek"])
+    refused(check(harness, "kql", text, events, rows), *_kql_refusals("zeek", text))
 
 
 @AGREEMENT
@@ -377,7 +383,7 @@ def test_zeek_ssl_targets_agree_with_the_sigma_reference(
         refused(verdict, BOOLEAN_TEXT_REFUSAL)
     else:
         assert verdict.got is not None, verdict.reason
-    refused(check(harness, "kql", text, events, rows), XDR_REFUSAL["zeek"])
+    refused(check(harness, "kql", text, events, rows), *_kql_refusals("zeek", text))
 
 
 # --- Minimal examples the properties found ------------------------------------------------------
