@@ -20,6 +20,7 @@ from converter.publish.deploy.metadata import SPLUNK_SEVERITY, Deployable, verif
 from converter.verify.build import BuildResult
 
 PATH = "splunk/savedsearches.conf"
+FORM = "Splunk saved search and ES correlation search (savedsearches.conf)"
 TARGET = "spl"
 STANZA_PREFIX = "certdetect - "
 
