@@ -41,6 +41,7 @@ function setUpFilters(form) {
     shown.textContent = count + " of " + rows.length + " rules shown";
   };
   form.addEventListener("input", apply);
+  form.addEventListener("change", apply); // a select set by script or by some drivers fires only this
   form.addEventListener("submit", (event) => event.preventDefault());
   form.hidden = false;
   apply();
