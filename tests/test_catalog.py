@@ -214,3 +214,47 @@ def test_the_catalog_opens_from_a_copy_of_dist_alone(tmp_path: Path) -> None:
     for page in (copy / "catalog").rglob("*.html"):
         for src in parse(page.read_bytes()).loads:
             assert (page.parent / src).resolve().is_file(), (page, src)
+
+
+class _Outline(HTMLParser):
+    """What assistive technology relies on: the language, the title, headings, labels."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lang: str | None = None
+        self.headings: list[int] = []
+        self.controls: list[str] = []
+        self.labelled: set[str] = set()
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        if tag in ("h1", "h2", "h3", "h4"):
+            self.headings.append(int(tag[1]))
+        if tag in ("input", "select", "textarea"):
+            self.controls.append(str(values.get("id")))
+        if tag == "label":
+            self.labelled.add(str(values.get("for")))
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def test_every_page_has_a_language_a_title_one_h1_no_skipped_heading_and_labelled_controls(
+    files: dict[str, bytes],
+) -> None:
+    for name, content in files.items():
+        if not name.endswith(".html"):
+            continue
+        outline = _Outline()
+        outline.feed(content.decode("utf-8"))
+        assert outline.lang == "en" and outline.title.strip(), name
+        assert outline.headings.count(1) == 1 and outline.headings[0] == 1, name
+        steps = zip(outline.headings, outline.headings[1:], strict=False)
+        assert all(after <= before + 1 for before, after in steps), name
+        assert set(outline.controls) <= outline.labelled, name
