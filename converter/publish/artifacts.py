@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from converter.publish import catalog
 from converter.publish.deploy import deployable_files
 from converter.publish.manifest import MANIFEST_NAME, manifest_of, render_manifest
 from converter.verify.build import BuildResult
@@ -24,6 +25,7 @@ def render(build: BuildResult) -> dict[str, bytes]:
     files.update(deployable_files(build))
     if build.environment is not None:  # an environment's tree says whose it is
         files.update(build.environment.files())
+    files.update(catalog.render(build, manifest))
     files[MANIFEST_NAME] = render_manifest(manifest)
     return files
 

@@ -23,6 +23,7 @@ from converter.publish.deploy.metadata import KIBANA_SEVERITY, Deployable, relea
 from converter.verify.build import BuildResult
 
 PATH = "elastic/certdetect-rules.ndjson"
+FORM = "Kibana detection rules (Rules > Import, NDJSON)"  # how the catalog names the file
 SOURCE_TAG = "Source: certdetect"
 TARGET = "eql"
 

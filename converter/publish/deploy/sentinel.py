@@ -22,6 +22,7 @@ from converter.publish.deploy.metadata import SENTINEL_SEVERITY, Deployable, ver
 from converter.verify.build import BuildResult
 
 FOLDER = "sentinel"
+FORM = "Microsoft Sentinel scheduled analytics rule (YAML template)"
 TARGET = "kql"
 CONNECTOR = "MicrosoftThreatProtection"
 

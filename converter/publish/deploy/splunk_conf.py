@@ -22,6 +22,7 @@ from converter.verify.build import BuildResult
 APP_ID = "certdetect"
 APP_DIR = f"splunk/{APP_ID}"  # the Splunk app folder (`splunk_app`)
 PATH = f"{APP_DIR}/default/savedsearches.conf"
+FORM = "Splunk app: saved search and ES correlation search (default/savedsearches.conf)"
 TARGET = "spl"
 STANZA_PREFIX = "certdetect - "
 
