@@ -62,6 +62,7 @@ def test_review_runs_the_checks_on_pull_requests() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     assert _runs(workflow) == [
         "python -m pip install -e '.[test]'",
+        "scripts/install-test-tools",
         "ruff check .\nruff format --check .\n",
         "certdetect build --check",
         "python -m pytest",
