@@ -86,6 +86,8 @@ def convert(
     build = run_build(project, targets=(target,), environment=environment)
     for note in environment_warnings(environment, build) if environment else []:
         click.echo(f"warning: {note}", err=True)
+    for note in build.warnings:
+        click.echo(f"warning: {note}", err=True)
     failures = list(build.errors)
     first = True
     for result in build.rules:
@@ -126,6 +128,6 @@ def _failures(result: RuleResult, target: str) -> list[str]:
     for outcome in (result.reference, result.targets[target]):
         if outcome.status == Status.FAILED:
             lines.extend(str(mismatch) for mismatch in outcome.mismatches)
-            if not outcome.mismatches and outcome.reason:
+            if outcome.reason:
                 lines.append(f"{result.rule.stem}: {outcome.reason}")
     return lines
