@@ -1,9 +1,10 @@
 """Every KQL query parsed and semantically analysed by Microsoft's Kusto.Language.
 
-Kusto.Language is the parser and analyser of Kusto Explorer and the Azure Data Explorer web UI;
-Azure-Sentinel's CI validates every hunting and detection query with it. Microsoft publishes it
-for JavaScript as the npm package `@kusto/language-service-next`, which `kusto/validate.js` runs
-under node (pinned in `kusto/package-lock.json`, installed by `scripts/install-test-tools`).
+Kusto.Language is Microsoft's parser and semantic analyser of KQL; Azure-Sentinel's CI validates
+its hunting and detection queries with it (the NuGet package `Microsoft.Azure.Kusto.Language`).
+Microsoft publishes the same library for JavaScript as the npm package
+`@kusto/language-service-next`, which `kusto/validate.js` runs under node (pinned in
+`kusto/package-lock.json`, installed by `scripts/install-test-tools`).
 
 `KustoCode.ParseAndAnalyze` binds each query to a database holding the Defender XDR
 advanced-hunting tables with their column types (`converter.core.defender_schema`, the one
