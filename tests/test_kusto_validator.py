@@ -291,6 +291,16 @@ def test_a_missing_node_fails_in_ci_with_one_line(
     assert "Traceback" not in result.stderr
 
 
+def test_the_npm_package_is_pinned_to_one_version_by_the_lock_file() -> None:
+    folder = kusto_validator.SCRIPT.parent
+    wanted = json.loads((folder / "package.json").read_text())["dependencies"]
+    locked = json.loads((folder / "package-lock.json").read_text())["packages"]
+    entry = locked[f"node_modules/{kusto_validator.PACKAGE}"]
+    assert wanted == {kusto_validator.PACKAGE: entry["version"]}  # exact, no range
+    assert entry["integrity"].startswith("sha512-")
+    assert "npm ci" in (REPO / "scripts" / "install-test-tools").read_text()
+
+
 def test_a_missing_npm_package_is_said_plainly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
