@@ -170,7 +170,9 @@ def test_a_verified_query_names_the_deployable_file_it_ships_in(build: BuildResu
     views = {view.meta.stem: view for view in catalog_of(build).rules}
     certutil = {t.name: t for t in views["proc_creation_win_certutil_certificate_import"].targets}
     assert [d.path for d in certutil["eql"].deployments] == ["elastic/certdetect-rules.ndjson"]
-    assert [d.path for d in certutil["spl"].deployments] == ["splunk/certdetect/default/savedsearches.conf"]
+    assert [d.path for d in certutil["spl"].deployments] == [
+        "splunk/certdetect/default/savedsearches.conf"
+    ]
     assert [d.path for d in certutil["kql"].deployments] == [
         "sentinel/proc_creation_win_certutil_certificate_import.yaml"
     ]

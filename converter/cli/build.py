@@ -78,6 +78,8 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
     click.echo(matrix(result))
     for note in environment_warnings(environment, result) if environment else []:
         click.echo(f"warning: {note}", err=True)
+    for note in result.warnings:
+        click.echo(f"warning: {note}", err=True)
     if not result.ok:
         click.echo("", err=True)
         for line in result.failures:

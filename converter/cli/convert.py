@@ -88,6 +88,8 @@ def convert(
         require_used_renames(environment, build)
     for note in environment_warnings(environment, build) if environment else []:
         click.echo(f"warning: {note}", err=True)
+    for note in build.warnings:
+        click.echo(f"warning: {note}", err=True)
     failures = list(build.errors)
     first = True
     for result in build.rules:
@@ -128,6 +130,6 @@ def _failures(result: RuleResult, target: str) -> list[str]:
     for outcome in (result.reference, result.targets[target]):
         if outcome.status == Status.FAILED:
             lines.extend(str(mismatch) for mismatch in outcome.mismatches)
-            if not outcome.mismatches and outcome.reason:
+            if outcome.reason:
                 lines.append(f"{result.rule.stem}: {outcome.reason}")
     return lines

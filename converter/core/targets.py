@@ -61,6 +61,8 @@ The fields of a `TargetSpec`:
 - `document_fields`: the field names one stored document carries; `state_fields`: the names the
   pipeline state allows (Defender: the chosen table's columns). `certdetect check` and the build
   refuse a rule naming a field outside them; neither set: fields are not checked.
+- `validator`: the vendor's own parser and analyser, run over every query of the target after the
+  engine (`converter.verify.vendor_check`); its errors fail the artifact.
 - `seed_oracle`: the seed oracle (`oracle/`) is written in this target's language and is checked
   on its documents by the stock build.
 """
@@ -136,6 +138,8 @@ class TargetSpec:
     parenthesize: bool = False
     alternatives: tuple[Alternative, ...] = ()
     seed_oracle: bool = False  # the seed oracle's queries are this target's, checked on its docs
+    # `converter.verify.vendor_check.Validator`: the vendor's validator over every query
+    validator: Ref | None = None
 
     def ingest_models(self) -> Mapping[type, Callable[[Any], Any | None]]:
         """Raw event type -> the ingest model that stores it."""
@@ -236,6 +240,7 @@ TARGETS: tuple[TargetSpec, ...] = (
         native="converter.core.documents:DefenderRow",  # advanced-hunting exports
         deployers=("converter.publish.deploy.sentinel:render",),
         state_fields="converter.verify.fields:defender_columns",
+        validator="converter.verify.kusto_validator:validate",
     ),
 )
 

@@ -7,14 +7,14 @@ then replaces `dist/` in one step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from converter.convert.conversion import ConversionError, convert_for_target, target_backends
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
 from converter.core.status import Status
-from converter.core.targets import TARGETS, TargetSpec
+from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.environment import Environment
 from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import QueryError
@@ -23,6 +23,7 @@ from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
 from converter.verify.fields import field_pipeline, require_known_fields
 from converter.verify.oracle import check_oracle, load_oracle
+from converter.verify.vendor_check import Validator
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class BuildResult:
     errors: list[str] = field(default_factory=list)  # failures outside one rule (seed oracle)
     environment: Environment | None = None  # the overlay the queries were built for
     targets: Sequence[TargetSpec] = TARGETS  # the targets built, in manifest order
+    warnings: list[str] = field(default_factory=list)  # reported, never failing (validators)
 
     @property
     def failures(self) -> list[str]:
@@ -60,7 +62,7 @@ class BuildResult:
             for outcome in (result.reference, *result.targets.values()):
                 if outcome.status == Status.FAILED:
                     lines.extend(str(m) for m in outcome.mismatches)
-                    if not outcome.mismatches and outcome.reason:
+                    if outcome.reason:  # a rejection, or a validator's error beside mismatches
                         lines.append(f"{result.rule.stem}: {outcome.reason}")
         return lines
 
@@ -158,4 +160,36 @@ def run_build(
             result.targets[target.name] = evaluate_artifact(
                 result.rule, converted.query, runtime, cases, documents
             )
+        if target.validator is not None:
+            section = environment.sections.get(target.name) if environment else None
+            apply_validator(build, target, resolve(target.validator), section)
     return build
+
+
+def apply_validator(
+    build: BuildResult, target: TargetSpec, validator: Validator, section: object | None
+) -> None:
+    """The vendor's validator over every query of the target: an error fails the artifact
+    (whatever the engine said), a warning is reported; a validator that cannot run is said once."""
+    queries = {
+        result.rule.stem: outcome.query
+        for result in build.rules
+        if (outcome := result.targets[target.name]).query is not None
+    }
+    check = validator(queries, section)
+    if check.skipped is not None:
+        build.warnings.append(
+            f"{check.tool} check skipped: {check.skipped}; the {target.name} queries were "
+            "executed by the engine but not checked by the vendor's validator"
+        )
+        return
+    for result in build.rules:
+        stem, outcome = result.rule.stem, result.targets[target.name]
+        for message in check.warnings(stem):
+            build.warnings.append(f"{stem} [{target.name}] {check.tool}: {message}")
+        errors = check.errors(stem)
+        if errors:
+            reason = f"[{target.name}] {check.tool}: " + "; ".join(errors)
+            if outcome.reason and outcome.status == Status.FAILED:
+                reason = f"{outcome.reason}; {reason}"
+            result.targets[target.name] = replace(outcome, status=Status.FAILED, reason=reason)

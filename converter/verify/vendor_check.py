@@ -1,0 +1,59 @@
+"""A vendor's own validator run over a target's queries after the engines (`TargetSpec.validator`).
+
+An engine executes a query as the engine's authors read the vendor's documentation; the vendor's
+own parser and analyser see what that reading may miss (an unknown column, a syntax the engine is
+lenient about). A validator takes every query of one target at once, keyed by rule file stem, and
+says per query what is wrong: an error fails the artifact (`failed`, never `unsupported`), a
+warning is reported. A validator that cannot run on this machine says why (`skipped`) and the
+build says so once; in CI it must run (`require_validators`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from converter.core.errors import VerificationFailed
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnostic of a validator on one query."""
+
+    error: bool  # False: a warning
+    message: str  # the validator's words, with its code and the position in the query
+
+
+@dataclass(frozen=True)
+class VendorCheck:
+    """What a validator said about each query (query id -> findings; no entry: nothing found)."""
+
+    tool: str  # the validator, as messages name it: "Kusto.Language"
+    findings: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)
+    skipped: str | None = None  # why the validator did not run, when it did not
+
+    def errors(self, query_id: str) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings.get(query_id, ()) if f.error)
+
+    def warnings(self, query_id: str) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings.get(query_id, ()) if not f.error)
+
+
+class Validator(Protocol):
+    """`TargetSpec.validator`: every query of the target, and the environment's section of it."""
+
+    def __call__(self, queries: Mapping[str, str], section: Any | None) -> VendorCheck: ...
+
+
+def require_validators() -> bool:
+    """CI (`CI=true`, as GitHub Actions and most CI services set it) never skips a validator."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def skipped(tool: str, reason: str) -> VendorCheck:
+    """The check of a validator that cannot run here; in CI, a failure instead."""
+    if require_validators():
+        raise VerificationFailed(f"{tool} check cannot run and CI=true requires it: {reason}")
+    return VendorCheck(tool=tool, skipped=reason)
