@@ -38,13 +38,14 @@ def _queries(project: Project, target_name: str) -> dict[str, str]:
 @pytest.mark.parametrize("target", [t.name for t in TARGETS])
 def test_every_rule_converts_for_every_target(repo_project: Project, target: str) -> None:
     # What each target cannot express, with the reasons in the tests below: Defender XDR has no
-    # table of script blocks, auditd records or Zeek logs; Elastic stores EXECVE arguments
-    # without positions and Zeek's certificate names only split into parts.
+    # table of script blocks, auditd records or Zeek logs; Elastic stores script blocks as
+    # analysed text, EXECVE arguments without positions and Zeek's certificate names only split
+    # into parts.
     queries = _queries(repo_project, target)
     missing = {r.stem for r in load_rules(repo_project)} - set(queries)
     prefixes = {
         "kql": ("posh_ps_", "lnx_auditd_", "zeek_"),
-        "eql": ("lnx_auditd_", "zeek_x509_"),
+        "eql": ("posh_ps_", "lnx_auditd_", "zeek_x509_"),
         "spl": (),
     }[target]
     assert all(stem.startswith(prefixes) for stem in missing), missing

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from converter.core.documents import EcsDocument
 from converter.execute.engines.eql.compiler import Predicate, compile_event_query
 from converter.execute.engines.eql.parsing import parse_event_query
+from converter.execute.engines.eql.schema_checks import Schema
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,18 @@ class CompiledEql:
 
 
 class EqlEngine:
-    """Elasticsearch EQL event queries (`<category> where <condition>`) over ECS documents."""
+    """Elasticsearch EQL event queries (`<category> where <condition>`) over ECS documents.
+
+    With `schema` (`converter.core.elastic_fields`), fields are checked and evaluated by their
+    mappings as Elasticsearch does; without, every field is dynamically mapped.
+    """
 
     language = "eql"
 
+    def __init__(self, schema: Schema | None = None) -> None:
+        self.schema = schema
+
     def compile(self, query: str) -> CompiledEql:
         event_query = parse_event_query(query)
-        predicate = compile_event_query(event_query)
+        predicate = compile_event_query(event_query, self.schema)
         return CompiledEql(query=query, category=event_query.event_type, predicate=predicate)
