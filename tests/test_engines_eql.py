@@ -21,6 +21,7 @@ import pytest
 from converter.core.elastic_fields import ElasticField
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.eql import EqlEngine, compiler, matchers, schema_checks
+from converter.execute.engines.eql import engine as eql_engine
 from converter.execute.engines.eql.fields import MISSING
 from converter.execute.engines.eql.regexp import lucene_regex
 
@@ -861,14 +862,35 @@ def _rejected(query: str) -> bool:
 
 
 def test_storage_bites_without_the_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the old behaviour: every field is a keyword, whatever its mapping
+    # the old behaviour: every field is a keyword, whatever its mapping, and no vendor check
     monkeypatch.setattr(
         schema_checks,
         "check_field",
         lambda schema, name, *rest: ElasticField("keyword", "dynamic"),
     )
+    monkeypatch.setattr(eql_engine, "eql_schema_error", lambda query, fields: None)
     still = [query for query, _ in STORAGE_REJECTED if _rejected(query)]
     assert still == []
+
+
+def test_elastic_eql_validation_alone_catches_text_unknown_and_mistyped_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        schema_checks,
+        "check_field",
+        lambda schema, name, *rest: ElasticField("keyword", "dynamic"),
+    )
+    for query, message in [
+        ('any where my_text : "x"', "Field not recognized"),
+        ('any where my_nothing == "x"', "Field not recognized"),
+        ('any where my_long == "1"', "Invalid comparison of number to string"),
+    ]:
+        with pytest.raises(QueryError, match="Elastic's eql validation") as info:
+            STORAGE_ENGINE.compile(query)
+        assert message in str(info.value)
+    with pytest.raises(QueryError, match="Invalid syntax"):
+        STORAGE_ENGINE.compile("any where (")
 
 
 def test_storage_bites_without_ignore_above(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -242,10 +242,19 @@ class _Compiler:
         if any(type(p) is not str for p in patterns):
             raise QueryError(f"{name} takes strings, not {patterns!r}")
         use: Use = "cidr" if base == "cidrMatch" else "string"
-        operand = self.operand(args[0], node, use, patterns)
+        operand = self.operand(args[0], _shown(node), use, patterns)
         if base != "regex" and base != "cidrMatch":
             patterns = [_normalized(operand, p) for p in patterns]
         return _values(operand, _FUNCTIONS[base](patterns, insensitive))
+
+
+def _shown(node: ast.FunctionCall) -> str:
+    """The call as the query spells it: the parser keeps `:`, `like~`, `regex` as names."""
+    name, args = node.name, node.arguments
+    if name.rstrip("~") in (":", "like", "regex"):
+        values = ", ".join(str(arg) for arg in args[1:])
+        return f"{args[0]} {name} {values if len(args) == 2 else f'({values})'}"
+    return str(node)
 
 
 def _stored_getter(get: Getter, mapping: ElasticField) -> Getter:
