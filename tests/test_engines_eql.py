@@ -782,6 +782,12 @@ STORAGE = [
         False,
     ),
     Case(
+        ST + "ignore_above: non-ASCII at the limit in UTF-16 units is indexed",
+        'any where my_keyword : "*"',
+        k("\u00e9" * 10),
+        True,
+    ),
+    Case(
         ST + "ignore_above: the short values of an array stay",
         'any where my_keyword == "a"',
         k(["a", TEN + "A"]),

@@ -90,9 +90,17 @@ def utf16_length(text: str) -> int:
 
 def indexed_values(get: Getter, ignore_above: int) -> Getter:
     """`get` without the strings longer than `ignore_above`: the index never saw them."""
+    half = ignore_above // 2
 
     def indexed(value: Any) -> bool:
-        return type(value) is not str or utf16_length(value) <= ignore_above
+        if type(value) is not str:
+            return True
+        size = len(value)  # code points: never more than UTF-16 units, at most half as many
+        if size <= half:
+            return True
+        if size > ignore_above:
+            return False
+        return value.isascii() or utf16_length(value) <= ignore_above
 
     def getter(doc: Any) -> Any:
         value = get(doc)
