@@ -38,13 +38,14 @@ def _queries(project: Project, target_name: str) -> dict[str, str]:
 @pytest.mark.parametrize("target", [t.name for t in TARGETS])
 def test_every_rule_converts_for_every_target(repo_project: Project, target: str) -> None:
     # What each target cannot express, with the reasons in the tests below: Defender XDR has no
-    # table of script blocks, auditd records or Zeek logs; Elastic stores EXECVE arguments
-    # without positions and Zeek's certificate names only split into parts.
+    # table of script blocks, auditd records or Zeek logs; Elastic stores script blocks as
+    # analysed text, EXECVE arguments without positions and Zeek's certificate names only split
+    # into parts.
     queries = _queries(repo_project, target)
     missing = {r.stem for r in load_rules(repo_project)} - set(queries)
     prefixes = {
         "kql": ("posh_ps_", "lnx_auditd_", "zeek_"),
-        "eql": ("lnx_auditd_", "zeek_x509_"),
+        "eql": ("posh_ps_", "lnx_auditd_", "zeek_x509_"),
         "spl": (),
     }[target]
     assert all(stem.startswith(prefixes) for stem in missing), missing
@@ -62,6 +63,39 @@ def test_script_block_rules_are_unsupported_on_defender_with_the_reason(
     rule = next(r for r in load_rules(repo_project) if r.stem.startswith("posh_ps_"))
     with pytest.raises(ConversionError, match="no table holding PowerShell script block"):
         convert(backend, rule)
+
+
+def test_script_block_rules_are_unsupported_on_elastic_eql_with_the_reason(
+    repo_project: Project,
+) -> None:
+    target = target_by_name("eql")
+    backend = make_backend(target, resolve_pipeline(target, repo_project.root))
+    posh = [r for r in load_rules(repo_project) if r.stem.startswith("posh_ps_")]
+    assert len(posh) == 2
+    for rule in posh:
+        with pytest.raises(ConversionError) as info:
+            convert(backend, rule)
+        reason = str(info.value)
+        assert reason.startswith("Elastic maps powershell.file.script_block_text as text")
+        assert "powershell_script_analyzer" in reason and "KQL query rules" in reason
+        assert "while converting" not in reason  # pySigma's suffix is not part of the reason
+
+
+def test_an_eql_artifact_comparing_a_text_field_fails_naming_the_target(
+    repo_project: Project,
+) -> None:
+    from converter.verify.build import evaluate_artifact
+
+    rule = next(r for r in load_rules(repo_project) if r.stem.startswith("posh_ps_"))
+    runtime = target_runtimes(targets=[target_by_name("eql")])["eql"]
+    query = 'process where powershell.file.script_block_text : "*New-SelfSignedCertificate*"'
+    outcome = evaluate_artifact(rule, query, runtime, [], [])
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(
+        '[eql] query rejected: [powershell.file.script_block_text : "*New-SelfSignedCertificate*"]'
+        " cannot operate on field of data type [text]"
+    )
+    assert "No keyword/multi-field defined exact matches" in outcome.reason
 
 
 def test_defender_registry_queries_use_the_value_name_column(repo_project: Project) -> None:

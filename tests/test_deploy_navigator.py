@@ -55,7 +55,7 @@ def test_the_layer_follows_the_layer_format_and_scores_each_technique(
     } in root_install["metadata"]
     assert {
         "name": "PowerShell Script Importing A Certificate Into The Root Store",
-        "value": "cee2efc0-4db1-49d5-9f87-90b2616530c4 (eql, spl)",
+        "value": "cee2efc0-4db1-49d5-9f87-90b2616530c4 (spl)",
     } in root_install["metadata"]
 
 

@@ -6,7 +6,8 @@ Case ids name the page and section they encode:
 - FUNC = "EQL function reference" (`eql/eql-function-ref.md`);
 - REGEXP = "Regular expression syntax" (`query-dsl/regexp-syntax.md`).
 PLANNER cases encode what those pages leave open, from the Elasticsearch or Lucene source each
-case names; they are kept apart from the documentation table.
+case names; they are kept apart from the documentation table. STORAGE cases run with a field
+schema: what each field's mapping (type, ignore_above, index) makes Elasticsearch do.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import pytest
 
+from converter.core.elastic_fields import ElasticField
 from converter.execute.engines.base import QueryError
-from converter.execute.engines.eql import EqlEngine, compiler, matchers
+from converter.execute.engines.eql import EqlEngine, compiler, matchers, schema_checks
+from converter.execute.engines.eql import engine as eql_engine
 from converter.execute.engines.eql.fields import MISSING
 from converter.execute.engines.eql.regexp import lucene_regex
 
@@ -714,6 +717,203 @@ PLANNER = [
         True,
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# STORAGE: what the field's mapping decides, with a schema (`converter.core.elastic_fields`).
+# Sources: Elasticsearch mapping parameter "ignore_above" (`KeywordFieldMapper`: Java string
+# length); the EQL syntax reference ("EQL searches do not support text fields"); the verifier's
+# messages (`ql/.../TypeResolutions`, `TextEsField.getExactInfo`, `AnalyzerRules`).
+
+ST = "STORAGE > "
+STORAGE_SCHEMA = {
+    "my_keyword": ElasticField("keyword", "test", ignore_above=10),
+    "my_text": ElasticField("text", "test", analyzer="standard"),
+    "my_path": ElasticField("keyword", "test", multi_fields=(("text", "match_only_text"),)),
+    "my_long": ElasticField("long", "test"),
+    "my_ip": ElasticField("ip", "test"),
+    "my_bool": ElasticField("boolean", "test"),
+    "my_wildcard": ElasticField("wildcard", "test"),
+    "my_unindexed": ElasticField("keyword", "test", indexed=False),
+}
+STORAGE_ENGINE = EqlEngine(STORAGE_SCHEMA)
+TEN = "0123456789"
+
+
+def k(value: Any) -> dict[str, Any]:
+    return {"my_keyword": value}
+
+
+STORAGE = [
+    Case(
+        ST + "ignore_above: a longer keyword is not indexed",
+        f'any where my_keyword == "{TEN}A"',
+        k(TEN + "A"),
+        False,
+    ),
+    Case(
+        ST + "ignore_above: a wildcard does not find it either",
+        'any where my_keyword : "0*"',
+        k(TEN + "A"),
+        False,
+    ),
+    Case(
+        ST + "ignore_above: the limit itself is indexed",
+        f'any where my_keyword == "{TEN}"',
+        k(TEN),
+        True,
+    ),
+    Case(
+        ST + "ignore_above: an unindexed value does not exist",
+        "any where my_keyword == null",
+        k(TEN + "A"),
+        True,
+    ),
+    Case(
+        ST + "ignore_above: != matches a document whose value is unindexed",
+        f'any where my_keyword != "{TEN}A"',
+        k(TEN + "A"),
+        True,
+    ),
+    Case(
+        ST + "ignore_above: counts UTF-16 code units",
+        'any where my_keyword : "*"',
+        k("\U0001f600" * 6),
+        False,
+    ),
+    Case(
+        ST + "ignore_above: non-ASCII at the limit in UTF-16 units is indexed",
+        'any where my_keyword : "*"',
+        k("\u00e9" * 10),
+        True,
+    ),
+    Case(
+        ST + "ignore_above: the short values of an array stay",
+        'any where my_keyword == "a"',
+        k(["a", TEN + "A"]),
+        True,
+    ),
+    Case(
+        ST + "keyword with a text multi-field compares the keyword",
+        'any where my_path == "a b"',
+        {"my_path": "a b"},
+        True,
+    ),
+    Case(
+        ST + "wildcard field: like a keyword, no ignore_above",
+        'any where my_wildcard : "*9A"',
+        {"my_wildcard": TEN + "A"},
+        True,
+    ),
+    Case(
+        ST + "ip field: cidrMatch",
+        'any where cidrMatch(my_ip, "10.0.0.0/8")',
+        {"my_ip": "10.1.2.3"},
+        True,
+    ),
+    Case(ST + "optional field no index maps: null", "any where ?my_nothing == null", {}, True),
+]
+
+
+def run_stored(query: str, doc: dict[str, Any]) -> bool:
+    return STORAGE_ENGINE.compile(query).select([doc]) == [0]
+
+
+@pytest.mark.parametrize("case", STORAGE, ids=lambda c: c.id)
+def test_storage_semantics(case: Case) -> None:
+    assert run_stored(case.query, case.doc) is case.expected
+
+
+NO_EXACT = "No keyword/multi-field defined exact matches for"
+STORAGE_REJECTED = [
+    (
+        'any where my_text : "x"',
+        f"cannot operate on field of data type [text]: {NO_EXACT} [my_text]",
+    ),
+    ('any where my_text == "x"', f"{NO_EXACT} [my_text]"),
+    ('any where my_text like~ "*x*"', f"{NO_EXACT} [my_text]"),
+    ('any where my_text in ("x", "y")', f"{NO_EXACT} [my_text]"),
+    ('any where stringContains(my_text, "x")', f"{NO_EXACT} [my_text]"),
+    ('any where my_path.text : "x"', f"data type [match_only_text]: {NO_EXACT} [my_path.text]"),
+    ('any where my_nothing == "x"', "Unknown column [my_nothing]"),
+    ('any where my_keyword.caseless == "x"', "Unknown column [my_keyword.caseless]"),
+    ('any where my_long : "1*"', "must be [string], found value [my_long] type [long]"),
+    ('any where my_ip like "10.*"', "must be [string], found value [my_ip] type [ip]"),
+    ('any where cidrMatch(my_keyword, "10.0.0.0/8")', "must be [ip]"),
+    ('any where my_long == "1"', "must be [long]"),
+    ("any where my_keyword in (1, 2)", "must be [keyword]"),
+    ('any where my_bool == "true"', "must be [boolean]"),
+    ('any where my_unindexed == "a"', "Cannot search on field [my_unindexed]"),
+]
+
+
+@pytest.mark.parametrize(("query", "message"), STORAGE_REJECTED)
+def test_storage_rejected(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as info:
+        STORAGE_ENGINE.compile(query)
+    assert message in str(info.value)
+
+
+def test_without_a_schema_every_field_is_dynamically_mapped() -> None:
+    assert run('any where my_text : "x"', {"my_text": "x"})
+    assert run(f'any where my_keyword == "{TEN}A"', k(TEN + "A"))
+
+
+def _rejected(query: str) -> bool:
+    try:
+        STORAGE_ENGINE.compile(query)
+    except QueryError:
+        return True
+    return False
+
+
+def test_storage_bites_without_the_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the old behaviour: every field is a keyword, whatever its mapping, and no vendor check
+    monkeypatch.setattr(
+        schema_checks,
+        "check_field",
+        lambda schema, name, *rest: ElasticField("keyword", "dynamic"),
+    )
+    monkeypatch.setattr(eql_engine, "eql_schema_error", lambda query, fields: None)
+    still = [query for query, _ in STORAGE_REJECTED if _rejected(query)]
+    assert still == []
+
+
+def test_elastic_eql_validation_alone_catches_text_unknown_and_mistyped_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        schema_checks,
+        "check_field",
+        lambda schema, name, *rest: ElasticField("keyword", "dynamic"),
+    )
+    for query, message in [
+        ('any where my_text : "x"', "Field not recognized"),
+        ('any where my_nothing == "x"', "Field not recognized"),
+        ('any where my_long == "1"', "Invalid comparison of number to string"),
+    ]:
+        with pytest.raises(QueryError, match="Elastic's eql validation") as info:
+            STORAGE_ENGINE.compile(query)
+        assert message in str(info.value)
+    with pytest.raises(QueryError, match="Invalid syntax"):
+        STORAGE_ENGINE.compile("any where (")
+
+
+def test_storage_bites_without_ignore_above(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema_checks, "indexed_values", lambda get, limit: get)
+    failed = {c.id for c in STORAGE if run_stored(c.query, c.doc) is not c.expected}
+    assert ST + "ignore_above: a longer keyword is not indexed" in failed
+    assert ST + "ignore_above: an unindexed value does not exist" in failed
+    assert ST + "ignore_above: counts UTF-16 code units" in failed
+
+
+def test_the_runtime_engine_rejects_the_shipped_script_block_query() -> None:
+    from converter.environment.eql import engine
+
+    query = 'any where powershell.file.script_block_text : "*New-SelfSignedCertificate*"'
+    with pytest.raises(QueryError, match=r"No keyword/multi-field.*script_block_text"):
+        engine(None).compile(query)
+    assert engine(None).compile('any where process.name : "certutil.exe"')
 
 
 @pytest.mark.parametrize("case", TABLE + PLANNER, ids=lambda c: c.id)

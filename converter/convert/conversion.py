@@ -138,7 +138,7 @@ def convert(backend: Backend, rule: RuleFile) -> Converted:
                 check_rule(backend, parsed)
         queries = backend.convert(collection)
     except UnsupportedShape as error:
-        raise ConversionError(str(error)) from None
+        raise ConversionError(error.reason) from None
     except (SigmaError, NotImplementedError) as error:
         reason = str(error) or type(error).__name__
         raise ConversionError(reason.split(" in /")[0]) from None

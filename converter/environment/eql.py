@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from converter.core.elastic_fields import ELASTIC_FIELDS, renamed
 from converter.core.errors import InputError
 from converter.environment.overlay import Environment, field_renames
 from converter.environment.reader import Reader, line_of
@@ -122,10 +123,12 @@ class EqlOverlay:
 
 
 def engine(overlay: EqlOverlay | None) -> Engine[Any]:
-    """The EQL engine; field renames reach it through the documents, not the engine."""
+    """The EQL engine, checking fields against Elastic's mappings; field renames reach the
+    documents by moving values, and the schema by giving each new name its source's mapping."""
     from converter.execute.engines.eql import EqlEngine  # imports eql: loaded on use
 
-    return EqlEngine()
+    schema = ELASTIC_FIELDS if overlay is None else renamed(ELASTIC_FIELDS, overlay.fields)
+    return EqlEngine(schema)
 
 
 def _patterns(reader: Reader, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:

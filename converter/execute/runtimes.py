@@ -12,7 +12,7 @@ from typing import Any
 
 from converter.core.documents import DocumentGroup
 from converter.core.events import RawEvent
-from converter.execute.engines.base import CompiledQuery, Engine
+from converter.execute.engines.base import CompiledQuery, Engine, QueryError
 
 
 @dataclass
@@ -25,7 +25,15 @@ class TargetRuntime:
         return [self.ingest(event) for event in events]
 
     def compile(self, query: str) -> CompiledQuery[Any]:
-        return self.engine.compile(query)
+        """The engine's compiled query; any failure of the engine is a QueryError (one line)."""
+        try:
+            return self.engine.compile(query)
+        except QueryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - an engine defect fails the query, never the run
+            raise QueryError(
+                f"the {self.name} engine failed: {type(error).__name__}: {error}"
+            ) from error
 
 
 def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set[int]:

@@ -120,7 +120,12 @@ def evaluate_artifact(
         return Outcome(
             status=Status.FAILED, query=query, reason=f"[{runtime.name}] query rejected: {error}"
         )
-    return _outcome(rule, runtime.name, cases, select(compiled, documents), query)
+    try:
+        matched = select(compiled, documents)
+    except Exception as error:  # noqa: BLE001 - the engine failed running it: the query fails
+        reason = f"[{runtime.name}] query failed on the cases: {type(error).__name__}: {error}"
+        return Outcome(status=Status.FAILED, query=query, reason=reason)
+    return _outcome(rule, runtime.name, cases, matched, query)
 
 
 def run_build(

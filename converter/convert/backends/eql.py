@@ -1,7 +1,9 @@
 """The Elastic EQL backend, corrected (docs/converter-defects.md).
 
 `|cased` values become case-sensitive `like`, `|re` values Lucene regexes that match what the
-Sigma reference matches, booleans `==`; literal wildcards and non-ASCII case folding are refused.
+Sigma reference matches, booleans `==`; literal wildcards and non-ASCII case folding are refused,
+and so is a field Elastic maps as analysed text with no keyword form (`core.elastic_fields`):
+Elasticsearch's EQL rejects every comparison on it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from sigma.types import SigmaCasedString
 
 from converter.convert.backends.refusals import (
     Refusal,
+    UnsupportedShape,
     refuse_literal_wildcards,
     refuse_non_ascii_case,
 )
 from converter.convert.backends.regex import LUCENE, backend_regex
 from converter.convert.backends.strings import eql_string
+from converter.core.elastic_fields import ELASTIC_FIELDS
 
 
 class CertdetectEqlBackend(EqlBackend):
@@ -39,6 +43,18 @@ class CertdetectEqlBackend(EqlBackend):
     )
     # `==` does no wildcard matching; `like` is EQL's case-sensitive wildcard operator.
     case_sensitive_match_expression: ClassVar[str] = "{field} like {value}"
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        # Every field of the query passes here, after the pipelines have named it.
+        mapping = ELASTIC_FIELDS.get(field_name)
+        if mapping is not None and mapping.family == "string" and not mapping.exact:
+            analyzer = f", analyzer {mapping.analyzer}" if mapping.analyzer else ""
+            raise UnsupportedShape(
+                f"Elastic maps {field_name} as {mapping.type}{analyzer} with no keyword form "
+                f"({mapping.source}), and Elasticsearch's EQL does not support text fields; "
+                "Elastic's own rules on it are KQL query rules over the analysed text"
+            )
+        return str(super().escape_and_quote_field(field_name))
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

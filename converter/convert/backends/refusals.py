@@ -28,7 +28,12 @@ from sigma.types import (
 
 
 class UnsupportedShape(ValueError):
-    """The rule holds a value the target's query cannot express; the message says why."""
+    """The rule holds a value the target's query cannot express; `reason` says why (pySigma
+    appends the rule's source to the message of an error raised during conversion)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +45,15 @@ from converter.core.defender_schema import (
 )
 from converter.core.documents import DefenderRow
 from converter.execute.engines.base import QueryError
+from converter.execute.engines.deep_stack import call_with_deep_stack
 
 # Original index of each loaded row. KQL reserves names that start with "__" ("Entity names"),
 # and queries are bound against the exact schema, which lacks it, before they run.
 ROW_COLUMN = "__certdetect_row"
+# Predicates nested deeper than this are translated and run on a deep stack, with DuckDB's
+# `max_expression_depth` (default 1,000) raised for them (a 5,000-value `or` chain is 5,000 deep).
+SHALLOW_NESTING = 200
+DEEP_EXPRESSION_DEPTH = 50_000
 # Rows per JSON line: keeps each JSON object far below DuckDB's object size limit.
 CHUNK_ROWS = 10_000
 
@@ -63,14 +69,31 @@ _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_js
 
 
 def _walk(node: object) -> Iterator[object]:
-    """`node` and every IR node below it (dataclass fields, tuples, lists)."""
-    yield node
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for f in dataclasses.fields(node):
-            yield from _walk(getattr(node, f.name))
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            yield from _walk(item)
+    """`node` and every IR node below it (dataclass fields, tuples, lists), in pre-order.
+
+    With an explicit stack: a chain of 5,000 `or` is a tree 5,000 deep, past Python's recursion
+    limit."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend(getattr(node, f.name) for f in reversed(dataclasses.fields(node)))
+        elif isinstance(node, (tuple, list)):
+            stack.extend(reversed(node))
+
+
+def _nesting(node: object) -> int:
+    """How many IR nodes deep the tree below `node` goes (iteratively: it may be very deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend((getattr(node, f.name), depth + 1) for f in dataclasses.fields(node))
+        elif isinstance(node, (tuple, list)):
+            stack.extend((item, depth) for item in node)
+    return deepest
 
 
 # Kusto type -> comparison category; None (dynamic, null) compares with anything.
@@ -274,12 +297,23 @@ class KqlEngine:
 
     def compile(self, query: str) -> CompiledKql:
         table, predicate = parse_filter(query, self.tables)
+        if _nesting(predicate) <= SHALLOW_NESTING:
+            return self._compile(query, table, predicate, deep=False)
+        # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`)
+        try:
+            return call_with_deep_stack(lambda: self._compile(query, table, predicate, deep=True))
+        except RecursionError:
+            raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+
+    def _compile(
+        self, query: str, table: DefenderTable, predicate: ir.Expr, deep: bool
+    ) -> CompiledKql:
         try:
             translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
         except duckdb_kql.KqlError as e:
             raise QueryError(f"KQL not translatable: {e}") from e
         sql, params = str(translated), dict(translated.parameters)
-        with self._lock:
+        with self._lock, self._depth(deep):
             try:
                 # catches what the IR check cannot, e.g. an operator on the wrong column type
                 self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params or None).fetchall()
@@ -291,7 +325,19 @@ class KqlEngine:
                     self._con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
                 except duckdb.Error as e:
                     raise QueryError(f"invalid regex {pattern!r}: {e}") from e
-        return CompiledKql(query, table, sql, params, self)
+        return CompiledKql(query, table, sql, params, self, deep)
+
+    @contextmanager
+    def _depth(self, deep: bool) -> Iterator[None]:
+        """DuckDB's expression depth limit, raised for a deep query (on a deep stack) only."""
+        if not deep:
+            yield
+            return
+        self._con.execute(f"SET max_expression_depth TO {DEEP_EXPRESSION_DEPTH}")
+        try:
+            yield
+        finally:
+            self._con.execute("RESET max_expression_depth")
 
     def run(self, compiled: CompiledKql, rows: Sequence[DefenderRow]) -> list[int]:
         """Indices of the rows of `compiled.table` that the filter keeps."""
@@ -312,8 +358,13 @@ class KqlEngine:
         os.close(fd)
         try:
             _write_columns(path, indices, values, used)
-            with self._lock:
-                return self._run_loaded(compiled, _load_sql(table, used, path))
+            load_sql = _load_sql(table, used, path)
+
+            def run_loaded() -> list[int]:
+                with self._lock, self._depth(compiled.deep):
+                    return self._run_loaded(compiled, load_sql)
+
+            return call_with_deep_stack(run_loaded) if compiled.deep else run_loaded()
         finally:
             os.unlink(path)
 
@@ -348,6 +399,7 @@ class CompiledKql:
     sql: str
     params: dict[str, Any]
     engine: KqlEngine
+    deep: bool = False  # parsed on a deep stack (`deep_stack`): run there too
 
     def select(self, documents: Sequence[DefenderRow]) -> list[int]:
         return self.engine.run(self, documents)

@@ -19,7 +19,10 @@ How to add an ingest field
 3. If the raw field is new, give it a realistic value in the event's specimen
    (`converter/verify/specimens.py`): the field check learns the documents' fields from the
    specimens run through these models, so a rule naming the new field is then accepted.
-4. Pin the value in `tests/test_ingest_<model>.py` and run `certdetect build --check`: a case
+4. For an Elastic model, give the field its mapping in `converter/core/elastic_fields.py`, from
+   the file that declares it (ECS, the integration's `fields.yml`): the EQL engine rejects a query
+   on a field it has no mapping for, and `tests/test_elastic_fields.py` fails until it is there.
+5. Pin the value in `tests/test_ingest_<model>.py` and run `certdetect build --check`: a case
    whose outcome changes shows which generated query reads the field.
 `tests/test_logsources.py` adds a toy field through a wrapped builder and finds it in a document.
 """

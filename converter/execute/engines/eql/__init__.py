@@ -18,6 +18,8 @@ follows:
 - `compiler`: the query as a predicate, with the planner's multi-value and `must_not` rules;
 - `matchers`: the value test of each operator and function;
 - `regexp`: Lucene's regular expressions;
+- `schema_checks`: what a field's Elastic mapping makes Elasticsearch reject or not index;
+- `vendor_schema`: Elastic's own check, `eql` with a schema of the mappings (detection-rules');
 - `engine`: `EqlEngine`, the `Engine` the runtimes use.
 """
 

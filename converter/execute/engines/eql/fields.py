@@ -1,9 +1,8 @@
 """A field's values in an ECS document, as an Elasticsearch index holds them.
 
 A dotted field is found in nested objects, under dotted keys and in arrays of objects; arrays
-flatten and nulls vanish. Documents carry no index mapping, so nothing tells a non-optional
-field from an optional one: a field missing from a document is null whether or not the query
-marks it `?`.
+flatten and nulls vanish. A field missing from a document is null whether or not the query
+marks it `?`; whether the index maps it at all is the field schema's question (`schema_checks`).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ source read for this module (`QueryTranslator.CaseInsensitiveScalarFunctions`) b
 Lucene wildcard query from their argument, which would make `*`, `?` and `\\` in it wildcard
 syntax; that contradicts the documentation and is not reproduced.
 
-Documents carry no index mapping, so a value's JSON type stands for its mapped type (string ->
-keyword, number -> long/double, true/false -> boolean), as in Elasticsearch's dynamic mapping.
-Comparing across those families is a verification error in Elasticsearch; here it is false.
+A value's JSON type stands for its mapped type here (string -> keyword, number -> long/double,
+true/false -> boolean). With a field schema, `schema_checks` rejects comparisons across those
+families at compile time, as Elasticsearch's verifier does; without one they are false.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ PythonEngine evaluates Endgame EQL, not Elasticsearch EQL, and is not used (`com
 
 What `eql`'s AST loses, and how it is recovered: `eql.parse_query` turns `:`, `like` and `like~`
 into the same `wildcard()` call, `regex`/`regex~` into `match()`, `in~` into `in`, drops the `~`
-of functions, and its optimizer merges predicates. `_Walker` subclasses the parser's own
-tree walker (`eql.parser.LarkToEQL`) and re-reads the tokens it drops from the Lark parse tree:
-the operator token of string predicates, the `IN` token, the function-name token. It also
-unescapes strings itself: eql 1.0.1 reads `"\\u{41}\\u{42}"` with a greedy pattern and fails.
+of functions and the `?` of optional fields, and its optimizer merges predicates. `_Walker`
+subclasses the parser's own tree walker (`eql.parser.LarkToEQL`) and re-reads the tokens it
+drops from the Lark parse tree: the operator token of string predicates, the `IN` token, the
+function-name token, the `?`. It also unescapes strings itself: eql 1.0.1 reads
+`"\\u{41}\\u{42}"` with a greedy pattern and fails.
 """
 
 from __future__ import annotations
@@ -44,8 +45,20 @@ _SIMPLE_ESCAPES = {
 }
 
 
+class OptionalField(ast.Field):
+    """`?field`: Elasticsearch accepts it even when no index maps the field (it is null)."""
+
+    __slots__ = ()
+
+
 class _Walker(LarkToEQL):
     """eql's Lark-to-AST walker, keeping the tokens that carry Elasticsearch semantics."""
+
+    def field(self, node: Any) -> Any:
+        info = super().field(node)
+        if str(node.children[-1]).startswith("?") and type(info.node) is ast.Field:
+            info.node = OptionalField(info.node.base, info.node.path)
+        return info
 
     def string_predicate(self, node: Any) -> Any:
         info = super().string_predicate(node)
