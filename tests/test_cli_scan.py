@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from converter.cli import main
 from converter.cli import scan as cli_scan
+from converter.scan import report
 from converter.core.project import Project
 from converter.core.rules import load_rules
 from converter.core.status import Status
@@ -44,7 +46,22 @@ def test_scan_jsonl_reports_every_evaluator(repo_project: Project, tmp_path: Pat
         main, ["scan", "--format", "jsonl", "--project", str(REPO), str(path)]
     )
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    lines = [{key: row[key] for key in ("index", "source", "matches")} for row in rows]
+    # a matching row names each rule and its level, and says when and where the event happened
+    assert rows[0]["rules"] == {
+        CERTUTIL: {
+            "name": "proc_creation_win_certutil_certificate_import",
+            "title": "Certutil Importing Certificates Into A Certificate Store",
+            "level": "medium",
+        }
+    }
+    assert (rows[0]["time"], rows[0]["host"]) == (
+        "2026-11-20T10:15:02.114Z",
+        "WKS-0142.corp.example.com",
+    )
+    assert rows[0]["fields"]["image"].endswith("certutil.exe")
+    assert "rules" not in rows[1] and rows[1]["time"]
     assert lines == [
         {
             "index": 0,
@@ -119,9 +136,11 @@ def test_scan_table_summarises_per_evaluator(repo_project: Project) -> None:
         expected = [rule_id for rule_id in declared if rule_id in verified[name]]
         assert row.endswith(f"  {len(expected)} match(es) over {len(set(expected))} rule(s)")
     # matches by rule and level, most severe first, every evaluator agreeing with the cases
-    table = lines[lines.index(next(line for line in lines if line.startswith("level "))) + 1 :]
+    # the rules table: the last one with a level column (the match list comes first)
+    header = max(number for number, line in enumerate(lines) if line.startswith("level "))
+    table = lines[header + 1 :]
     levels = [line.split()[0] for line in table]
-    assert levels == sorted(levels, key=lambda level: -cli_scan.LEVELS.index(level))
+    assert levels == sorted(levels, key=lambda level: -report.LEVELS.index(level))
     per_rule = {line.split()[1]: [int(n) for n in line.split()[2:]] for line in table}
     rules = {rule.stem: rule.id for rule in load_rules(repo_project)}
     counts = Counter(declared)
@@ -187,7 +206,19 @@ def test_scan_with_chosen_evaluators() -> None:
         ["scan", "--evaluator", "sigma", "--evaluator", "kql", "--project", str(REPO), str(path)],
     )
     assert result.exit_code == 0, result.output
-    assert f"     0  {path}:1  sigma={CERTUTIL}  kql={CERTUTIL}" in result.output.splitlines()
+    [row] = [line for line in result.output.splitlines() if f"  {path}:1  " in line]
+    # level, rule, time (NXLog's), host, the evaluators that matched, source, key fields
+    assert re.split(r"\s{2,}", row)[:5] == [
+        "medium",
+        "proc_creation_win_certutil_certificate_import",
+        "2026-11-20 10:15:02",
+        "WKS-0142.corp.example.com",
+        "sigma,kql",
+    ]
+    assert row.endswith(
+        "image=C:\\Windows\\System32\\certutil.exe  "
+        "command=certutil.exe -addstore root C:\\Users\\alice\\AppData\\Local\\Temp\\df00tech-root.cer"
+    )
     assert [
         line.split()[0]
         for line in result.output.splitlines()
@@ -214,15 +245,20 @@ def test_many_bad_records_are_reported_then_only_counted(tmp_path: Path) -> None
     assert "events read: 1, skipped: 150 (windows 1)" in result.output
 
 
-def test_progress_bar_after_a_second(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    clock = iter([0.0, 0.5, 2.0])
+def test_progress_bar_from_half_a_second_then_four_times_a_second(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = iter([0.0, 0.4, 1.0, 1.1, 1.3])
     monkeypatch.setattr(cli_scan.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
-    bar = cli_scan.Progress(stream, total_bytes=1000, enabled=True)
-    bar.update(5000)  # 0.5 s: nothing yet
+    bar = cli_scan.Progress(stream, total_bytes=4096, enabled=True)
+    bar.update(5000)  # 0.4 s: nothing yet
     assert stream.getvalue() == ""
-    bar.done_bytes = 250
-    bar.update(5000)
-    assert stream.getvalue() == "\r[#######                       ]  25.0%  5,000 events  2,500/s "
+    bar.done_bytes = 1024
+    bar.update(5000)  # 1.0 s
+    assert stream.getvalue() == (
+        "\r[#####               ]  25.0% 1.0 KB/4.0 KB  5,000 events  5,000/s "
+    )
+    bar.update(6000)  # 1.1 s: drawn 0.1 s ago, not again
+    bar.update(8000)  # 1.3 s
+    assert stream.getvalue().endswith("8,000 events  6,154/s ")
     bar.close()
-    assert stream.getvalue().endswith("\r" + " " * 78 + "\r")
+    assert stream.getvalue().endswith("\r" + " " * 79 + "\r")

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from converter.core import interrupts
 from converter.core.auditd import AuditdEvent
 from converter.core.errors import InputError
 from converter.core.events import WindowsEvent
@@ -43,6 +44,8 @@ from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
+from converter.scan.describe import EventFacts, facts
+from converter.scan.staleness import refuse_stale
 
 # the targets an engine executes (`TargetSpec.engine`)
 SCANNED: tuple[TargetSpec, ...] = tuple(target for target in TARGETS if target.engine is not None)
@@ -54,7 +57,7 @@ BATCH_EVALUATED = 20_000
 BATCH_TEXT = 32 << 20
 BATCH_ITEMS = 200_000
 NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
-PROGRESS_EVERY = 8192
+PROGRESS_EVERY = 1024  # records between progress calls (the callback itself limits its rate)
 KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
 
 
@@ -71,6 +74,7 @@ class EventResult:
     index: int
     source: str
     matches: dict[str, list[str]]  # evaluator -> rule ids, for the evaluators of this item
+    facts: EventFacts  # time, host, key fields
 
 
 @dataclass
@@ -92,6 +96,7 @@ class ScanSummary:
     evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # batches an engine refused (rare)
     seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C: the last batch read was not evaluated
 
     @property
     def matches(self) -> dict[str, dict[str, int]]:
@@ -217,6 +222,7 @@ class TargetEvaluator:
         if not documents:
             return
         for rule_id, compiled in self.queries:
+            interrupts.check()  # between queries: one query's time at most after Ctrl-C
             for index in sorted(select(compiled, documents)):
                 yield positions[index], rule_id
 
@@ -248,8 +254,11 @@ class Scanner:
         self._order = {rule_id: position for position, rule_id in enumerate(self.rules)}
 
     @classmethod
-    def for_project(cls, project: Project, only: Sequence[str] | None = None) -> Scanner:
-        """Every evaluator (or those named in `only`) over the project's rules and dist/."""
+    def for_project(
+        cls, project: Project, only: Sequence[str] | None = None, allow_stale: bool = False
+    ) -> Scanner:
+        """Every evaluator (or those named in `only`) over the project's rules and dist/;
+        InputError when dist/ was built from other rule texts, unless `allow_stale`."""
         chosen = list(only) if only is not None else list(EVALUATORS)
         unknown = sorted(set(chosen) - set(EVALUATORS))
         if unknown:
@@ -257,6 +266,8 @@ class Scanner:
         rule_files = load_rules(project)
         manifest_path = project.dist_dir / MANIFEST_NAME
         manifest = read_manifest(manifest_path, project.relative(manifest_path))
+        if not allow_stale:
+            refuse_stale(rule_files, manifest)
         evaluators: list[Evaluator] = []
         if "sigma" in chosen:
             parsed = [rule.parse() for rule in rule_files]
@@ -297,12 +308,18 @@ class Scanner:
         return known
 
     def _evaluate(
-        self, payloads: Sequence[Any], summary: ScanSummary
+        self,
+        payloads: Sequence[Any],
+        summary: ScanSummary,
+        on_step: Callable[[], None] | None = None,
     ) -> dict[int, dict[str, list[str]]]:
         found: dict[int, dict[str, list[str]]] = {}
         live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
         refused = len(payloads) - len(live)
         for evaluator in self.evaluators:
+            interrupts.check()
+            if on_step is not None:
+                on_step()  # progress goes on while a large batch is evaluated
             stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
             started = self.clock()
             batch = [item for item in live if evaluator.handles(item[1])]
@@ -326,7 +343,7 @@ class Scanner:
             for evaluator in self.evaluators
             if evaluator.handles(payload)
         }
-        return EventResult(index, source, shown)
+        return EventResult(index, source, shown, facts(payload))
 
     def scan(
         self,
@@ -340,7 +357,9 @@ class Scanner:
         """Evaluate every item; yield a result per item (or only per matching item).
 
         `on_bad` gets each malformed record, `on_batch` the summary after each batch, and
-        `on_progress` the number of records read, every `PROGRESS_EVERY` records."""
+        `on_progress` the number of records read, every `PROGRESS_EVERY` records and while a
+        batch is evaluated. On Ctrl-C (`converter.core.interrupts`) the scan stops, the batch
+        being read or evaluated is dropped and `summary.interrupted` is set."""
         started = self.clock()
         sources: list[str] = []
         payloads: list[Any] = []
@@ -351,7 +370,8 @@ class Scanner:
         def flush() -> Iterator[EventResult]:
             nonlocal evaluated, held
             start = summary.events
-            found = self._evaluate(payloads, summary)
+            step = (lambda: on_progress(read)) if on_progress is not None else None
+            found = self._evaluate(payloads, summary, step)
             summary.events += len(payloads)
             chosen = sorted(found) if only_matches else range(len(payloads))
             for position in chosen:
@@ -366,28 +386,42 @@ class Scanner:
                 on_batch(summary)
 
         read = 0
-        for record in records:
-            read += 1
-            if on_progress is not None and not read % PROGRESS_EVERY:
-                on_progress(read)
-            if type(record) is BadRecord:
-                summary.bad += 1
-                if on_bad is not None:
-                    on_bad(record)
-                continue
-            payload = record.payload
-            kind = kind_of(payload)
-            kinds[kind] = kinds.get(kind, 0) + 1
-            sources.append(record.source)
-            payloads.append(payload)
-            if type(payload) is WindowsEvent:
-                evaluated += 1
-                held += sum(map(len, payload.data.values()))
-            elif type(payload) is not Filtered:
-                evaluated += 1
-                held += NATIVE_SIZE
-            if evaluated >= BATCH_EVALUATED or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
+
+        def loop() -> Iterator[EventResult]:
+            nonlocal read, evaluated, held
+            for record in records:
+                read += 1
+                if not read % PROGRESS_EVERY:
+                    interrupts.check()
+                    if on_progress is not None:
+                        on_progress(read)
+                if type(record) is BadRecord:
+                    summary.bad += 1
+                    if on_bad is not None:
+                        on_bad(record)
+                    continue
+                payload = record.payload
+                kind = kind_of(payload)
+                kinds[kind] = kinds.get(kind, 0) + 1
+                sources.append(record.source)
+                payloads.append(payload)
+                if type(payload) is WindowsEvent:
+                    evaluated += 1
+                    held += sum(map(len, payload.data.values()))
+                elif type(payload) is not Filtered:
+                    evaluated += 1
+                    held += NATIVE_SIZE
+                if (
+                    evaluated >= BATCH_EVALUATED
+                    or held >= BATCH_TEXT
+                    or len(payloads) >= BATCH_ITEMS
+                ):
+                    yield from flush()
+            if payloads:
                 yield from flush()
-        if payloads:
-            yield from flush()
+
+        try:
+            yield from loop()
+        except interrupts.Interrupted:
+            summary.interrupted = True
         summary.seconds = self.clock() - started

@@ -309,8 +309,8 @@ class KqlEngine:
         used = [c for c in table.columns if c in present]
 
         fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
-        os.close(fd)
-        try:
+        try:  # removed whatever stops the run, an interrupt included
+            os.close(fd)
             _write_columns(path, indices, values, used)
             with self._lock:
                 return self._run_loaded(compiled, _load_sql(table, used, path))
