@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from converter.cli import main
 from converter.cli import scan as cli_scan
-from converter.scan import report
 from converter.core.project import Project
 from converter.core.rules import load_rules
 from converter.core.status import Status
 from converter.publish.manifest import read_manifest
+from converter.scan import report
 
 from .conftest import FILES, REPO
 
@@ -217,7 +217,8 @@ def test_scan_with_chosen_evaluators() -> None:
     ]
     assert row.endswith(
         "image=C:\\Windows\\System32\\certutil.exe  "
-        "command=certutil.exe -addstore root C:\\Users\\alice\\AppData\\Local\\Temp\\df00tech-root.cer"
+        "command=certutil.exe -addstore root "
+        "C:\\Users\\alice\\AppData\\Local\\Temp\\df00tech-root.cer"
     )
     assert [
         line.split()[0]

@@ -2,7 +2,9 @@
 renders each record in the EVTX JSON layout; `converter.formats.evtx_json` takes it from there.
 
 A record is reported as `file:record=<EventRecordID>`. A record the parser cannot read is
-reported and skipped; the parser goes on with the next one.
+reported and skipped; the parser goes on with the next one. A file shorter than its header says
+(cut while copied, or still being written) ends with a `lost` `BadRecord` saying how much was
+read: the parser itself reads the chunks before the cut and says nothing.
 """
 
 from __future__ import annotations
@@ -50,12 +52,16 @@ def read(source: Path | IO[bytes], name: str, wanted: KeyFilter | None = None) -
     from evtx import PyEvtxParser  # imported here: only .evtx input needs the native module
 
     cut = None if isinstance(source, Path) else _cut(source)
-    yield from _records(PyEvtxParser, source, name, wanted)
+    read = 0
+    for record in _records(PyEvtxParser, source, name, wanted):
+        read += type(record) is Item
+        yield record
     if cut is not None:
+        present, expected = cut
         yield BadRecord(
             name,
-            f"truncated: {cut[0]:,} of {cut[1]:,} bytes present; the events before the cut were "
-            "read",
+            f"truncated: {present:,} of {expected:,} bytes present; "
+            f"{read} record(s) before the cut were read",
             lost=True,
         )
 

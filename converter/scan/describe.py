@@ -88,13 +88,13 @@ def _dotted(document: Mapping[str, Any], path: str) -> Any:
     return node
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _epoch(seconds: Any) -> str:
     try:
-        return (
-            datetime.fromtimestamp(float(seconds), timezone.utc)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
+        return _iso(datetime.fromtimestamp(float(seconds), timezone.utc))
     except (TypeError, ValueError, OverflowError, OSError):
         return ""
 
@@ -111,6 +111,9 @@ def facts(payload: Any) -> EventFacts:
         for record in payload.records:
             for name, value in record.fields.items():
                 values.setdefault(name, value)
+        values["proctitle"] = (
+            payload.command_line or payload.proctitle or ""
+        )  # logged as hex when it has spaces
         return EventFacts(
             _epoch(payload.timestamp), payload.node or "", _pick(values, AUDITD_FIELDS)
         )
@@ -127,8 +130,9 @@ def facts(payload: Any) -> EventFacts:
         )
     if kind is DefenderRow:
         columns = payload.columns
+        stamp = columns.get("Timestamp")
         return EventFacts(
-            str(columns.get("Timestamp") or ""),
+            _iso(stamp) if isinstance(stamp, datetime) else str(stamp or ""),
             str(columns.get("DeviceName") or ""),
             _pick(columns, DEFENDER_FIELDS),
         )

@@ -88,7 +88,9 @@ def _add(inputs: Inputs, argument: str, stdin: IO[bytes] | None) -> None:
             try:
                 file = detect(member)
             except InputError as error:
-                inputs.tallies.append(FileTally(str(member), unreadable=error.message))
+                # the list of formats expected is in the message for a named file
+                reason = error.message.split(" (expected", 1)[0]
+                inputs.tallies.append(FileTally(str(member), unreadable=reason))
                 continue
             inputs.add(file)
     elif stat.S_ISREG(mode):
