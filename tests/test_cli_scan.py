@@ -263,3 +263,60 @@ def test_progress_bar_from_half_a_second_then_four_times_a_second(monkeypatch) -
     assert stream.getvalue().endswith("8,000 events  6,154/s ")
     bar.close()
     assert stream.getvalue().endswith("\r" + " " * 79 + "\r")
+
+
+def test_exit_codes_say_whether_anything_was_scanned_and_found(tmp_path: Path) -> None:
+    log = str(FORMATS / "nxlog_sysmon.jsonl")  # certutil -addstore root: a medium rule
+    runner = CliRunner()
+    scanned = runner.invoke(main, ["scan", "--project", str(REPO), log])
+    assert scanned.exit_code == 0
+    found = runner.invoke(main, ["scan", "--fail-on", "medium", "--project", str(REPO), log])
+    assert found.exit_code == 1 and "proc_creation_win_certutil_certificate_import" in found.stdout
+    above = runner.invoke(main, ["scan", "--fail-on", "high", "--project", str(REPO), log])
+    assert above.exit_code == 0
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    unread = tmp_path / "unrecognised.jsonl"
+    unread.write_text('{"not": "an event"}\n')
+    for nothing in (empty, unread):
+        result = runner.invoke(main, ["scan", "--project", str(REPO), str(nothing)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.endswith(
+            "certdetect: error: nothing readable in the input (no event was read)\n"
+        )
+
+
+def test_min_level_hides_the_matches_of_lower_rules() -> None:
+    log = str(FORMATS / "nxlog_sysmon.jsonl")
+    runner = CliRunner()
+    table = runner.invoke(main, ["scan", "--min-level", "high", "--project", str(REPO), log])
+    assert table.exit_code == 0
+    assert "proc_creation_win_certutil_certificate_import" not in table.stdout
+    rows = runner.invoke(
+        main, ["scan", "--format", "jsonl", "--min-level", "high", "--project", str(REPO), log]
+    )
+    first = json.loads(rows.stdout.splitlines()[0])
+    assert first["matches"] == {name: [] for name in ("sigma", "eql", "spl", "kql")}
+    assert "rules" not in first
+
+
+def test_a_folder_and_standard_input_are_scanned_with_a_tally_per_file(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    (folder / "host1").mkdir(parents=True)
+    (folder / "host1" / "sysmon.jsonl").write_bytes((FORMATS / "nxlog_sysmon.jsonl").read_bytes())
+    (folder / "README").write_text("notes\n")
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--project", str(REPO), str(folder), "-"],
+        input=(FORMATS / "audit.log").read_bytes(),
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("file ")))
+    assert [re.split(r"\s{2,}", line.strip()) for line in lines[start : start + 4]] == [
+        ["file", "read", "skipped", "unreadable"],
+        [str(folder / "README"), "0", "0", "unrecognised format"],
+        [str(folder / "host1" / "sysmon.jsonl"), "5", "0"],
+        ["-", "3", "1"],
+    ]
+    assert "-:1" in result.stdout  # the auditd match, cited from standard input
