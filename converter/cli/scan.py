@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -31,8 +32,9 @@ EXIT_NOTHING_READ = 2
 
 
 class Progress:
-    """A one-line progress bar on stderr: from half a second on, redrawn every quarter second,
-    with records per second and, for files, the bytes read."""
+    """A one-line progress bar on stderr, drawn by a thread of its own from half a second on,
+    every quarter second, also while a batch is evaluated: records read and per second, events
+    scanned and, for files, the bytes read."""
 
     FIRST = 0.5
     EVERY = 0.25
@@ -42,39 +44,64 @@ class Progress:
         self.total = max(total_bytes, 1)
         self.enabled = enabled
         self.started = time.monotonic()
-        self.drawn = 0.0
         self.shown = False
+        self.read = 0  # records read
         self.done_bytes = 0  # files already read
         self.reading: Reading | None = None
+        self.summary: ScanSummary | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.close()
+
+    def _run(self) -> None:
+        if self._stop.wait(self.FIRST):
+            return
+        while True:
+            self.draw()
+            if self._stop.wait(self.EVERY):
+                return
 
     def on_file(self, reading: Reading | None, done_bytes: int) -> None:
         self.reading = reading
         self.done_bytes = done_bytes
 
     def update(self, read: int) -> None:
-        """Show how far reading got, after `read` records."""
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        elapsed = now - self.started
-        if elapsed < self.FIRST or now - self.drawn < self.EVERY:
-            return
-        self.drawn = now
-        done = self.done_bytes + (self.reading.position() if self.reading is not None else 0)
+        self.read = read
+
+    def draw(self) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        reading = self.reading
+        done = self.done_bytes + (reading.position() if reading is not None else 0)
         fraction = min(done / self.total, 1.0)
         bar = "#" * int(fraction * 20)
-        self.stream.write(
-            f"\r[{bar:<20}] {fraction:6.1%} {_size(done)}/{_size(self.total)}  "
-            f"{read:,} events  {read / elapsed:,.0f}/s "
-        )
-        self.stream.flush()
-        self.shown = True
+        scanned = f"  {self.summary.events:,} scanned" if self.summary is not None else ""
+        with self._lock:
+            self.stream.write(
+                f"\r[{bar:<20}] {fraction:6.1%} {_size(done)}/{_size(self.total)}  "
+                f"{self.read:,} read  {self.read / elapsed:,.0f}/s{scanned} "
+            )
+            self.stream.flush()
+            self.shown = True
 
     def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * 79 + "\r")
-            self.stream.flush()
-            self.shown = False
+        """Clear the bar (before other output goes to the terminal)."""
+        with self._lock:
+            if self.shown:
+                self.stream.write("\r" + " " * 79 + "\r")
+                self.stream.flush()
+                self.shown = False
 
 
 def _size(count: int) -> str:
@@ -165,7 +192,12 @@ def scan(
         finally:
             inputs.close()
     if summary.interrupted:
-        click.echo("certdetect: interrupted; the summary above covers what was scanned", err=True)
+        dropped = sum(tally.read for tally in inputs.tallies) - summary.events
+        click.echo(
+            f"certdetect: interrupted; the summary covers the {summary.events:,} events scanned "
+            f"({dropped:,} read after them were not evaluated)",
+            err=True,
+        )
         sys.exit(interrupts.EXIT_CODE)
     if not any(tally.read for tally in inputs.tallies):
         raise InputError(None, "nothing readable in the input (no event was read)")
@@ -178,24 +210,24 @@ def _run(
 ) -> ScanSummary:
     summary = ScanSummary()
     show = sys.stderr.isatty() if progress is None else progress
-    bar = Progress(sys.stderr, inputs.size, show)
     matches = report.MatchList(scanner.rules, min_level)
     jsonl = output_format == "jsonl"
-    results = scanner.scan(
-        records(inputs, scanner.wants, bar.on_file),
-        summary,
-        only_matches=not jsonl,
-        on_bad=_bad_reporter(summary, bar),
-        on_progress=bar.update,
-    )
-    out = sys.stdout
-    for result in results:
-        if jsonl:
-            out.write(json.dumps(report.jsonl_row(result, scanner.rules, min_level)) + "\n")
-            out.flush()  # record by record: a pipe's reader sees each event as it is scanned
-        else:
-            matches.add(result)
-    bar.close()
+    with Progress(sys.stderr, inputs.size, show) as bar:
+        bar.summary = summary
+        results = scanner.scan(
+            records(inputs, scanner.wants, bar.on_file),
+            summary,
+            only_matches=not jsonl,
+            on_bad=_bad_reporter(summary, bar),
+            on_progress=bar.update,
+        )
+        out = sys.stdout
+        for result in results:
+            if jsonl:
+                out.write(json.dumps(report.jsonl_row(result, scanner.rules, min_level)) + "\n")
+                out.flush()  # record by record: a pipe's reader sees each event as scanned
+            else:
+                matches.add(result)
     if not jsonl or summary.interrupted:
         names = [evaluator.name for evaluator in scanner.evaluators]
         lines = [*matches.lines(), ""] if matches.rows else []

@@ -54,8 +54,14 @@ EVALUATORS = ("sigma", *(target.name for target in SCANNED))
 # documents for a batch are a few times that), or this many items in all: memory stays flat
 # whatever the input, also for large events (PowerShell script blocks run to 32 KB each).
 BATCH_EVALUATED = 20_000
+# The first batch is this small and each next one twice the last, up to BATCH_EVALUATED: the
+# first results come out within a second or two, then batches grow to the efficient size.
+FIRST_BATCH = 512
 BATCH_TEXT = 32 << 20
 BATCH_ITEMS = 200_000
+# A batch also closes after this long, so that results (jsonl to a pipe) come out steadily; where
+# a batch ends does not change a result: each item is evaluated on its own.
+BATCH_SECONDS = 0.5
 NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
 PROGRESS_EVERY = 1024  # records between progress calls (the callback itself limits its rate)
 KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
@@ -215,6 +221,8 @@ class TargetEvaluator:
         positions: list[int] = []
         documents: list[Any] = []
         for position, payload in batch:
+            if not position % 1024:
+                interrupts.check()  # an ingest model's pass over a large batch takes a while
             document = self._document(payload)
             if document is not None:
                 positions.append(position)
@@ -316,22 +324,33 @@ class Scanner:
         found: dict[int, dict[str, list[str]]] = {}
         live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
         refused = len(payloads) - len(live)
+        # the batch's figures, added to the summary once every evaluator is done: a batch that
+        # Ctrl-C cut short counts nowhere
+        done: list[tuple[EvaluatorStats, int, float, list[str]]] = []
+        errors: list[str] = []
         for evaluator in self.evaluators:
             interrupts.check()
             if on_step is not None:
                 on_step()  # progress goes on while a large batch is evaluated
-            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
             started = self.clock()
             batch = [item for item in live if evaluator.handles(item[1])]
-            stats.events += len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            events = len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            matched: list[str] = []
             try:
                 for position, rule_id in evaluator.evaluate(batch):
                     found.setdefault(position, {}).setdefault(evaluator.name, []).append(rule_id)
-                    stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+                    matched.append(rule_id)
             except (QueryError, ValueError) as error:
                 # an engine refusing a batch must not end a long scan; it is reported
-                summary.errors.append(f"{evaluator.name}: {error}")
-            stats.seconds += self.clock() - started
+                errors.append(f"{evaluator.name}: {error}")
+            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
+            done.append((stats, events, self.clock() - started, matched))
+        for stats, events, seconds, matched in done:
+            stats.events += events
+            stats.seconds += seconds
+            for rule_id in matched:
+                stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+        summary.errors.extend(errors)
         return found
 
     def _result(
@@ -367,12 +386,19 @@ class Scanner:
         held = 0  # characters of event text in the batch
         kinds = summary.kinds
 
+        opened = self.clock()  # when the batch being read started
+        limit = FIRST_BATCH  # items to evaluate in this batch
+
         def flush() -> Iterator[EventResult]:
-            nonlocal evaluated, held
+            nonlocal evaluated, held, opened, limit
+            limit = min(limit * 2, BATCH_EVALUATED)
             start = summary.events
             step = (lambda: on_progress(read)) if on_progress is not None else None
             found = self._evaluate(payloads, summary, step)
             summary.events += len(payloads)
+            for payload in payloads:
+                kind = kind_of(payload)
+                kinds[kind] = kinds.get(kind, 0) + 1
             chosen = sorted(found) if only_matches else range(len(payloads))
             for position in chosen:
                 yield self._result(
@@ -381,7 +407,8 @@ class Scanner:
             sources.clear()
             payloads.clear()
             evaluated = held = 0
-            summary.seconds = self.clock() - started
+            opened = self.clock()
+            summary.seconds = opened - started
             if on_batch is not None:
                 on_batch(summary)
 
@@ -395,14 +422,14 @@ class Scanner:
                     interrupts.check()
                     if on_progress is not None:
                         on_progress(read)
+                    if payloads and self.clock() - opened >= BATCH_SECONDS:
+                        yield from flush()
                 if type(record) is BadRecord:
                     summary.bad += 1
                     if on_bad is not None:
                         on_bad(record)
                     continue
                 payload = record.payload
-                kind = kind_of(payload)
-                kinds[kind] = kinds.get(kind, 0) + 1
                 sources.append(record.source)
                 payloads.append(payload)
                 if type(payload) is WindowsEvent:
@@ -411,11 +438,7 @@ class Scanner:
                 elif type(payload) is not Filtered:
                     evaluated += 1
                     held += NATIVE_SIZE
-                if (
-                    evaluated >= BATCH_EVALUATED
-                    or held >= BATCH_TEXT
-                    or len(payloads) >= BATCH_ITEMS
-                ):
+                if evaluated >= limit or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
                     yield from flush()
             if payloads:
                 yield from flush()
