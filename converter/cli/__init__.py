@@ -75,4 +75,5 @@ def _register() -> None:
     main.add_command(scan)
 
 
-_register()
+with interrupts.while_starting():
+    _register()

@@ -9,7 +9,9 @@ raises `Interrupted` at a point where stopping is clean. A second Ctrl-C raises
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,10 +46,38 @@ def _recording_handler(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _catchable() -> bool:
+    # signals are handled by the main thread only; an ignored SIGINT (a background job, nohup)
+    # stays ignored
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    )
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("certdetect: interrupted\n")
+    os._exit(EXIT_CODE)  # nothing to clean up yet: modules are being imported
+
+
+@contextmanager
+def while_starting() -> Iterator[None]:
+    """Ctrl-C while the command's modules are imported ends it quietly, not with a traceback
+    from deep inside an import."""
+    if not _catchable():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _exit_quietly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @contextmanager
 def deferred() -> Iterator[None]:
     """SIGINT sets the flag instead of raising, until the block ends (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    if not _catchable():
         yield
         return
     previous = signal.signal(signal.SIGINT, _handler)
@@ -62,7 +92,7 @@ def recorded() -> Iterator[None]:
     """SIGINT raises `KeyboardInterrupt` as usual and is remembered, so that whatever error a
     library turns it into (DuckDB's "Query interrupted") is known to be an interrupt."""
     _requested.clear()
-    if threading.current_thread() is not threading.main_thread():
+    if not _catchable():
         yield
         return
     previous = signal.signal(signal.SIGINT, _recording_handler)
