@@ -18,7 +18,13 @@ rows into DuckDB once per query and batch, so batches are large). A Windows even
 can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
 is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
 such events (`stores` in each `converter.execute.ingest` module); a refused event is counted as read
-by every evaluator, with no match, which is what evaluating it would give.
+by every evaluator, with no match, which is what evaluating it would give. The first batch is
+small and batches double up to their size limits (results start flowing at once), and a batch
+also closes after `BATCH_SECONDS` of reading; where a batch ends changes no result.
+
+Ctrl-C (`converter.core.interrupts.deferred`) is polled between records, documents, queries and
+evaluators: the scan stops within one query's time, drops the batch it was on, and sets
+`ScanSummary.interrupted`.
 """
 
 from __future__ import annotations
