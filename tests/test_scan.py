@@ -198,3 +198,50 @@ def test_classic_wineventlog_4688_is_evaluated_by_everyone(repo_project: Project
     assert [r.matches for r in results] == [
         {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [CERTUTIL], "kql": [CERTUTIL]}
     ]
+
+
+def _every_input() -> list[Path]:
+    cases = sorted((REPO / "cases").rglob("*.json"))
+    return [*cases, *sorted(p for p in FORMATS.iterdir() if p.is_file())]
+
+
+def test_where_batches_end_changes_no_result(repo_project: Project, monkeypatch) -> None:  # type: ignore
+    import converter.scan.scanner as scan_module
+
+    scanner = Scanner.for_project(repo_project)
+    whole, whole_summary = _scan(scanner, *_every_input())
+    monkeypatch.setattr(scan_module, "FIRST_BATCH", 1)
+    monkeypatch.setattr(scan_module, "BATCH_EVALUATED", 3)
+    small, small_summary = _scan(scanner, *_every_input())
+    assert [(r.source, r.matches, r.facts) for r in small] == [
+        (r.source, r.matches, r.facts) for r in whole
+    ]
+    assert small_summary.matches == whole_summary.matches
+    assert any(any(ids for ids in r.matches.values()) for r in whole)
+
+
+def test_ctrl_c_stops_the_scan_and_the_cut_batch_counts_nowhere(
+    repo_project: Project, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import converter.scan.scanner as scan_module
+    from converter.core import interrupts
+
+    monkeypatch.setattr(scan_module, "FIRST_BATCH", 2)
+    monkeypatch.setattr(scan_module, "PROGRESS_EVERY", 1)
+    scanner = Scanner.for_project(repo_project, ["sigma", "kql"])
+    events = _event("Microsoft-Windows-Sysmon/Operational", 1, {"Image": "C:\\x.exe"})
+    items = [Item(f"a:{n}", events) for n in range(1, 50)]
+    summary = ScanSummary()
+    # Ctrl-C as the first batch is done: the second batch (being read) is dropped
+    on_batch = lambda s: interrupts.request()  # noqa: E731
+    try:
+        results = list(scanner.scan(items, summary, on_batch=on_batch))
+    finally:
+        interrupts.reset()
+    assert summary.interrupted
+    assert len(results) == summary.events == 2
+    assert {name: stats.events for name, stats in summary.evaluators.items()} == {
+        "sigma": 2,
+        "kql": 2,
+    }
+    assert summary.kinds == {"windows": 2}

@@ -26,6 +26,15 @@ class Interrupted(Exception):
     """The user asked to stop (Ctrl-C)."""
 
 
+def request() -> None:
+    """What the first Ctrl-C does under `deferred()` (tests call it directly)."""
+    _requested.set()
+
+
+def reset() -> None:
+    _requested.clear()
+
+
 def requested() -> bool:
     return _requested.is_set()
 
@@ -38,7 +47,7 @@ def check() -> None:
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _requested.is_set():
         raise KeyboardInterrupt
-    _requested.set()
+    request()
 
 
 def _recording_handler(signum: int, frame: FrameType | None) -> None:
@@ -91,7 +100,7 @@ def deferred() -> Iterator[None]:
 def recorded() -> Iterator[None]:
     """SIGINT raises `KeyboardInterrupt` as usual and is remembered, so that whatever error a
     library turns it into (DuckDB's "Query interrupted") is known to be an interrupt."""
-    _requested.clear()
+    reset()
     if not _catchable():
         yield
         return

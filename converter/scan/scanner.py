@@ -67,7 +67,7 @@ BATCH_TEXT = 32 << 20
 BATCH_ITEMS = 200_000
 # A batch also closes after this long, so that results (jsonl to a pipe) come out steadily; where
 # a batch ends does not change a result: each item is evaluated on its own.
-BATCH_SECONDS = 0.5
+BATCH_SECONDS = 2.0
 NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
 PROGRESS_EVERY = 1024  # records between progress calls (the callback itself limits its rate)
 KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
