@@ -185,12 +185,12 @@ def scan(
     130 interrupted.
     """
     scanner = Scanner.for_project(Project.at(project_dir), evaluators or None, allow_stale)
-    with interrupts.deferred():
-        inputs = expand(files)
-        try:
+    inputs = expand(files)  # Ctrl-C while standard input is copied: exit 130 at once
+    try:
+        with interrupts.deferred():
             summary = _run(scanner, inputs, output_format, min_level, progress)
-        finally:
-            inputs.close()
+    finally:
+        inputs.close()
     if summary.interrupted:
         dropped = sum(tally.read for tally in inputs.tallies) - summary.events
         click.echo(
