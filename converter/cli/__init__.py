@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from typing import Any
 
@@ -40,6 +42,9 @@ class CertdetectGroup(click.Group):
 
 
 def _interrupted() -> None:
+    # stopping already: a signal still pending must not turn exit 130 into a death by SIGINT
+    with contextlib.suppress(ValueError):  # not the main thread: no signal handling to change
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     click.echo("certdetect: interrupted", err=True)
     sys.exit(interrupts.EXIT_CODE)
 
