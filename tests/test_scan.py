@@ -212,7 +212,7 @@ def test_where_batches_end_changes_no_result(repo_project: Project, monkeypatch)
     whole, whole_summary = _scan(scanner, *_every_input())
     monkeypatch.setattr(scan_module, "FIRST_BATCH", 1)
     monkeypatch.setattr(scan_module, "BATCH_EVALUATED", 3)
-    small, small_summary = _scan(scanner, *_every_input())
+    small, small_summary = _scan(scanner, *_every_input(), ramp=True)
     assert [(r.source, r.matches, r.facts) for r in small] == [
         (r.source, r.matches, r.facts) for r in whole
     ]
@@ -235,7 +235,7 @@ def test_ctrl_c_stops_the_scan_and_the_cut_batch_counts_nowhere(
     # Ctrl-C as the first batch is done: the second batch (being read) is dropped
     on_batch = lambda s: interrupts.request()  # noqa: E731
     try:
-        results = list(scanner.scan(items, summary, on_batch=on_batch))
+        results = list(scanner.scan(items, summary, on_batch=on_batch, ramp=True))
     finally:
         interrupts.reset()
     assert summary.interrupted

@@ -220,6 +220,7 @@ def _run(
             only_matches=not jsonl,
             on_bad=_bad_reporter(summary, bar),
             on_progress=bar.update,
+            ramp=jsonl,  # the first rows come out at once
         )
         out = sys.stdout
         for result in results:
