@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from converter.core.project import Project
 from converter.core.rules import load_rules
 from converter.core.status import Status
 from converter.publish.manifest import read_manifest
+from converter.scan import report
 
 from .conftest import FILES, REPO
 
@@ -44,7 +47,22 @@ def test_scan_jsonl_reports_every_evaluator(repo_project: Project, tmp_path: Pat
         main, ["scan", "--format", "jsonl", "--project", str(REPO), str(path)]
     )
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    lines = [{key: row[key] for key in ("index", "source", "matches")} for row in rows]
+    # a matching row names each rule and its level, and says when and where the event happened
+    assert rows[0]["rules"] == {
+        CERTUTIL: {
+            "name": "proc_creation_win_certutil_certificate_import",
+            "title": "Certutil Importing Certificates Into A Certificate Store",
+            "level": "medium",
+        }
+    }
+    assert (rows[0]["time"], rows[0]["host"]) == (
+        "2026-11-20T10:15:02.114Z",
+        "WKS-0142.corp.example.com",
+    )
+    assert rows[0]["fields"]["image"].endswith("certutil.exe")
+    assert "rules" not in rows[1] and rows[1]["time"]
     assert lines == [
         {
             "index": 0,
@@ -119,9 +137,11 @@ def test_scan_table_summarises_per_evaluator(repo_project: Project) -> None:
         expected = [rule_id for rule_id in declared if rule_id in verified[name]]
         assert row.endswith(f"  {len(expected)} match(es) over {len(set(expected))} rule(s)")
     # matches by rule and level, most severe first, every evaluator agreeing with the cases
-    table = lines[lines.index(next(line for line in lines if line.startswith("level "))) + 1 :]
+    # the rules table: the last one with a level column (the match list comes first)
+    header = max(number for number, line in enumerate(lines) if line.startswith("level "))
+    table = lines[header + 1 :]
     levels = [line.split()[0] for line in table]
-    assert levels == sorted(levels, key=lambda level: -cli_scan.LEVELS.index(level))
+    assert levels == sorted(levels, key=lambda level: -report.LEVELS.index(level))
     per_rule = {line.split()[1]: [int(n) for n in line.split()[2:]] for line in table}
     rules = {rule.stem: rule.id for rule in load_rules(repo_project)}
     counts = Counter(declared)
@@ -187,7 +207,20 @@ def test_scan_with_chosen_evaluators() -> None:
         ["scan", "--evaluator", "sigma", "--evaluator", "kql", "--project", str(REPO), str(path)],
     )
     assert result.exit_code == 0, result.output
-    assert f"     0  {path}:1  sigma={CERTUTIL}  kql={CERTUTIL}" in result.output.splitlines()
+    [row] = [line for line in result.output.splitlines() if f"  {path}:1  " in line]
+    # level, rule, time (NXLog's), host, the evaluators that matched, source, key fields
+    assert re.split(r"\s{2,}", row)[:5] == [
+        "medium",
+        "proc_creation_win_certutil_certificate_import",
+        "2026-11-20 10:15:02",
+        "WKS-0142.corp.example.com",
+        "sigma,kql",
+    ]
+    assert row.endswith(
+        "image=C:\\Windows\\System32\\certutil.exe  "
+        "command=certutil.exe -addstore root "
+        "C:\\Users\\alice\\AppData\\Local\\Temp\\df00tech-root.cer"
+    )
     assert [
         line.split()[0]
         for line in result.output.splitlines()
@@ -214,15 +247,87 @@ def test_many_bad_records_are_reported_then_only_counted(tmp_path: Path) -> None
     assert "events read: 1, skipped: 150 (windows 1)" in result.output
 
 
-def test_progress_bar_after_a_second(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    clock = iter([0.0, 0.5, 2.0])
+def test_progress_shows_bytes_records_and_rate(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = iter([0.0, 2.0])
     monkeypatch.setattr(cli_scan.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
-    bar = cli_scan.Progress(stream, total_bytes=1000, enabled=True)
-    bar.update(5000)  # 0.5 s: nothing yet
-    assert stream.getvalue() == ""
-    bar.done_bytes = 250
+    bar = cli_scan.Progress(stream, total_bytes=4096, enabled=True)
+    bar.done_bytes = 1024
     bar.update(5000)
-    assert stream.getvalue() == "\r[#######                       ]  25.0%  5,000 events  2,500/s "
+    bar.draw()
+    assert (
+        stream.getvalue() == "\r[#####               ]  25.0% 1.0 KB/4.0 KB  5,000 read  2,500/s "
+    )
     bar.close()
-    assert stream.getvalue().endswith("\r" + " " * 78 + "\r")
+    assert stream.getvalue().endswith("\r" + " " * 79 + "\r")
+
+
+def test_progress_is_redrawn_by_its_own_thread_while_the_scan_is_busy() -> None:
+    stream = io.StringIO()
+    with cli_scan.Progress(stream, total_bytes=10, enabled=True) as bar:
+        bar.update(7)
+        time.sleep(1.6)  # busy evaluating: no update comes, the bar is redrawn anyway
+        draws = stream.getvalue().count("7 read")
+    assert draws >= 3  # from 0.5 s on, every 0.25 s: at least twice a second
+    assert stream.getvalue().endswith("\r" + " " * 79 + "\r")
+    quiet = io.StringIO()
+    with cli_scan.Progress(quiet, total_bytes=10, enabled=False):
+        time.sleep(0.6)
+    assert quiet.getvalue() == ""
+
+
+def test_exit_codes_say_whether_anything_was_scanned_and_found(tmp_path: Path) -> None:
+    log = str(FORMATS / "nxlog_sysmon.jsonl")  # certutil -addstore root: a medium rule
+    runner = CliRunner()
+    scanned = runner.invoke(main, ["scan", "--project", str(REPO), log])
+    assert scanned.exit_code == 0
+    found = runner.invoke(main, ["scan", "--fail-on", "medium", "--project", str(REPO), log])
+    assert found.exit_code == 1 and "proc_creation_win_certutil_certificate_import" in found.stdout
+    above = runner.invoke(main, ["scan", "--fail-on", "high", "--project", str(REPO), log])
+    assert above.exit_code == 0
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    unread = tmp_path / "unrecognised.jsonl"
+    unread.write_text('{"not": "an event"}\n')
+    for nothing in (empty, unread):
+        result = runner.invoke(main, ["scan", "--project", str(REPO), str(nothing)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.endswith(
+            "certdetect: error: nothing readable in the input (no event was read)\n"
+        )
+
+
+def test_min_level_hides_the_matches_of_lower_rules() -> None:
+    log = str(FORMATS / "nxlog_sysmon.jsonl")
+    runner = CliRunner()
+    table = runner.invoke(main, ["scan", "--min-level", "high", "--project", str(REPO), log])
+    assert table.exit_code == 0
+    assert "proc_creation_win_certutil_certificate_import" not in table.stdout
+    rows = runner.invoke(
+        main, ["scan", "--format", "jsonl", "--min-level", "high", "--project", str(REPO), log]
+    )
+    first = json.loads(rows.stdout.splitlines()[0])
+    assert first["matches"] == {name: [] for name in ("sigma", "eql", "spl", "kql")}
+    assert "rules" not in first
+
+
+def test_a_folder_and_standard_input_are_scanned_with_a_tally_per_file(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    (folder / "host1").mkdir(parents=True)
+    (folder / "host1" / "sysmon.jsonl").write_bytes((FORMATS / "nxlog_sysmon.jsonl").read_bytes())
+    (folder / "README").write_text("notes\n")
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--project", str(REPO), str(folder), "-"],
+        input=(FORMATS / "audit.log").read_bytes(),
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("file ")))
+    assert [re.split(r"\s{2,}", line.strip()) for line in lines[start : start + 4]] == [
+        ["file", "read", "skipped", "unreadable"],
+        [str(folder / "README"), "0", "0", "unrecognised format"],
+        [str(folder / "host1" / "sysmon.jsonl"), "5", "0"],
+        ["-", "3", "1"],
+    ]
+    assert "-:1" in result.stdout  # the auditd match, cited from standard input

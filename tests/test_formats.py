@@ -113,7 +113,8 @@ def test_certdetect_scan_evaluates_a_registered_format_with_every_evaluator(
         main, ["scan", "--format", "jsonl", "--project", str(REPO), str(toy_log)]
     )
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = [{key: row[key] for key in ("index", "source", "matches")} for row in rows]
     assert lines == [
         {
             "index": 0,

@@ -158,7 +158,9 @@ def test_only_matches_and_callbacks(repo_project: Project, monkeypatch) -> None:
     assert results[3].matches == {"kql": ["6d8d8c80-8145-40d8-b7e3-abfbe978c54f"]}
     assert [b.source.rsplit("/", 1)[1] for b in bad] == ["defender_export.csv:5"]
     assert batches == [2, 4, 6, 8]
-    assert progress == [3, 6, 9]  # records read, the bad one included
+    # records read, the bad one included: every 3 records, and before each evaluator of a batch
+    assert progress == sorted(progress) and {3, 6, 9} <= set(progress)
+    assert progress.count(2) == 2  # the first batch, before sigma and before kql
 
 
 def test_filtered_events_count_for_every_windows_evaluator(repo_project: Project) -> None:
@@ -196,3 +198,50 @@ def test_classic_wineventlog_4688_is_evaluated_by_everyone(repo_project: Project
     assert [r.matches for r in results] == [
         {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [CERTUTIL], "kql": [CERTUTIL]}
     ]
+
+
+def _every_input() -> list[Path]:
+    cases = sorted((REPO / "cases").rglob("*.json"))
+    return [*cases, *sorted(p for p in FORMATS.iterdir() if p.is_file())]
+
+
+def test_where_batches_end_changes_no_result(repo_project: Project, monkeypatch) -> None:  # type: ignore
+    import converter.scan.scanner as scan_module
+
+    scanner = Scanner.for_project(repo_project)
+    whole, whole_summary = _scan(scanner, *_every_input())
+    monkeypatch.setattr(scan_module, "FIRST_BATCH", 1)
+    monkeypatch.setattr(scan_module, "BATCH_EVALUATED", 3)
+    small, small_summary = _scan(scanner, *_every_input(), ramp=True)
+    assert [(r.source, r.matches, r.facts) for r in small] == [
+        (r.source, r.matches, r.facts) for r in whole
+    ]
+    assert small_summary.matches == whole_summary.matches
+    assert any(any(ids for ids in r.matches.values()) for r in whole)
+
+
+def test_ctrl_c_stops_the_scan_and_the_cut_batch_counts_nowhere(
+    repo_project: Project, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import converter.scan.scanner as scan_module
+    from converter.core import interrupts
+
+    monkeypatch.setattr(scan_module, "FIRST_BATCH", 2)
+    monkeypatch.setattr(scan_module, "PROGRESS_EVERY", 1)
+    scanner = Scanner.for_project(repo_project, ["sigma", "kql"])
+    events = _event("Microsoft-Windows-Sysmon/Operational", 1, {"Image": "C:\\x.exe"})
+    items = [Item(f"a:{n}", events) for n in range(1, 50)]
+    summary = ScanSummary()
+    # Ctrl-C as the first batch is done: the second batch (being read) is dropped
+    on_batch = lambda s: interrupts.request()  # noqa: E731
+    try:
+        results = list(scanner.scan(items, summary, on_batch=on_batch, ramp=True))
+    finally:
+        interrupts.reset()
+    assert summary.interrupted
+    assert len(results) == summary.events == 2
+    assert {name: stats.events for name, stats in summary.evaluators.items()} == {
+        "sigma": 2,
+        "kql": 2,
+    }
+    assert summary.kinds == {"windows": 2}

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from typing import Any
 
 import click
 
 from converter import __version__
+from converter.core import interrupts
 from converter.core.errors import InputError, VerificationFailed
 
 
 class CertdetectGroup(click.Group):
-    """Turns expected failures into one-line messages and exit codes instead of tracebacks."""
+    """Turns expected failures into one-line messages and exit codes instead of tracebacks;
+    Ctrl-C ends any command with one line and exit code 130, whatever error it became."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with interrupts.recorded():
+                return super().invoke(ctx)
+        except (KeyboardInterrupt, interrupts.Interrupted):
+            _interrupted()
         except InputError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -28,6 +35,18 @@ class CertdetectGroup(click.Group):
             if str(error):
                 click.echo(f"certdetect: {error}", err=True)
             sys.exit(1)
+        except Exception:
+            if interrupts.requested():  # e.g. DuckDB's "Query interrupted"
+                _interrupted()
+            raise
+
+
+def _interrupted() -> None:
+    # stopping already: a signal still pending must not turn exit 130 into a death by SIGINT
+    with contextlib.suppress(ValueError):  # not the main thread: no signal handling to change
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    click.echo("certdetect: interrupted", err=True)
+    sys.exit(interrupts.EXIT_CODE)
 
 
 @click.group(cls=CertdetectGroup)
@@ -61,4 +80,5 @@ def _register() -> None:
     main.add_command(scan)
 
 
-_register()
+with interrupts.while_starting():
+    _register()

@@ -1,28 +1,43 @@
-"""`certdetect scan`: run the Sigma reference and the built artifacts over event files."""
+"""`certdetect scan`: run the Sigma reference and the built artifacts over event files.
+
+Exit codes: 0 scanned; 1 a rule at or above `--fail-on` matched; 2 bad input (a missing path, a
+named file of no known format, a stale `dist/`) or nothing readable; 130 interrupted (Ctrl-C),
+after the summary of what was scanned.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import TextIO
 
 import click
 
 from converter.cli.options import project_option
+from converter.core import interrupts
+from converter.core.errors import InputError
 from converter.core.project import Project
-from converter.formats.base import BadRecord, Item
-from converter.formats.readers import InputFile, Reading, detect
+from converter.formats.base import BadRecord
+from converter.formats.readers import Reading
+from converter.scan import report
+from converter.scan.inputs import Inputs, expand, records
 from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
 
-LEVELS = ("informational", "low", "medium", "high", "critical")
 SHOWN_BAD = 100  # malformed records reported one by one; the rest are counted
+EXIT_FINDINGS = 1
+EXIT_NOTHING_READ = 2
 
 
 class Progress:
-    """A one-line progress bar on a terminal, for scans longer than a second."""
+    """A one-line progress bar on stderr, drawn by a thread of its own from half a second on,
+    every quarter second, also while a batch is evaluated: records read and per second, events
+    scanned and, for files, the bytes read."""
+
+    FIRST = 0.5
+    EVERY = 0.25
 
     def __init__(self, stream: TextIO, total_bytes: int, enabled: bool) -> None:
         self.stream = stream
@@ -30,107 +45,95 @@ class Progress:
         self.enabled = enabled
         self.started = time.monotonic()
         self.shown = False
+        self.read = 0  # records read
         self.done_bytes = 0  # files already read
         self.reading: Reading | None = None
+        self.summary: ScanSummary | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.close()
+
+    def _run(self) -> None:
+        if self._stop.wait(self.FIRST):
+            return
+        while True:
+            self.draw()
+            if self._stop.wait(self.EVERY):
+                return
+
+    def on_file(self, reading: Reading | None, done_bytes: int) -> None:
+        self.reading = reading
+        self.done_bytes = done_bytes
 
     def update(self, read: int) -> None:
-        """Show how far reading got, after `read` records."""
-        elapsed = time.monotonic() - self.started
-        if not self.enabled or elapsed < 1.0:
-            return
-        current = self.reading.position() if self.reading is not None else 0
-        fraction = min((self.done_bytes + current) / self.total, 1.0)
-        bar = "#" * int(fraction * 30)
-        self.stream.write(
-            f"\r[{bar:<30}] {fraction:6.1%}  {read:,} events  {read / elapsed:,.0f}/s "
-        )
-        self.stream.flush()
-        self.shown = True
+        self.read = read
+
+    def draw(self) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        reading = self.reading
+        done = self.done_bytes + (reading.position() if reading is not None else 0)
+        fraction = min(done / self.total, 1.0)
+        bar = "#" * int(fraction * 20)
+        scanned = f"  {self.summary.events:,} scanned" if self.summary is not None else ""
+        with self._lock:
+            self.stream.write(
+                f"\r[{bar:<20}] {fraction:6.1%} {_size(done)}/{_size(self.total)}  "
+                f"{self.read:,} read  {self.read / elapsed:,.0f}/s{scanned} "
+            )
+            self.stream.flush()
+            self.shown = True
 
     def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * 78 + "\r")
-            self.stream.flush()
+        """Clear the bar (before other output goes to the terminal)."""
+        with self._lock:
+            if self.shown:
+                self.stream.write("\r" + " " * 79 + "\r")
+                self.stream.flush()
+                self.shown = False
 
 
-def _records(
-    files: Sequence[InputFile], scanner: Scanner, progress: Progress
-) -> Iterator[Item | BadRecord]:
-    for file in files:
-        reading = Reading(file, scanner.wants)
-        progress.reading = reading
-        yield from reading
-        progress.done_bytes += file.size
-    progress.reading = None
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return str(count)
 
 
-def _bad_reporter(summary: ScanSummary) -> Callable[[BadRecord], None]:
-    def report(bad: BadRecord) -> None:
-        if summary.bad <= SHOWN_BAD:
+def _bad_reporter(summary: ScanSummary, progress: Progress) -> Callable[[BadRecord], None]:
+    def report_bad(bad: BadRecord) -> None:
+        progress.close()
+        if bad.lost:
+            click.echo(f"certdetect: {bad.source}: {bad.message}", err=True)
+        elif summary.bad <= SHOWN_BAD:
             click.echo(f"certdetect: skipped {bad.source}: {bad.message}", err=True)
         elif summary.bad == SHOWN_BAD + 1:
             click.echo("certdetect: further malformed records are only counted", err=True)
 
-    return report
-
-
-def _rate(events: int, seconds: float) -> str:
-    return f"{events / seconds:,.0f}" if seconds > 0 else "-"
-
-
-def _rules_table(scanner: Scanner, summary: ScanSummary) -> None:
-    names = [evaluator.name for evaluator in scanner.evaluators]
-    counts = {
-        name: summary.evaluators[name].matches for name in names if name in summary.evaluators
-    }
-    matched = {rule_id for found in counts.values() for rule_id in found}
-    if not matched:
-        return
-    rank = {level: position for position, level in enumerate(LEVELS)}
-
-    def row(rule_id: str) -> tuple[str, str]:
-        info = scanner.rules.get(rule_id)
-        return (info.level, info.name) if info is not None else ("?", rule_id)
-
-    click.echo("")
-    click.echo(f"{'level':<13} {'rule':<52} " + " ".join(f"{name:>6}" for name in names))
-    for rule_id in sorted(matched, key=lambda r: (-rank.get(row(r)[0], -1), row(r)[1])):
-        level, name = row(rule_id)
-        cells = " ".join(f"{counts.get(n, {}).get(rule_id, 0):>6}" for n in names)
-        click.echo(f"{level:<13} {name:<52} {cells}")
-
-
-def _summary(scanner: Scanner, summary: ScanSummary) -> None:
-    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
-    click.echo(
-        f"events read: {summary.events}, skipped: {summary.bad}" + (f" ({kinds})" if kinds else "")
-    )
-    click.echo(f"{summary.seconds:.1f} s, {_rate(summary.events, summary.seconds)} events/s")
-    click.echo("")
-    click.echo(f"{'target':<6} {'events':>10} {'eval events/s':>14}  matches")
-    for evaluator in scanner.evaluators:
-        stats = summary.evaluators.get(evaluator.name)
-        if stats is None:
-            continue
-        total = sum(stats.matches.values())
-        click.echo(
-            f"{evaluator.name:<6} {stats.events:>10} {_rate(stats.events, stats.seconds):>14}  "
-            f"{total} match(es) over {len(stats.matches)} rule(s)"
-        )
-    _rules_table(scanner, summary)
-    for error in summary.errors:
-        click.echo(f"certdetect: evaluation error: {error}", err=True)
+    return report_bad
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.argument("files", nargs=-1, required=True)
 @project_option
 @click.option(
     "--format",
     "output_format",
     type=click.Choice(["table", "jsonl"]),
     default="table",
-    help="table: matching events, then a summary per target and per rule; jsonl: every event.",
+    help="table: matches by level, then per file, per target and per rule; jsonl: every event.",
 )
 @click.option(
     "--evaluator",
@@ -138,6 +141,23 @@ def _summary(scanner: Scanner, summary: ScanSummary) -> None:
     multiple=True,
     type=click.Choice(EVALUATORS),
     help="Evaluate with these only (repeatable); default: all.",
+)
+@click.option(
+    "--min-level",
+    type=click.Choice(report.LEVELS),
+    default="informational",
+    help="Show matches of rules at this level or above only.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(report.LEVELS),
+    default=None,
+    help="Exit 1 when a rule at this level or above matched.",
+)
+@click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Scan even when dist/ was built from other rule texts than sigma/ holds.",
 )
 @click.option(
     "--progress/--no-progress",
@@ -149,36 +169,75 @@ def scan(
     project_dir: str,
     output_format: str,
     evaluators: tuple[str, ...],
+    min_level: str,
+    fail_on: str | None,
+    allow_stale: bool,
     progress: bool | None,
 ) -> None:
-    """Scan event files with the Sigma reference and every built query.
+    """Scan event files, folders (recursively) or standard input (-) with the Sigma reference
+    and every built query.
 
     Reads .evtx, Windows event XML and WinEventLog text, the EVTX JSON layout, flat (NXLog)
     Windows event JSON, ECS documents (EQL only), Defender XDR exports (KQL only), auditd and Zeek
     logs, each plain, gzipped or in a tar archive; the format is detected per file.
+
+    Exit codes: 0 scanned, 1 a match at or above --fail-on, 2 bad input or nothing readable,
+    130 interrupted.
     """
-    inputs = [detect(Path(path)) for path in files]
-    scanner = Scanner.for_project(Project.at(project_dir), evaluators or None)
+    scanner = Scanner.for_project(Project.at(project_dir), evaluators or None, allow_stale)
+    inputs = expand(files)  # Ctrl-C while standard input is copied: exit 130 at once
+    try:
+        with interrupts.deferred():
+            summary = _run(scanner, inputs, output_format, min_level, progress)
+    finally:
+        inputs.close()
+    if summary.interrupted:
+        dropped = sum(tally.read for tally in inputs.tallies) - summary.events
+        click.echo(
+            f"certdetect: interrupted; the summary covers the {summary.events:,} events scanned "
+            f"({dropped:,} read after them were not evaluated)",
+            err=True,
+        )
+        sys.exit(interrupts.EXIT_CODE)
+    if not any(tally.read for tally in inputs.tallies):
+        raise InputError(None, "nothing readable in the input (no event was read)")
+    if report.fails(summary, scanner.rules, fail_on):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _run(
+    scanner: Scanner, inputs: Inputs, output_format: str, min_level: str, progress: bool | None
+) -> ScanSummary:
     summary = ScanSummary()
     show = sys.stderr.isatty() if progress is None else progress
-    bar = Progress(sys.stderr, sum(f.size for f in inputs), show)
-    results = scanner.scan(
-        _records(inputs, scanner, bar),
-        summary,
-        only_matches=output_format == "table",
-        on_bad=_bad_reporter(summary),
-        on_progress=bar.update,
-    )
-    for result in results:
-        if output_format == "jsonl":
-            line = {"index": result.index, "source": result.source, "matches": result.matches}
-            click.echo(json.dumps(line))
-        else:
-            bar.close()
-            found = "  ".join(
-                f"{name}={','.join(ids) or '-'}" for name, ids in result.matches.items()
-            )
-            click.echo(f"{result.index:>6}  {result.source}  {found}")
-    bar.close()
-    if output_format == "table":
-        _summary(scanner, summary)
+    matches = report.MatchList(scanner.rules, min_level)
+    jsonl = output_format == "jsonl"
+    with Progress(sys.stderr, inputs.size, show) as bar:
+        bar.summary = summary
+        results = scanner.scan(
+            records(inputs, scanner.wants, bar.on_file),
+            summary,
+            only_matches=not jsonl,
+            on_bad=_bad_reporter(summary, bar),
+            on_progress=bar.update,
+            ramp=jsonl,  # the first rows come out at once
+        )
+        out = sys.stdout
+        for result in results:
+            if jsonl:
+                out.write(json.dumps(report.jsonl_row(result, scanner.rules, min_level)) + "\n")
+                out.flush()  # record by record: a pipe's reader sees each event as scanned
+            else:
+                matches.add(result)
+    if not jsonl or summary.interrupted:
+        names = [evaluator.name for evaluator in scanner.evaluators]
+        lines = [*matches.lines(), ""] if matches.rows else []
+        lines += report.file_lines(inputs.tallies) + [""]
+        lines += report.summary_lines(names, scanner.rules, summary, min_level)
+        stream = sys.stderr if jsonl else sys.stdout
+        for line in lines:
+            stream.write(line + "\n")
+        stream.flush()
+    for error in summary.errors:
+        click.echo(f"certdetect: evaluation error: {error}", err=True)
+    return summary

@@ -36,6 +36,8 @@ class Item(NamedTuple):
 class BadRecord:
     source: str
     message: str
+    # the rest of the file could not be read (a cut, a read error): the file counts as unreadable
+    lost: bool = False
 
 
 class Filtered:

@@ -17,8 +17,12 @@ unknown-format message and the item kind names of the scan summary are derived f
 | `zeek-tsv` | `#separator` | `formats.zeek` |
 | `defender-csv` | a header of Timestamp and ActionType, DeviceName or Table | `formats.defender` |
 
-A malformed record is yielded as a `BadRecord` and reading goes on; a file that is missing or of
-no known format is an `InputError` before anything is read.
+An `.evtx` member is copied out of the archive first (`SPOOL_IN_MEMORY`): its parser seeks.
+A malformed record is yielded as a `BadRecord` and reading goes on; a file cut short or failing
+to read ends with a `BadRecord` marked `lost` (what came before it was read); a file that is
+missing or of no known format is an `InputError` before anything is read. Standard input, pipes
+and devices are spooled to an anonymous temporary file (`spooled`), which the system deletes
+when it is closed, also when the scan is interrupted.
 
 How to add an input format
 --------------------------
@@ -52,10 +56,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import shutil
 import tarfile
+import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -84,11 +91,22 @@ JSON_DESCRIPTION = (
 )
 
 
+SPOOL_IN_MEMORY = 16 << 20  # an archived .evtx larger than this is spooled to disk
+
+
 def _read_evtx(opened: Opened) -> Records:
-    if opened.in_archive:
-        return iter([BadRecord(opened.name, "an .evtx file inside an archive: extract it first")])
-    # the file object itself, not a path: its position tells the progress
-    return evtx_file.read(opened.stream, opened.name, opened.wanted)
+    if not opened.in_archive:
+        # the file object itself, not a path: its position tells the progress
+        return evtx_file.read(opened.stream, opened.name, opened.wanted)
+    return _read_spooled_evtx(opened)
+
+
+def _read_spooled_evtx(opened: Opened) -> Records:
+    # the parser seeks and a streamed tar member cannot: the member is copied out first
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as copy:
+        shutil.copyfileobj(opened.stream, copy, 1 << 20)
+        copy.seek(0)
+        yield from evtx_file.read(copy, opened.name, opened.wanted)  # type: ignore[arg-type]
 
 
 def _read_members(opened: Opened) -> Records:
@@ -214,31 +232,56 @@ class InputFile:
     format: str  # the name of its `Format`
     compressed: bool
     encoding: str = "utf-8"
+    # standard input or a pipe, copied to an anonymous temporary file: read from there
+    spool: IO[bytes] | None = field(default=None, compare=False)
+    label: str | None = None  # what records cite instead of the path ("-" for standard input)
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        return self.label if self.label is not None else str(self.path)
 
     @property
     def size(self) -> int:
+        if self.spool is not None:
+            return os.fstat(self.spool.fileno()).st_size
         return self.path.stat().st_size
 
 
-def _open(path: Path, compressed: bool) -> tuple[IO[bytes], IO[bytes]]:
+def spooled(stream: IO[bytes]) -> IO[bytes]:
+    """A copy of a stream that can be read only once (standard input, a pipe, a device) in an
+    anonymous temporary file: it has no name on disk, so nothing is left behind."""
+    copy = tempfile.TemporaryFile()
+    shutil.copyfileobj(stream, copy, 1 << 20)
+    copy.flush()
+    return copy
+
+
+def _open_raw(path: Path, spool: IO[bytes] | None) -> IO[bytes]:
+    if spool is None:
+        return path.open("rb")
+    raw = os.fdopen(os.dup(spool.fileno()), "rb")  # shares the offset: rewound
+    raw.seek(0)
+    return raw
+
+
+def _open(
+    path: Path, compressed: bool, spool: IO[bytes] | None = None
+) -> tuple[IO[bytes], IO[bytes]]:
     """(decompressed stream, raw file): the raw file's position tells how far reading got."""
-    raw = path.open("rb")
+    raw = _open_raw(path, spool)
     if compressed:
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     return raw, raw
 
 
-def detect(path: Path) -> InputFile:
-    """The file's format; InputError if it is missing or of no known format."""
-    if not path.is_file():
+def detect(path: Path, spool: IO[bytes] | None = None, label: str | None = None) -> InputFile:
+    """The file's format; InputError if it is missing or of no known format. `spool` is the
+    copy of a stream (`spooled`) that `label` names."""
+    if spool is None and not path.is_file():
         raise InputError(path, "no such file")
-    with path.open("rb") as raw:
+    with _open_raw(path, spool) as raw:
         compressed = raw.read(2) == GZIP_MAGIC
-    stream, raw = _open(path, compressed)
+    stream, raw = _open(path, compressed, spool)
     try:
         head = Head(stream.read(SNIFF_BYTES))
     except (OSError, EOFError, zlib.error) as error:
@@ -248,10 +291,10 @@ def detect(path: Path) -> InputFile:
         raw.close()
     found = _sniff(head, FORMATS)
     if found is None:
-        raise InputError(path, unknown_format_message(), 1)
-    if found is TAR:
-        return InputFile(path, found.name, compressed)  # its members have their own encodings
-    return InputFile(path, found.name, compressed, head.encoding)
+        raise InputError(label or path, unknown_format_message(), 1)
+    # a tar archive's members have their own encodings
+    encoding = "utf-8" if found is TAR else head.encoding
+    return InputFile(path, found.name, compressed, encoding, spool, label)
 
 
 class _Prefixed(io.RawIOBase):
@@ -293,12 +336,12 @@ class Reading:
     def __iter__(self) -> Records:
         file = self.file
         form = format_named(file.format)
-        stream, self._raw = _open(file.path, file.compressed)
+        stream, self._raw = _open(file.path, file.compressed, file.spool)
         try:
             yield from form.read(Opened(stream, file.name, file.encoding, self.wanted))
-        except (OSError, EOFError, zlib.error) as error:
+        except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
             # a truncated .gz or a read error: what was read counts, the rest is reported
-            yield BadRecord(file.name, f"read error: {error}; rest of the file skipped")
+            yield BadRecord(file.name, f"read error: {error}; rest of the file skipped", lost=True)
         finally:
             stream.close()
             self._raw.close()

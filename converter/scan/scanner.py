@@ -18,7 +18,14 @@ rows into DuckDB once per query and batch, so batches are large). A Windows even
 can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
 is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
 such events (`stores` in each `converter.execute.ingest` module); a refused event is counted as read
-by every evaluator, with no match, which is what evaluating it would give.
+by every evaluator, with no match, which is what evaluating it would give. When `ramp` asks
+(jsonl: results start flowing at once) the first batch is small and batches double up to their
+size limits; a batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes
+no result.
+
+Ctrl-C (`converter.core.interrupts.deferred`) is polled between records, documents, queries and
+evaluators: the scan stops within one query's time, drops the batch it was on, and sets
+`ScanSummary.interrupted`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from converter.core import interrupts
 from converter.core.auditd import AuditdEvent
 from converter.core.errors import InputError
 from converter.core.events import WindowsEvent
@@ -43,6 +51,8 @@ from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
+from converter.scan.describe import EventFacts, facts
+from converter.scan.staleness import refuse_stale
 
 # the targets an engine executes (`TargetSpec.engine`)
 SCANNED: tuple[TargetSpec, ...] = tuple(target for target in TARGETS if target.engine is not None)
@@ -51,10 +61,16 @@ EVALUATORS = ("sigma", *(target.name for target in SCANNED))
 # documents for a batch are a few times that), or this many items in all: memory stays flat
 # whatever the input, also for large events (PowerShell script blocks run to 32 KB each).
 BATCH_EVALUATED = 20_000
+# With `ramp`, the first batch is this small and each next one twice the last, up to
+# BATCH_EVALUATED: the first results come out within a second or two.
+FIRST_BATCH = 512
 BATCH_TEXT = 32 << 20
 BATCH_ITEMS = 200_000
+# A batch also closes after this long, so that results (jsonl to a pipe) come out steadily; where
+# a batch ends does not change a result: each item is evaluated on its own.
+BATCH_SECONDS = 2.0
 NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
-PROGRESS_EVERY = 8192
+PROGRESS_EVERY = 1024  # records between progress calls (the callback itself limits its rate)
 KEY_CACHE = 100_000  # distinct (channel, event ID) pairs remembered by `wants`
 
 
@@ -71,6 +87,7 @@ class EventResult:
     index: int
     source: str
     matches: dict[str, list[str]]  # evaluator -> rule ids, for the evaluators of this item
+    facts: EventFacts  # time, host, key fields
 
 
 @dataclass
@@ -92,6 +109,7 @@ class ScanSummary:
     evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # batches an engine refused (rare)
     seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C: the last batch read was not evaluated
 
     @property
     def matches(self) -> dict[str, dict[str, int]]:
@@ -210,6 +228,8 @@ class TargetEvaluator:
         positions: list[int] = []
         documents: list[Any] = []
         for position, payload in batch:
+            if not position % 1024:
+                interrupts.check()  # an ingest model's pass over a large batch takes a while
             document = self._document(payload)
             if document is not None:
                 positions.append(position)
@@ -217,6 +237,7 @@ class TargetEvaluator:
         if not documents:
             return
         for rule_id, compiled in self.queries:
+            interrupts.check()  # between queries: one query's time at most after Ctrl-C
             for index in sorted(select(compiled, documents)):
                 yield positions[index], rule_id
 
@@ -248,8 +269,11 @@ class Scanner:
         self._order = {rule_id: position for position, rule_id in enumerate(self.rules)}
 
     @classmethod
-    def for_project(cls, project: Project, only: Sequence[str] | None = None) -> Scanner:
-        """Every evaluator (or those named in `only`) over the project's rules and dist/."""
+    def for_project(
+        cls, project: Project, only: Sequence[str] | None = None, allow_stale: bool = False
+    ) -> Scanner:
+        """Every evaluator (or those named in `only`) over the project's rules and dist/;
+        InputError when dist/ was built from other rule texts, unless `allow_stale`."""
         chosen = list(only) if only is not None else list(EVALUATORS)
         unknown = sorted(set(chosen) - set(EVALUATORS))
         if unknown:
@@ -257,6 +281,8 @@ class Scanner:
         rule_files = load_rules(project)
         manifest_path = project.dist_dir / MANIFEST_NAME
         manifest = read_manifest(manifest_path, project.relative(manifest_path))
+        if not allow_stale:
+            refuse_stale(rule_files, manifest)
         evaluators: list[Evaluator] = []
         if "sigma" in chosen:
             parsed = [rule.parse() for rule in rule_files]
@@ -297,24 +323,41 @@ class Scanner:
         return known
 
     def _evaluate(
-        self, payloads: Sequence[Any], summary: ScanSummary
+        self,
+        payloads: Sequence[Any],
+        summary: ScanSummary,
+        on_step: Callable[[], None] | None = None,
     ) -> dict[int, dict[str, list[str]]]:
         found: dict[int, dict[str, list[str]]] = {}
         live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
         refused = len(payloads) - len(live)
+        # the batch's figures, added to the summary once every evaluator is done: a batch that
+        # Ctrl-C cut short counts nowhere
+        done: list[tuple[EvaluatorStats, int, float, list[str]]] = []
+        errors: list[str] = []
         for evaluator in self.evaluators:
-            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
+            interrupts.check()
+            if on_step is not None:
+                on_step()  # progress goes on while a large batch is evaluated
             started = self.clock()
             batch = [item for item in live if evaluator.handles(item[1])]
-            stats.events += len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            events = len(batch) + (refused if evaluator.handles(FILTERED) else 0)
+            matched: list[str] = []
             try:
                 for position, rule_id in evaluator.evaluate(batch):
                     found.setdefault(position, {}).setdefault(evaluator.name, []).append(rule_id)
-                    stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+                    matched.append(rule_id)
             except (QueryError, ValueError) as error:
                 # an engine refusing a batch must not end a long scan; it is reported
-                summary.errors.append(f"{evaluator.name}: {error}")
-            stats.seconds += self.clock() - started
+                errors.append(f"{evaluator.name}: {error}")
+            stats = summary.evaluators.setdefault(evaluator.name, EvaluatorStats())
+            done.append((stats, events, self.clock() - started, matched))
+        for stats, events, seconds, matched in done:
+            stats.events += events
+            stats.seconds += seconds
+            for rule_id in matched:
+                stats.matches[rule_id] = stats.matches.get(rule_id, 0) + 1
+        summary.errors.extend(errors)
         return found
 
     def _result(
@@ -326,7 +369,7 @@ class Scanner:
             for evaluator in self.evaluators
             if evaluator.handles(payload)
         }
-        return EventResult(index, source, shown)
+        return EventResult(index, source, shown, facts(payload))
 
     def scan(
         self,
@@ -336,11 +379,15 @@ class Scanner:
         on_bad: Callable[[BadRecord], None] | None = None,
         on_batch: Callable[[ScanSummary], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        ramp: bool = False,
     ) -> Iterator[EventResult]:
         """Evaluate every item; yield a result per item (or only per matching item).
 
         `on_bad` gets each malformed record, `on_batch` the summary after each batch, and
-        `on_progress` the number of records read, every `PROGRESS_EVERY` records."""
+        `on_progress` the number of records read, every `PROGRESS_EVERY` records and while a
+        batch is evaluated; `ramp` starts with a small batch (`FIRST_BATCH`). On Ctrl-C
+        (`converter.core.interrupts`) the scan stops, the batch being read or evaluated is
+        dropped and `summary.interrupted` is set."""
         started = self.clock()
         sources: list[str] = []
         payloads: list[Any] = []
@@ -348,11 +395,22 @@ class Scanner:
         held = 0  # characters of event text in the batch
         kinds = summary.kinds
 
+        opened = self.clock()  # when the batch being read started
+        # items to evaluate in this batch; each small batch costs the KQL engine a table load per
+        # query (about 20% of kql's time on 150,000 baseline events), so only a reader waiting
+        # for the first results (jsonl) gets the ramp
+        limit = FIRST_BATCH if ramp else BATCH_EVALUATED
+
         def flush() -> Iterator[EventResult]:
-            nonlocal evaluated, held
+            nonlocal evaluated, held, opened, limit
+            limit = min(limit * 2, BATCH_EVALUATED)
             start = summary.events
-            found = self._evaluate(payloads, summary)
+            step = (lambda: on_progress(read)) if on_progress is not None else None
+            found = self._evaluate(payloads, summary, step)
             summary.events += len(payloads)
+            for payload in payloads:
+                kind = kind_of(payload)
+                kinds[kind] = kinds.get(kind, 0) + 1
             chosen = sorted(found) if only_matches else range(len(payloads))
             for position in chosen:
                 yield self._result(
@@ -361,33 +419,44 @@ class Scanner:
             sources.clear()
             payloads.clear()
             evaluated = held = 0
-            summary.seconds = self.clock() - started
+            opened = self.clock()
+            summary.seconds = opened - started
             if on_batch is not None:
                 on_batch(summary)
 
         read = 0
-        for record in records:
-            read += 1
-            if on_progress is not None and not read % PROGRESS_EVERY:
-                on_progress(read)
-            if type(record) is BadRecord:
-                summary.bad += 1
-                if on_bad is not None:
-                    on_bad(record)
-                continue
-            payload = record.payload
-            kind = kind_of(payload)
-            kinds[kind] = kinds.get(kind, 0) + 1
-            sources.append(record.source)
-            payloads.append(payload)
-            if type(payload) is WindowsEvent:
-                evaluated += 1
-                held += sum(map(len, payload.data.values()))
-            elif type(payload) is not Filtered:
-                evaluated += 1
-                held += NATIVE_SIZE
-            if evaluated >= BATCH_EVALUATED or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
+
+        def loop() -> Iterator[EventResult]:
+            nonlocal read, evaluated, held
+            for record in records:
+                read += 1
+                if not read % PROGRESS_EVERY:
+                    interrupts.check()
+                    if on_progress is not None:
+                        on_progress(read)
+                    if payloads and self.clock() - opened >= BATCH_SECONDS:
+                        yield from flush()
+                if type(record) is BadRecord:
+                    summary.bad += 1
+                    if on_bad is not None:
+                        on_bad(record)
+                    continue
+                payload = record.payload
+                sources.append(record.source)
+                payloads.append(payload)
+                if type(payload) is WindowsEvent:
+                    evaluated += 1
+                    held += sum(map(len, payload.data.values()))
+                elif type(payload) is not Filtered:
+                    evaluated += 1
+                    held += NATIVE_SIZE
+                if evaluated >= limit or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
+                    yield from flush()
+            if payloads:
                 yield from flush()
-        if payloads:
-            yield from flush()
+
+        try:
+            yield from loop()
+        except interrupts.Interrupted:
+            summary.interrupted = True
         summary.seconds = self.clock() - started

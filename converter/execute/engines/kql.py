@@ -355,8 +355,8 @@ class KqlEngine:
         used = [c for c in table.columns if c in present]
 
         fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
-        os.close(fd)
-        try:
+        try:  # removed whatever stops the run, an interrupt included
+            os.close(fd)
             _write_columns(path, indices, values, used)
             load_sql = _load_sql(table, used, path)
 

@@ -1,0 +1,111 @@
+"""Ctrl-C as a request, not an exception in the middle of native code.
+
+Python raises `KeyboardInterrupt` wherever the main thread happens to be; inside DuckDB that
+becomes `RuntimeError: Query interrupted`, inside a nanobind extension it can abort the process.
+While `deferred()` is active, SIGINT only sets a flag that long loops poll with `check()`, which
+raises `Interrupted` at a point where stopping is clean. A second Ctrl-C raises
+`KeyboardInterrupt` at once, for a loop that does not poll.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+
+_requested = threading.Event()
+
+
+class Interrupted(Exception):
+    """The user asked to stop (Ctrl-C)."""
+
+
+def request() -> None:
+    """What the first Ctrl-C does under `deferred()` (tests call it directly)."""
+    _requested.set()
+
+
+def reset() -> None:
+    _requested.clear()
+
+
+def requested() -> bool:
+    return _requested.is_set()
+
+
+def check() -> None:
+    if _requested.is_set():
+        raise Interrupted
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _requested.is_set():
+        raise KeyboardInterrupt
+    request()
+
+
+def _recording_handler(signum: int, frame: FrameType | None) -> None:
+    _requested.set()
+    raise KeyboardInterrupt
+
+
+def _catchable() -> bool:
+    # signals are handled by the main thread only; an ignored SIGINT (a background job, nohup)
+    # stays ignored
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    )
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("certdetect: interrupted\n")
+    os._exit(EXIT_CODE)  # nothing to clean up yet: modules are being imported
+
+
+@contextmanager
+def while_starting() -> Iterator[None]:
+    """Ctrl-C while the command's modules are imported ends it quietly, not with a traceback
+    from deep inside an import."""
+    if not _catchable():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _exit_quietly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """SIGINT sets the flag instead of raising, until the block ends (main thread only)."""
+    if not _catchable():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def recorded() -> Iterator[None]:
+    """SIGINT raises `KeyboardInterrupt` as usual and is remembered, so that whatever error a
+    library turns it into (DuckDB's "Query interrupted") is known to be an interrupt."""
+    reset()
+    if not _catchable():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _recording_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
