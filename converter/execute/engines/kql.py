@@ -63,14 +63,18 @@ _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_js
 
 
 def _walk(node: object) -> Iterator[object]:
-    """`node` and every IR node below it (dataclass fields, tuples, lists)."""
-    yield node
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for f in dataclasses.fields(node):
-            yield from _walk(getattr(node, f.name))
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            yield from _walk(item)
+    """`node` and every IR node below it (dataclass fields, tuples, lists), in document order.
+
+    Without recursion: a rule with hundreds of OR-ed values parses into a chain that deep."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
+            fields = dataclasses.fields(current)
+            stack.extend(getattr(current, f.name) for f in reversed(fields))
+        elif isinstance(current, (tuple, list)):
+            stack.extend(reversed(current))
 
 
 # Kusto type -> comparison category; None (dynamic, null) compares with anything.
