@@ -22,10 +22,12 @@ duckdb-kql's known deviations from the documentation are strict xfails in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,6 +62,24 @@ def _json_default(value: object) -> str:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_json_default).encode
+
+
+# duckdb_kql parses and translates `a or b or c ...` into a chain as deep as the list is long,
+# walking it recursively; SigmaHQ rules reach a thousand values (e.g. the Shai-Hulud package
+# list). A deeper chain than this is refused as a QueryError, not a crash.
+MAX_RECURSION = 20_000
+
+
+@contextlib.contextmanager
+def _deep_recursion() -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, MAX_RECURSION))
+    try:
+        yield
+    except RecursionError:
+        raise QueryError("the query nests deeper than the translator can follow") from None
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def _walk(node: object) -> Iterator[object]:
@@ -271,17 +291,20 @@ class KqlEngine:
         self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
         self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
+        # DuckDB refuses SQL nested over 1000 levels; a long value list is one OR chain
+        self._con.execute(f"SET max_expression_depth TO {MAX_RECURSION}")
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
         for table in self.tables.values():
             self._con.execute(table.ddl(table.name))
 
     def compile(self, query: str) -> CompiledKql:
-        table, predicate = parse_filter(query, self.tables)
-        try:
-            translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
-        except duckdb_kql.KqlError as e:
-            raise QueryError(f"KQL not translatable: {e}") from e
+        with _deep_recursion():
+            table, predicate = parse_filter(query, self.tables)
+            try:
+                translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
+            except duckdb_kql.KqlError as e:
+                raise QueryError(f"KQL not translatable: {e}") from e
         sql, params = str(translated), dict(translated.parameters)
         with self._lock:
             try:
