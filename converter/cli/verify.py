@@ -35,12 +35,14 @@ def _table(reports: list[RuleReport], names: list[str]) -> None:
             cells.append(f"{count + SHORT[verdict.status]:>11}")
         flag = "  FEWER THAN EXPECTED" if report.short else ("  (more)" if report.over else "")
         click.echo(f"{report.title[:60]:<60} {expected:>6} {sigma:>5} {' '.join(cells)}{flag}")
-    click.echo("")
-    for report in reports:
-        for name in names:
-            verdict = report.targets[name]
-            if verdict.reason is not None:
-                click.echo(f"{report.path}: {name} {verdict.status}: {verdict.reason}")
+    reasons = [
+        f"{report.path}: {name} {report.targets[name].status}: {report.targets[name].reason}"
+        for report in reports
+        for name in names
+        if report.targets[name].reason is not None
+    ]
+    for line in ["", *reasons] if reasons else []:
+        click.echo(line)
     click.echo("")
     for name in names:
         counts: dict[str, int] = {}

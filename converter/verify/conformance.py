@@ -292,8 +292,14 @@ class Verifier:
         return Verdict(
             DISAGREES,
             len(matched),
-            f"matches events {extra} the reference does not, misses {missed}; query: {query}",
+            f"matches events {extra} the reference does not, misses {missed}; "
+            f"query: {_shortened(query)}",
         )
+
+
+def _shortened(query: str, limit: int = 400) -> str:
+    flat = " ".join(query.split())
+    return flat if len(flat) <= limit else flat[:limit] + " ..."
 
 
 def _with_sigma(report: RuleReport, sigma: int) -> RuleReport:
