@@ -57,11 +57,20 @@ RAW_EVENTS = (WindowsEvent, AuditdEvent, ZeekRecord)
 EXECUTED: tuple[TargetSpec, ...] = tuple(target for target in TARGETS if target.engine is not None)
 
 
+# Why a target is unsupported, for the conformance table
+LOG_SOURCE = "log source"  # the reference has no events for the rule's log source
+NOT_STORED = "not stored"  # the SIEM stores no event of the log source
+UNKNOWN_FIELD = "field"  # a field after the target's pipelines is not in its documents
+REFUSED = "refused"  # the backend or a certdetect refusal cannot express the rule
+KINDS = (REFUSED, UNKNOWN_FIELD, NOT_STORED, LOG_SOURCE)
+
+
 @dataclass(frozen=True)
 class Verdict:
     status: str  # VERIFIED, DISAGREES or UNSUPPORTED
     matches: int | None = None  # events the query matched; None when it did not run
     reason: str | None = None
+    kind: str | None = None  # one of KINDS when unsupported
 
 
 @dataclass(frozen=True)
@@ -258,7 +267,7 @@ class Verifier:
         except UnsupportedRuleError as error:
             reason = f"the Sigma reference cannot evaluate the rule: {error}"
             for name in self.target_names:
-                report.targets[name] = Verdict(UNSUPPORTED, reason=reason)
+                report.targets[name] = Verdict(UNSUPPORTED, reason=reason, kind=LOG_SOURCE)
             return report
         expected = {i for i, event in enumerate(job.events) if reference.matches(event)}
         for target in self._targets:
@@ -269,14 +278,15 @@ class Verifier:
         rule = job.rule
         stored = _not_stored(target.spec, rule)
         if stored is not None:
-            return Verdict(UNSUPPORTED, reason=stored)
+            return Verdict(UNSUPPORTED, reason=stored, kind=NOT_STORED)
         unknown = unknown_in(rule, target.spec, target.fields)
         if unknown:
-            return Verdict(UNSUPPORTED, reason=unknown_fields_message(target.spec, unknown))
+            message = unknown_fields_message(target.spec, unknown)
+            return Verdict(UNSUPPORTED, reason=message, kind=UNKNOWN_FIELD)
         try:
             query = convert_for_target(target.backends, rule).query
         except ConversionError as error:
-            return Verdict(UNSUPPORTED, reason=str(error))
+            return Verdict(UNSUPPORTED, reason=str(error), kind=REFUSED)
         try:
             compiled = target.runtime.compile(query)
             documents = target.runtime.documents(job.events)
@@ -330,3 +340,10 @@ def _not_stored(spec: TargetSpec, rule: RuleFile) -> str | None:
         elif (AuditdEvent if isinstance(carrier, AuditdRecords) else ZeekRecord) in models:
             return None
     return f"{spec.title} stores no {source.name} events"
+
+
+def run_regression(rules: Path, regression: Path, root: Path) -> list[RuleReport]:
+    """Every SigmaHQ regression test under `regression` whose rule is under `rules`."""
+    jobs, _ = regression_jobs(regression, load_rule_files([rules]))
+    verifier = Verifier(root)
+    return [verifier.verify(job) for job in jobs]
