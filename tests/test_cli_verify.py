@@ -118,3 +118,44 @@ def test_missing_rules_and_missing_event_files_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "no such rule file or folder" in err
     code, _, err = run("--rules", RULES)
     assert code == 2 and "no event files" in err
+
+
+def test_a_log_source_without_reference_events_is_unsupported_on_every_target(
+    tmp_path: Path,
+) -> None:
+    rule = (VERIFY / "rules" / "windows" / "proc_creation_win_whoami_all.yml").read_text()
+    (tmp_path / "rule.yml").write_text(rule.replace("process_creation", "image_load"))
+    code, out, _ = run(
+        "--rules", str(tmp_path / "rule.yml"), "--format", "jsonl", str(VERIFY / "events.jsonl")
+    )
+    assert code == 0
+    line = json.loads(out)
+    assert line["logsource"] == "windows/image_load"
+    assert line["matches"] == {"sigma": None, "eql": None, "spl": None, "kql": None}
+    assert set(line["status"].values()) == {"unsupported"}
+    assert "no reference event source" in line["reasons"]["kql"]
+
+
+def test_a_store_without_the_log_source_is_unsupported_with_the_reason(tmp_path: Path) -> None:
+    # Defender XDR has no table of PowerShell script blocks: the scope pipeline says so
+    rule = (VERIFY / "rules" / "windows" / "proc_creation_win_whoami_all.yml").read_text()
+    rule = rule.replace("category: process_creation", "category: ps_script")
+    rule = rule.replace("Image|endswith: '\\whoami.exe'", "ScriptBlockText|contains: whoami")
+    (tmp_path / "rule.yml").write_text(rule.replace("CommandLine|contains", "Path|contains"))
+    code, out, _ = run(
+        "--rules", str(tmp_path / "rule.yml"), "--format", "jsonl", str(VERIFY / "events.jsonl")
+    )
+    assert code == 0
+    line = json.loads(out)
+    assert line["status"]["kql"] == "unsupported"
+    assert "script block" in line["reasons"]["kql"]
+
+
+def test_a_match_count_that_is_not_a_count_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "regression_data"
+    shutil.copytree(VERIFY / "regression_data", data)
+    info = data / "registry_set_amsi_off" / "info.yml"
+    info.write_text(info.read_text().replace("match_count: 1", "match_count: one"))
+    code, _, err = run("--rules", RULES, "--regression", str(data))
+    assert code == 2
+    assert err == f"certdetect: error: {info}: match_count 'one' is not a count of events\n"

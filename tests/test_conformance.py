@@ -24,7 +24,7 @@ SIGMAHQ = SHARED / "conformance" / "sigmahq"
 
 # target -> (verified, unsupported by reason)
 PINNED = {
-    "eql": (179, {"refused": 4, "field": 5, "log source": 15}),
+    "eql": (179, {"refused": 6, "field": 3, "log source": 15}),
     "spl": (180, {"refused": 8, "log source": 15}),
     "kql": (179, {"refused": 9, "log source": 15}),
 }

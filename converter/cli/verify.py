@@ -107,7 +107,13 @@ def verify(
         directory = Path(regression_dir)
         if not directory.is_dir():
             raise InputError(regression_dir, "no such folder")
-        jobs, _ = regression_jobs(directory, rules)
+        jobs, missing = regression_jobs(directory, rules)
+        if missing:
+            click.echo(
+                f"certdetect: {len(missing)} regression test(s) name rules not given with "
+                "--rules; not run",
+                err=True,
+            )
     else:
         if not event_files:
             raise InputError(None, "no event files; give some, or --regression DIR")

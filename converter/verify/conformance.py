@@ -22,6 +22,7 @@ matches than `match_count` fail, more only warn.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,8 +204,11 @@ def regression_jobs(directory: Path, rules: Sequence[RuleFile]) -> tuple[list[Jo
             if not event_file.exists():
                 event_file = info_path.parent / relative.name
             events.extend(read_events([event_file]))
-            if test.get("match_count") is not None:
-                expected = (expected or 0) + int(test["match_count"])
+            count = test.get("match_count")
+            if count is not None:
+                if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                    raise InputError(shown, f"match_count {count!r} is not a count of events")
+                expected = (expected or 0) + count
         jobs.append(Job(rule, events, expected))
     return jobs, missing
 
@@ -272,10 +276,15 @@ class Verifier:
         expected = {i for i, event in enumerate(job.events) if reference.matches(event)}
         for target in self._targets:
             report.targets[target.spec.name] = self._verdict(target, job, expected)
-        return _with_sigma(report, len(expected))
+        return dataclasses.replace(report, sigma=len(expected))
 
     def _verdict(self, target: _Target, job: Job, expected: set[int]) -> Verdict:
         rule = job.rule
+        # the most specific reason first: the backend's or a refusal's own words
+        try:
+            query = convert_for_target(target.backends, rule).query
+        except ConversionError as error:
+            return Verdict(UNSUPPORTED, reason=str(error), kind=REFUSED)
         stored = _not_stored(target.spec, rule)
         if stored is not None:
             return Verdict(UNSUPPORTED, reason=stored, kind=NOT_STORED)
@@ -283,10 +292,6 @@ class Verifier:
         if unknown:
             message = unknown_fields_message(target.spec, unknown)
             return Verdict(UNSUPPORTED, reason=message, kind=UNKNOWN_FIELD)
-        try:
-            query = convert_for_target(target.backends, rule).query
-        except ConversionError as error:
-            return Verdict(UNSUPPORTED, reason=str(error), kind=REFUSED)
         try:
             compiled = target.runtime.compile(query)
             documents = target.runtime.documents(job.events)
@@ -310,19 +315,6 @@ class Verifier:
 def _shortened(query: str, limit: int = 400) -> str:
     flat = " ".join(query.split())
     return flat if len(flat) <= limit else flat[:limit] + " ..."
-
-
-def _with_sigma(report: RuleReport, sigma: int) -> RuleReport:
-    return RuleReport(
-        report.rule_id,
-        report.title,
-        report.path,
-        report.logsource,
-        report.expected,
-        sigma,
-        report.targets,
-        report.events,
-    )
 
 
 def _not_stored(spec: TargetSpec, rule: RuleFile) -> str | None:
