@@ -76,7 +76,12 @@ AGREEMENT = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-TEMPLATES = {"process_creation": "sysmon_1.json", "file_event": "sysmon_11.json"}
+TEMPLATES = {
+    "process_creation": "sysmon_1.json",
+    "file_event": "sysmon_11.json",
+    "registry_set": "sysmon_13.json",
+    "registry_delete": "sysmon_12.json",
+}
 FIELDS = {
     "process_creation": (
         "CommandLine",

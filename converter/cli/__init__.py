@@ -69,6 +69,7 @@ def _register() -> None:
     from converter.cli.new import new
     from converter.cli.release import release
     from converter.cli.scan import scan
+    from converter.cli.verify import verify
 
     main.add_command(build)
     main.add_command(bundle)
@@ -78,6 +79,7 @@ def _register() -> None:
     main.add_command(new)
     main.add_command(release)
     main.add_command(scan)
+    main.add_command(verify)
 
 
 with interrupts.while_starting():

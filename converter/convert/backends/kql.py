@@ -1,9 +1,10 @@
 """The Microsoft Defender XDR KQL backend, corrected (docs/converter-defects.md).
 
 Values with inner or `?` wildcards become anchored, case-insensitive RE2 regexes, `|re` values
-RE2 regexes that match what the Sigma reference matches, `|all` lists stay equality tests, and a
-Sysmon registry value name is searched in `RegistryValueName`; `|cased` and non-ASCII case
-folding are refused.
+RE2 regexes that match what the Sigma reference matches, `|all` lists stay equality tests, Sysmon
+registry paths and data are tested on the columns Defender stores them in (`kql_registry`), and
+user hives are spelled `HKEY_CURRENT_USER\\<SID>`; `|cased` and non-ASCII case folding are
+refused.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaString, SpecialChars
 
+from converter.convert.backends.kql_registry import (
+    REGISTRY_CATEGORIES,
+    registry_data,
+    target_object_test,
+)
 from converter.convert.backends.refusals import Refusal, refuse_cased, refuse_non_ascii_case
 from converter.convert.backends.regex import RE2, RE2_SPECIAL, backend_regex
 from converter.convert.backends.strings import kql_string
@@ -52,18 +58,35 @@ class CertdetectKustoBackend(KustoBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         value = cond.value
-        if (
-            self._category == "registry_set"
-            and cond.field == "RegistryKey"
-            and isinstance(value, SigmaString)
-        ):
-            split = split_registry_value_name(value)
-            if split is not None:
-                return self._key_and_value_name(split, state)
+        if self._category in REGISTRY_CATEGORIES and isinstance(value, SigmaString):
+            if cond.field == "RegistryKey":
+                return target_object_test(
+                    value, self._category, lambda field, v: self._plain(field, v, state)
+                )
+            if cond.field == "RegistryValueData":
+                return self._plain(cond.field, registry_data(value), state)
+        return self._plain(cond.field, value, state)
+
+    def _plain(self, field: str, value: Any, state: ConversionState) -> Any:
+        """One comparison, converted as it is (no registry split)."""
         if isinstance(value, SigmaString) and _needs_regex(value):
-            field = self.escape_and_quote_field(cond.field)
-            return f'{field} matches regex "{kql_string(kql_wildcard_regex(value))}"'
-        return super().convert_condition_field_eq_val_str(cond, state)
+            name = self.escape_and_quote_field(field)
+            return f'{name} matches regex "{kql_string(kql_wildcard_regex(value))}"'
+        return super().convert_condition_field_eq_val_str(
+            ConditionFieldEqualsValueExpression(field, value), state
+        )
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        # registry paths and data are rewritten value by value (kql_registry)
+        if self._category in REGISTRY_CATEGORIES and any(
+            isinstance(arg, ConditionFieldEqualsValueExpression)
+            and arg.field in ("RegistryKey", "RegistryValueData")
+            for arg in cond.args
+        ):
+            return False
+        return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -94,47 +117,6 @@ class CertdetectKustoBackend(KustoBackend):
         operator = self.or_token if isinstance(cond, ConditionOR) else self.and_token
         return f"{self.token_separator}{operator}{self.token_separator}".join(parts)
 
-    def _key_and_value_name(
-        self, split: tuple[SigmaString | None, str], state: ConversionState
-    ) -> Any:
-        key, name = split
-        name_test = f'RegistryValueName =~ "{kql_string(name)}"'
-        if key is None:
-            return name_test
-        key_test = self.convert_condition_field_eq_val_str(
-            ConditionFieldEqualsValueExpression("RegistryKey", key), state
-        )
-        return f"({key_test} and {name_test})"
-
-
-def split_registry_value_name(value: SigmaString) -> tuple[SigmaString | None, str] | None:
-    """Split a Sysmon 13 TargetObject value into its key part and the value name.
-
-    Sysmon's TargetObject for a value write ends with the value name; Defender's RegistryKey
-    never holds it (it is in RegistryValueName), so `TargetObject|endswith: '\\Blob'` mapped to
-    `RegistryKey endswith "\\Blob"` never matches (pysigma-findings.md, finding 2). Only values
-    whose last segment is plain text can be split: `*\\Name` (endswith) gives no key part,
-    `*\\Key\\Name` a key that must end with `\\Key`, and a full path an exact key.
-    """
-    parts = list(value.s)
-    if not parts or not isinstance(parts[-1], str) or "\\" not in parts[-1]:
-        return None
-    head, name = parts[-1].rsplit("\\", 1)
-    if not name:
-        return None
-    key_parts = [*parts[:-1], head] if head else parts[:-1]
-    if key_parts == [SpecialChars.WILDCARD_MULTI]:
-        return None, name
-    if any(isinstance(part, SpecialChars) for part in key_parts[1:]) or not key_parts:
-        return None
-    return _sigma_string(key_parts), name
-
-
-def _sigma_string(parts: list[Any]) -> SigmaString:
-    string = SigmaString("")
-    string.s = [part for part in parts if part != ""]
-    return string
-
 
 def keep_registry_wildcards(pipeline: Any) -> None:
     """Make microsoft_xdr's HKLM/HKU/HKCR prefix replacements leave wildcards alone.
@@ -148,6 +130,10 @@ def keep_registry_wildcards(pipeline: Any) -> None:
     for item in pipeline.items:
         if (item.identifier or "").startswith("microsoft_xdr_registry_key_replace"):
             item.transformation.skip_special = True
+        if item.identifier == "microsoft_xdr_registry_key_replace_hku":
+            # Defender rows spell user hives HKEY_CURRENT_USER\<SID>\, not HKEY_USERS\
+            # (docs/converter-defects.md, "KQL registry", K5)
+            item.transformation.replacement = "HKEY_CURRENT_USER"
 
 
 def _needs_regex(value: SigmaString) -> bool:

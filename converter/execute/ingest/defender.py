@@ -233,7 +233,7 @@ def _sysmon_file(event: WindowsEvent) -> DefenderRow:
     )
 
 
-def _registry_value(details: str | None) -> tuple[str | None, str | None]:
+def registry_value(details: str | None) -> tuple[str | None, str | None]:
     """(RegistryValueType, RegistryValueData) for a Sysmon `Details` text."""
     if details is None:
         return None, None
@@ -265,7 +265,7 @@ def _sysmon_registry(event: WindowsEvent) -> DefenderRow | None:
     elif event.event_id == 13:
         action = "RegistryValueSet"
         key, _, value = target.rpartition("\\")
-        value_type, data = _registry_value(_value(event, "Details"))
+        value_type, data = registry_value(_value(event, "Details"))
         columns.update(
             RegistryKey=registry_key(key),
             RegistryValueName=_value_name(value),
