@@ -42,7 +42,7 @@ def test_the_layer_follows_the_layer_format_and_scores_each_technique(
         ("T1553", "defense-evasion", None, True),
         ("T1553.004", "defense-evasion", 8, False),
         ("T1573", "command-and-control", None, True),
-        ("T1573.002", "command-and-control", 4, False),
+        ("T1573.002", "command-and-control", 5, False),
         ("T1587", "resource-development", None, True),
         ("T1587.003", "resource-development", len(build.rules), False),
     ]
@@ -77,7 +77,7 @@ def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -
         ("T1553", None),
         ("T1553.004", 8),
         ("T1573", None),
-        ("T1573.002", 4),
+        ("T1573.002", 5),
         ("T1587", None),
         ("T1587.003", len(build.rules) - 1),
     ]
