@@ -44,11 +44,17 @@ DOCUMENTS = (
     "README.md",
     "CONTRIBUTING.md",
     "docs/converter-defects.md",
+    "docs/severity-and-false-positives.md",
     "benchmarks/README.md",
     "pyproject.toml",
     "converter/__init__.py",
 )
-LINKED = ("CONTRIBUTING.md", "docs/converter-defects.md", "benchmarks/README.md")
+LINKED = (
+    "CONTRIBUTING.md",
+    "docs/converter-defects.md",
+    "docs/severity-and-false-positives.md",
+    "benchmarks/README.md",
+)
 RELEASED = 1795824000  # 2026-11-28T00:00:00Z, the 0.1.0 heading of CHANGELOG.md
 
 

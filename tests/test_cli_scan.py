@@ -19,6 +19,7 @@ from .conftest import FILES, REPO
 FORMATS = FILES / "formats"
 
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+ROOT_INSTALL = "5cb5e4cc-fa7c-4698-9340-150c26095225"  # certutil -addstore root is also high
 STAGING = "6d8d8c80-8145-40d8-b7e3-abfbe978c54f"
 # lnx_auditd_openssl_key_or_certificate_generation
 AUDITD_OPENSSL = "469977fb-112a-487d-b174-34ca567783d4"
@@ -50,10 +51,10 @@ def test_scan_jsonl_reports_every_evaluator(repo_project: Project, tmp_path: Pat
             "index": 0,
             "source": f"{path}:1",
             "matches": {
-                "sigma": [CERTUTIL],
-                "eql": [CERTUTIL],
-                "spl": [CERTUTIL],
-                "kql": [CERTUTIL],
+                "sigma": [ROOT_INSTALL, CERTUTIL],
+                "eql": [ROOT_INSTALL, CERTUTIL],
+                "spl": [ROOT_INSTALL, CERTUTIL],
+                "kql": [ROOT_INSTALL, CERTUTIL],
             },
         },
         {
@@ -148,7 +149,7 @@ def test_scan_reads_every_format_and_routes_native_documents() -> None:
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    every = {name: [CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
+    every = {name: [ROOT_INSTALL, CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
     none = {name: [] for name in ("sigma", "eql", "spl", "kql")}
     assert [row["matches"] for row in rows] == [
         every,  # NXLog Sysmon 1 certutil -addstore root
@@ -156,9 +157,9 @@ def test_scan_reads_every_format_and_routes_native_documents() -> None:
         none,
         none,
         every,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root
-        {"eql": [CERTUTIL]},  # ECS documents: EQL only
+        {"eql": [ROOT_INSTALL, CERTUTIL]},  # ECS documents: EQL only
         {"eql": []},
-        {"kql": [CERTUTIL]},  # Defender rows: KQL only
+        {"kql": [ROOT_INSTALL, CERTUTIL]},  # Defender rows: KQL only
         {"kql": []},
         {"kql": [STAGING]},
         # auditd: the reference, eql and spl (Defender XDR has no auditd table). The first event
@@ -187,7 +188,8 @@ def test_scan_with_chosen_evaluators() -> None:
         ["scan", "--evaluator", "sigma", "--evaluator", "kql", "--project", str(REPO), str(path)],
     )
     assert result.exit_code == 0, result.output
-    assert f"     0  {path}:1  sigma={CERTUTIL}  kql={CERTUTIL}" in result.output.splitlines()
+    both = f"{ROOT_INSTALL},{CERTUTIL}"
+    assert f"     0  {path}:1  sigma={both}  kql={both}" in result.output.splitlines()
     assert [
         line.split()[0]
         for line in result.output.splitlines()

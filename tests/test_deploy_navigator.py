@@ -38,7 +38,7 @@ def test_the_layer_follows_the_layer_format_and_scores_each_technique(
         for t in layer["techniques"]
     ] == [
         ("T1059", "execution", None, True),
-        ("T1059.001", "execution", 2, False),
+        ("T1059.001", "execution", 3, False),
         ("T1553", "defense-evasion", None, True),
         ("T1553.004", "defense-evasion", 8, False),
         ("T1573", "command-and-control", None, True),
@@ -73,7 +73,7 @@ def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -
     # the script-block rule still carries T1059.001; the command-line rule no longer counts
     assert [(t["techniqueID"], t.get("score")) for t in layer["techniques"]] == [
         ("T1059", None),
-        ("T1059.001", 1),
+        ("T1059.001", 2),
         ("T1553", None),
         ("T1553.004", 8),
         ("T1573", None),
