@@ -45,6 +45,7 @@ DOCUMENTS = (
     "CONTRIBUTING.md",
     "docs/converter-defects.md",
     "docs/catalog.png",
+    "docs/severity-and-false-positives.md",
     "benchmarks/README.md",
     "pyproject.toml",
     "converter/__init__.py",
@@ -53,6 +54,7 @@ LINKED = (
     "CONTRIBUTING.md",
     "docs/converter-defects.md",
     "docs/catalog.png",
+    "docs/severity-and-false-positives.md",
     "benchmarks/README.md",
 )
 RELEASED = 1795824000  # 2026-11-28T00:00:00Z, the 0.1.0 heading of CHANGELOG.md

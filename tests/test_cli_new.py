@@ -288,6 +288,26 @@ def fill_case(project: Project, relative: str, title: str, command_line: str) ->
     path.write_text(json.dumps(case, indent=2) + "\n")
 
 
+KEY_GENERATION = "48f964c9-3f07-4678-a102-50884e1efaf3"  # covers keytool -genkeypair too
+KEYTOOL_CASE = "cases/proc_creation_win_certificate_tool_key_generation/keytool_genkeypair.json"
+
+
+def expect_also(project: Project, relative: str, rule_id: str, beyond_seed: str = "") -> None:
+    """What a contributor does when two rules rightly match one event (CONTRIBUTING)."""
+    path = project.root / relative
+    case = json.loads(path.read_text())
+    case["expect"].append(rule_id)
+    if beyond_seed:
+        case["beyond_seed"] = beyond_seed
+    path.write_text(json.dumps(case, indent=2) + "\n")
+
+
+def share_the_keytool_cases(project: Project) -> None:
+    new_id = re.search(r"^id: (\S+)$", (project.root / RULE).read_text(), re.MULTILINE)
+    assert new_id is not None
+    expect_also(project, KEYTOOL_CASE, new_id.group(1))
+
+
 def test_new_then_filling_in_passes_check_and_build(project: Project) -> None:
     assert run(project, "new", *OPTIONS).exit_code == 0
     fill_rule(project)
@@ -303,6 +323,8 @@ def test_new_then_filling_in_passes_check_and_build(project: Project) -> None:
         "look-alike: keytool listing a keystore",
         "keytool -list -keystore web.jks",
     )
+    expect_also(project, MATCH, KEY_GENERATION, "JDK keytool: not one of the seed's tools")
+    share_the_keytool_cases(project)
     checked = run(project, "check")
     assert (checked.exit_code, checked.stdout) == (0, "")
     built = build(project)
@@ -311,12 +333,16 @@ def test_new_then_filling_in_passes_check_and_build(project: Project) -> None:
     for name in ("eql", "spl", "kql"):
         target = entry.targets[name]
         assert target.status == Status.VERIFIED, name
-        assert target.cases.matched == (f"{STEM}/match_example",), name
+        assert set(target.cases.matched) == {
+            f"{STEM}/match_example",
+            "proc_creation_win_certificate_tool_key_generation/keytool_genkeypair",
+        }, name
 
 
 def test_a_filled_rule_with_the_example_events_left_fails_the_build(project: Project) -> None:
     assert run(project, "new", *OPTIONS).exit_code == 0
     fill_rule(project)
+    share_the_keytool_cases(project)
     before = (project.dist_dir / "manifest.json").read_bytes()
     result = build(project)
     assert result.exit_code == 1

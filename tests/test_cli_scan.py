@@ -22,6 +22,7 @@ from .conftest import FILES, REPO
 FORMATS = FILES / "formats"
 
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+ROOT_INSTALL = "5cb5e4cc-fa7c-4698-9340-150c26095225"  # certutil -addstore root is also high
 STAGING = "6d8d8c80-8145-40d8-b7e3-abfbe978c54f"
 # lnx_auditd_openssl_key_or_certificate_generation
 AUDITD_OPENSSL = "469977fb-112a-487d-b174-34ca567783d4"
@@ -50,13 +51,13 @@ def test_scan_jsonl_reports_every_evaluator(repo_project: Project, tmp_path: Pat
     rows = [json.loads(line) for line in result.output.splitlines()]
     lines = [{key: row[key] for key in ("index", "source", "matches")} for row in rows]
     # a matching row names each rule and its level, and says when and where the event happened
-    assert rows[0]["rules"] == {
-        CERTUTIL: {
-            "name": "proc_creation_win_certutil_certificate_import",
-            "title": "Certutil Importing Certificates Into A Certificate Store",
-            "level": "medium",
-        }
+    assert rows[0]["rules"][CERTUTIL] == {
+        "name": "proc_creation_win_certutil_certificate_import",
+        "title": "Certutil Importing Certificates Into A Certificate Store",
+        "level": "medium",
     }
+    assert rows[0]["rules"][ROOT_INSTALL]["level"] == "high"
+    assert set(rows[0]["rules"]) == {CERTUTIL, ROOT_INSTALL}
     assert (rows[0]["time"], rows[0]["host"]) == (
         "2026-11-20T10:15:02.114Z",
         "WKS-0142.corp.example.com",
@@ -68,10 +69,10 @@ def test_scan_jsonl_reports_every_evaluator(repo_project: Project, tmp_path: Pat
             "index": 0,
             "source": f"{path}:1",
             "matches": {
-                "sigma": [CERTUTIL],
-                "eql": [CERTUTIL],
-                "spl": [CERTUTIL],
-                "kql": [CERTUTIL],
+                "sigma": [ROOT_INSTALL, CERTUTIL],
+                "eql": [ROOT_INSTALL, CERTUTIL],
+                "spl": [ROOT_INSTALL, CERTUTIL],
+                "kql": [ROOT_INSTALL, CERTUTIL],
             },
         },
         {
@@ -168,7 +169,7 @@ def test_scan_reads_every_format_and_routes_native_documents() -> None:
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    every = {name: [CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
+    every = {name: [ROOT_INSTALL, CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
     none = {name: [] for name in ("sigma", "eql", "spl", "kql")}
     assert [row["matches"] for row in rows] == [
         every,  # NXLog Sysmon 1 certutil -addstore root
@@ -176,9 +177,9 @@ def test_scan_reads_every_format_and_routes_native_documents() -> None:
         none,
         none,
         every,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root
-        {"eql": [CERTUTIL]},  # ECS documents: EQL only
+        {"eql": [ROOT_INSTALL, CERTUTIL]},  # ECS documents: EQL only
         {"eql": []},
-        {"kql": [CERTUTIL]},  # Defender rows: KQL only
+        {"kql": [ROOT_INSTALL, CERTUTIL]},  # Defender rows: KQL only
         {"kql": []},
         {"kql": [STAGING]},
         # auditd: the reference, eql and spl (Defender XDR has no auditd table). The first event
@@ -207,7 +208,13 @@ def test_scan_with_chosen_evaluators() -> None:
         ["scan", "--evaluator", "sigma", "--evaluator", "kql", "--project", str(REPO), str(path)],
     )
     assert result.exit_code == 0, result.output
-    [row] = [line for line in result.output.splitlines() if f"  {path}:1  " in line]
+    rows = [line for line in result.output.splitlines() if f"  {path}:1  " in line]
+    # most severe first: the root-store install (high), then the certutil import (medium)
+    assert [re.split(r"\s{2,}", line)[:2] for line in rows] == [
+        ["high", "proc_creation_win_certificate_trusted_root_install"],
+        ["medium", "proc_creation_win_certutil_certificate_import"],
+    ]
+    row = rows[1]
     # level, rule, time (NXLog's), host, the evaluators that matched, source, key fields
     assert re.split(r"\s{2,}", row)[:5] == [
         "medium",
@@ -277,13 +284,15 @@ def test_progress_is_redrawn_by_its_own_thread_while_the_scan_is_busy() -> None:
 
 
 def test_exit_codes_say_whether_anything_was_scanned_and_found(tmp_path: Path) -> None:
-    log = str(FORMATS / "nxlog_sysmon.jsonl")  # certutil -addstore root: a medium rule
+    # certutil -addstore root: a medium rule (the import) and a high one (the root store)
+    log = str(FORMATS / "nxlog_sysmon.jsonl")
     runner = CliRunner()
     scanned = runner.invoke(main, ["scan", "--project", str(REPO), log])
     assert scanned.exit_code == 0
-    found = runner.invoke(main, ["scan", "--fail-on", "medium", "--project", str(REPO), log])
-    assert found.exit_code == 1 and "proc_creation_win_certutil_certificate_import" in found.stdout
-    above = runner.invoke(main, ["scan", "--fail-on", "high", "--project", str(REPO), log])
+    found = runner.invoke(main, ["scan", "--fail-on", "high", "--project", str(REPO), log])
+    assert found.exit_code == 1
+    assert "proc_creation_win_certificate_trusted_root_install" in found.stdout
+    above = runner.invoke(main, ["scan", "--fail-on", "critical", "--project", str(REPO), log])
     assert above.exit_code == 0
     empty = tmp_path / "empty.log"
     empty.write_text("")
@@ -303,10 +312,17 @@ def test_min_level_hides_the_matches_of_lower_rules() -> None:
     table = runner.invoke(main, ["scan", "--min-level", "high", "--project", str(REPO), log])
     assert table.exit_code == 0
     assert "proc_creation_win_certutil_certificate_import" not in table.stdout
+    assert "proc_creation_win_certificate_trusted_root_install" in table.stdout
     rows = runner.invoke(
         main, ["scan", "--format", "jsonl", "--min-level", "high", "--project", str(REPO), log]
     )
     first = json.loads(rows.stdout.splitlines()[0])
+    assert first["matches"] == {name: [ROOT_INSTALL] for name in ("sigma", "eql", "spl", "kql")}
+    assert set(first["rules"]) == {ROOT_INSTALL}
+    critical = runner.invoke(
+        main, ["scan", "--format", "jsonl", "--min-level", "critical", "--project", str(REPO), log]
+    )
+    first = json.loads(critical.stdout.splitlines()[0])
     assert first["matches"] == {name: [] for name in ("sigma", "eql", "spl", "kql")}
     assert "rules" not in first
 

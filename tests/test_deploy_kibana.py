@@ -78,7 +78,8 @@ def test_metadata_of_the_certutil_rule(build: BuildResult) -> None:
     assert (rule["severity"], rule["risk_score"]) == ("medium", 47)
     assert rule["index"] == ["logs-windows.sysmon_operational-*", "logs-system.security-*"]
     assert rule["references"] == [
-        "https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil"
+        "https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil",
+        "https://learn.microsoft.com/en-us/cpp/c-language/parsing-c-command-line-arguments",
     ]
     assert rule["false_positives"] == [
         "Enterprise certificate lifecycle management software such as Venafi or DigiCert "

@@ -38,11 +38,11 @@ def test_the_layer_follows_the_layer_format_and_scores_each_technique(
         for t in layer["techniques"]
     ] == [
         ("T1059", "execution", None, True),
-        ("T1059.001", "execution", 2, False),
+        ("T1059.001", "execution", 3, False),
         ("T1553", "defense-evasion", None, True),
-        ("T1553.004", "defense-evasion", 5, False),
+        ("T1553.004", "defense-evasion", 8, False),
         ("T1573", "command-and-control", None, True),
-        ("T1573.002", "command-and-control", 4, False),
+        ("T1573.002", "command-and-control", 5, False),
         ("T1587", "resource-development", None, True),
         ("T1587.003", "resource-development", len(build.rules), False),
     ]
@@ -73,11 +73,11 @@ def test_a_rule_without_any_verified_target_does_not_count(build: BuildResult) -
     # the script-block rule still carries T1059.001; the command-line rule no longer counts
     assert [(t["techniqueID"], t.get("score")) for t in layer["techniques"]] == [
         ("T1059", None),
-        ("T1059.001", 1),
+        ("T1059.001", 2),
         ("T1553", None),
-        ("T1553.004", 5),
+        ("T1553.004", 8),
         ("T1573", None),
-        ("T1573.002", 4),
+        ("T1573.002", 5),
         ("T1587", None),
         ("T1587.003", len(build.rules) - 1),
     ]

@@ -95,12 +95,15 @@ def test_fields_of_the_file_staging_rule(build: BuildResult) -> None:
     assert (document["triggerOperator"], document["triggerThreshold"]) == ("gt", 0)
     assert document["version"] == "0.1.0"
     assert document["description"] == (
-        "Detects certificate and key files (.pfx, .p12, .pem, .cer, .crt, .key) created in "
-        "world-writable or staging folders (Temp, AppData\\Local\\Temp, Users\\Public, "
-        "ProgramData, Windows\\Temp), where adversaries stage self-signed certificates and "
-        "exported keys before use or exfiltration. Level low: installers and agents also drop "
-        "certificates in ProgramData and Temp.\nFalse positives: Installers and certificate "
-        "management agents writing certificates to ProgramData or Temp.\n"
+        "Detects certificate and key files (.pfx, .p12, .pem, .cer, .crt, .der, .key, .pvk, and "
+        "the PKCS#7 and Authenticode bundles .p7b, .spc) created in world-writable or staging "
+        "folders (Temp, AppData\\Local\\Temp, Users\\Public, ProgramData, Windows\\Temp, and "
+        "the folders any user may write to under C:\\: PerfLogs, Windows\\Tasks, "
+        "Windows\\Tracing), where adversaries stage self-signed certificates and exported keys "
+        "before use or exfiltration. Level low under the project's severity model (staging): "
+        "installers and agents also drop certificates in ProgramData and Temp.\nFalse positives: "
+        "Installers and certificate management agents writing certificates to ProgramData or "
+        "Temp.\n"
     )
 
 

@@ -32,6 +32,7 @@ from converter.scan.scanner import kind_of
 from .conftest import REPO
 
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"  # proc_creation_win_certutil_certificate_import
+ROOT_INSTALL = "5cb5e4cc-fa7c-4698-9340-150c26095225"  # the same root install, at high
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 # --- the guide's step 1: the toy format's reader module, here in the test ----------------------
@@ -120,10 +121,10 @@ def test_certdetect_scan_evaluates_a_registered_format_with_every_evaluator(
             "index": 0,
             "source": f"{toy_log}:2",
             "matches": {
-                "sigma": [CERTUTIL],
-                "eql": [CERTUTIL],
-                "spl": [CERTUTIL],
-                "kql": [CERTUTIL],
+                "sigma": [ROOT_INSTALL, CERTUTIL],
+                "eql": [ROOT_INSTALL, CERTUTIL],
+                "spl": [ROOT_INSTALL, CERTUTIL],
+                "kql": [ROOT_INSTALL, CERTUTIL],
             },
         },
         {

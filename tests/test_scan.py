@@ -18,6 +18,7 @@ from .conftest import FILES, REPO
 
 FORMATS = FILES / "formats"
 CERTUTIL = "17976649-cec8-47e5-9118-f95515f1123a"
+ROOT_INSTALL = "5cb5e4cc-fa7c-4698-9340-150c26095225"  # certutil -addstore root is also high
 SELF_SIGNED = "6ba12456-297e-46da-8b4b-8622eea28558"  # zeek_x509_self_signed_host_certificate
 CHANNELS = [
     "Microsoft-Windows-Sysmon/Operational",
@@ -96,7 +97,7 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
         FORMATS / "defender_hunting_api.json",
         FORMATS / "x509.log",
     )
-    everyone = {name: [CERTUTIL] for name in EVALUATORS}
+    everyone = {name: [ROOT_INSTALL, CERTUTIL] for name in EVALUATORS}
     nobody = {name: [] for name in EVALUATORS}
     assert [result.matches for result in results] == [
         everyone,  # NXLog Sysmon 1 certutil -addstore root
@@ -104,7 +105,7 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
         nobody,  # Sysmon 13
         nobody,  # Sysmon 12
         everyone,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root
-        {"eql": [CERTUTIL]},  # ECS document of the addstore case
+        {"eql": [ROOT_INSTALL, CERTUTIL]},  # ECS document of the addstore case
         {"eql": []},  # ECS document of the urlcache case, from a search hit
         {"kql": [CERTUTIL]},  # renamed certutil /importpfx
         {"kql": []},
@@ -123,10 +124,10 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
         "kql": 7,
     }
     assert summary.matches == {
-        "sigma": {CERTUTIL: 2, SELF_SIGNED: 1},
-        "eql": {CERTUTIL: 3},
-        "spl": {CERTUTIL: 2, SELF_SIGNED: 1},
-        "kql": {CERTUTIL: 3},
+        "sigma": {CERTUTIL: 2, ROOT_INSTALL: 2, SELF_SIGNED: 1},
+        "eql": {CERTUTIL: 3, ROOT_INSTALL: 3},
+        "spl": {CERTUTIL: 2, ROOT_INSTALL: 2, SELF_SIGNED: 1},
+        "kql": {CERTUTIL: 3, ROOT_INSTALL: 2},
     }
 
 
@@ -154,7 +155,7 @@ def test_only_matches_and_callbacks(repo_project: Project, monkeypatch) -> None:
         (5, "defender_export.csv:2"),
         (7, "defender_export.csv:4"),  # FileCreated in Users\\Public
     ]
-    assert results[2].matches == {"kql": [CERTUTIL]}
+    assert results[2].matches == {"kql": [ROOT_INSTALL, CERTUTIL]}
     assert results[3].matches == {"kql": ["6d8d8c80-8145-40d8-b7e3-abfbe978c54f"]}
     assert [b.source.rsplit("/", 1)[1] for b in bad] == ["defender_export.csv:5"]
     assert batches == [2, 4, 6, 8]
@@ -196,7 +197,7 @@ def test_classic_wineventlog_4688_is_evaluated_by_everyone(repo_project: Project
     results, summary = _scan(scanner, FORMATS / "wineventlog_classic_4688.txt")
     # dist/spl searches Sysmon 1 OR Security 4688 (README, "Taking the queries")
     assert [r.matches for r in results] == [
-        {"sigma": [CERTUTIL], "eql": [CERTUTIL], "spl": [CERTUTIL], "kql": [CERTUTIL]}
+        {name: [ROOT_INSTALL, CERTUTIL] for name in ("sigma", "eql", "spl", "kql")}
     ]
 
 
