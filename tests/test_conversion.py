@@ -71,7 +71,7 @@ def test_script_block_rules_are_unsupported_on_elastic_eql_with_the_reason(
     target = target_by_name("eql")
     backend = make_backend(target, resolve_pipeline(target, repo_project.root))
     posh = [r for r in load_rules(repo_project) if r.stem.startswith("posh_ps_")]
-    assert len(posh) == 2
+    assert len(posh) >= 2  # every script-block rule
     for rule in posh:
         with pytest.raises(ConversionError) as info:
             convert(backend, rule)

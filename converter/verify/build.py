@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from converter.convert.conversion import ConversionError, convert_for_target, target_backends
+from converter.core import interrupts
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
 from converter.core.rules import RuleFile, load_rules
@@ -123,6 +124,8 @@ def evaluate_artifact(
     try:
         matched = select(compiled, documents)
     except Exception as error:  # noqa: BLE001 - the engine failed running it: the query fails
+        if interrupts.requested():  # Ctrl-C, which DuckDB reports as "Query interrupted"
+            raise interrupts.Interrupted from None
         reason = f"[{runtime.name}] query failed on the cases: {type(error).__name__}: {error}"
         return Outcome(status=Status.FAILED, query=query, reason=reason)
     return _outcome(rule, runtime.name, cases, matched, query)
