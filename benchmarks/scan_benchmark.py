@@ -171,6 +171,22 @@ def cli_run(path: Path) -> tuple[float, float, float]:
     return seconds, float(cpu), int(maxrss) / 1024
 
 
+def startup(path: Path, only: list[str], runs: int = 5) -> float:
+    """Best wall seconds of `python -m converter scan` on the input's first event (imports,
+    loading and compiling dist/, reading, evaluating, printing): the wait for a first result."""
+    event = path.with_name("one.jsonl")
+    with path.open("rb") as source:
+        event.write_bytes(source.readline())
+    flags = [flag for name in only for flag in ("--evaluator", name)]
+    command = [sys.executable, "-m", "converter", "scan", "--project", str(REPO), "--no-progress"]
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([*command, *flags, str(event)], cwd=REPO, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -255,8 +271,10 @@ def main() -> None:
                 print(
                     f"certdetect scan, {label} of the input ({count:,} events): {seconds:.1f} s "
                     f"wall, {cpu:.1f} s CPU, {count / cpu:,.0f} events per CPU second, "
-                    f"peak RSS {peak:,.0f} MB"
+                    f"{count / cpu / decode:.2f}x decode, peak RSS {peak:,.0f} MB"
                 )
+            for label, only in (("reference alone", ["sigma"]), ("all evaluators", [])):
+                print(f"startup, {label} (best of 5, one event): {startup(path, only):.2f} s wall")
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"benchmark process peak RSS: {own:,.0f} MB")
 

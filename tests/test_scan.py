@@ -12,7 +12,7 @@ from converter.core.zeek import ZeekRecord
 from converter.execute.ingest import defender, ecs, splunk
 from converter.formats.base import FILTERED, BadRecord, Item
 from converter.formats.readers import read_items
-from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
+from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary, TargetEvaluator
 
 from .conftest import FILES, REPO
 
@@ -246,3 +246,29 @@ def test_ctrl_c_stops_the_scan_and_the_cut_batch_counts_nowhere(
         "kql": 2,
     }
     assert summary.kinds == {"windows": 2}
+
+
+def _without_shortcut(scanner: Scanner) -> Scanner:
+    # every target's ingest model runs on every Windows event, whatever `stores` says
+    for evaluator in scanner.evaluators:
+        if isinstance(evaluator, TargetEvaluator):
+            evaluator.wants = lambda channel, event_id: True
+    return scanner
+
+
+def test_skipping_events_no_model_stores_changes_no_result_on_any_case(
+    repo_project: Project,
+) -> None:
+    shortcut = Scanner.for_project(repo_project)
+    # as the readers do: an event no evaluator wants is not parsed (FILTERED)
+    skipped = [e if shortcut.wants(e.channel, e.event_id) else FILTERED for e in CASE_EVENTS]
+    results = {}
+    for name, scanner, events in (
+        ("shortcut", shortcut, skipped),
+        ("every event", _without_shortcut(Scanner.for_project(repo_project)), CASE_EVENTS),
+    ):
+        records = [Item(f"case:{n}", event) for n, event in enumerate(events)]
+        summary = ScanSummary()
+        results[name] = [(r.source, r.matches) for r in scanner.scan(records, summary)]
+    assert results["shortcut"] == results["every event"]
+    assert any(any(m.values()) for _, m in results["shortcut"])  # the cases do match

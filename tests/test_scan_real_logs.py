@@ -17,11 +17,11 @@ from converter.core.rules import RuleFile, load_rules
 from converter.core.targets import target_by_name
 from converter.environment.runtimes import target_runtimes
 from converter.execute.runtimes import select
-from converter.formats.base import BadRecord, Item
+from converter.formats.base import FILTERED, BadRecord, Item
 from converter.formats.readers import read_items
 from converter.publish.manifest import read_manifest
 from converter.reference import compile_reference
-from converter.scan.scanner import EventResult, Scanner, ScanSummary
+from converter.scan.scanner import EventResult, Scanner, ScanSummary, TargetEvaluator
 
 from .conftest import REPO
 
@@ -184,3 +184,29 @@ def test_benchmark_script_runs_on_a_small_input(shared_dir: Path) -> None:
     ]
     # the first 300 baseline events hold 13 that the ECS model stores
     assert "EQL on 13 ECS documents, all dist/eql queries:" in lines
+
+
+def test_skipping_events_no_model_stores_changes_no_result_on_the_real_baselines(
+    shared_dir: Path,
+) -> None:
+    archives = sorted((shared_dir / "real-logs/splunk-attack-data").glob("baseline_*.tgz"))
+    project = Project.at(REPO)
+    shortcut = Scanner.for_project(project)
+    every = Scanner.for_project(project)
+    for evaluator in every.evaluators:
+        if isinstance(evaluator, TargetEvaluator):  # its ingest model runs on every event
+            evaluator.wants = lambda channel, event_id: True
+    with_shortcut = _scan(shortcut, archives)
+    summary = ScanSummary()
+    records = (r for path in archives for r in read_items(path))  # nothing skipped unparsed
+    without = list(every.scan(records, summary))
+    skipped = sum(
+        type(r) is Item and r.payload is FILTERED
+        for path in archives
+        for r in read_items(path, shortcut.wants)
+    )
+    assert skipped > 20_000  # Sysmon 10, logons, ...: the shortcut is taken on most events
+    assert [(r.source, r.matches) for r in with_shortcut[0]] == [
+        (r.source, r.matches) for r in without
+    ]
+    assert with_shortcut[1].matches == summary.matches

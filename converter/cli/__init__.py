@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import sys
 from typing import Any
@@ -16,7 +17,21 @@ from converter.core.errors import InputError, VerificationFailed
 
 class CertdetectGroup(click.Group):
     """Turns expected failures into one-line messages and exit codes instead of tracebacks;
-    Ctrl-C ends any command with one line and exit code 130, whatever error it became."""
+    Ctrl-C ends any command with one line and exit code 130, whatever error it became.
+    Commands are imported when used (`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module, attribute = found
+        # Ctrl-C while a command's modules are imported ends it quietly
+        with interrupts.while_starting():
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,27 +75,17 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _register() -> None:
-    from converter.cli.build import build
-    from converter.cli.bundle import bundle
-    from converter.cli.check import check
-    from converter.cli.convert import convert
-    from converter.cli.list import list_rules
-    from converter.cli.new import new
-    from converter.cli.release import release
-    from converter.cli.scan import scan
-    from converter.cli.verify import verify
-
-    main.add_command(build)
-    main.add_command(bundle)
-    main.add_command(check)
-    main.add_command(convert)
-    main.add_command(list_rules)
-    main.add_command(new)
-    main.add_command(release)
-    main.add_command(scan)
-    main.add_command(verify)
-
-
-with interrupts.while_starting():
-    _register()
+# command name -> (module, function): a command's module (and the heavy libraries it needs, such
+# as pySigma's backends, eql and DuckDB) is imported only when that command runs, so `scan`
+# with the reference alone does not pay for `build`'s imports
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("converter.cli.build", "build"),
+    "bundle": ("converter.cli.bundle", "bundle"),
+    "check": ("converter.cli.check", "check"),
+    "convert": ("converter.cli.convert", "convert"),
+    "list": ("converter.cli.list", "list_rules"),
+    "new": ("converter.cli.new", "new"),
+    "release": ("converter.cli.release", "release"),
+    "scan": ("converter.cli.scan", "scan"),
+    "verify": ("converter.cli.verify", "verify"),
+}

@@ -44,8 +44,11 @@ from converter.core.defender_schema import (
     quote_identifier,
 )
 from converter.core.documents import DefenderRow
+from converter.execute.engines import kql_parsing
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.deep_stack import call_with_deep_stack
+
+kql_parsing.install()  # one parse per query text, not one per duckdb-kql entry point
 
 # Original index of each loaded row. KQL reserves names that start with "__" ("Entity names"),
 # and queries are bound against the exact schema, which lacks it, before they run.
@@ -175,7 +178,7 @@ def _statement_kinds(query: str) -> list[str]:
     """The kinds of the query's top-level statements (`LetStatement`, `QueryStatement`...), from
     duckdb-kql's parse tree (its ANTLR contexts, pinned with duckdb-kql)."""
     try:
-        parsed = duckdb_kql.parse(query)
+        parsed = kql_parsing.parse(query)
     except duckdb_kql.KqlError as e:
         raise QueryError(f"KQL not accepted: {e}") from e
     top = parsed.tree.query() if parsed.tree is not None else None
