@@ -1,3 +1,3 @@
-from converter.cli import main
+from converter.cli import run
 
-main(prog_name="certdetect")
+run()

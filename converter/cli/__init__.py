@@ -36,7 +36,9 @@ class CertdetectGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with interrupts.recorded():
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
+                interrupts.finish()
+                return result
         except (KeyboardInterrupt, interrupts.Interrupted):
             _interrupted()
         except InputError as error:
@@ -89,3 +91,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("converter.cli.scan", "scan"),
     "verify": ("converter.cli.verify", "verify"),
 }
+
+
+def run() -> None:
+    """The console entry point (`certdetect`, `python -m converter`)."""
+    with interrupts.process():
+        main(prog_name="certdetect")

@@ -20,6 +20,8 @@ from types import FrameType
 EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 _requested = threading.Event()
+# set once the command's work is done and its exit code chosen: a Ctrl-C after that is ignored
+_finished = threading.Event()
 
 
 class Interrupted(Exception):
@@ -51,8 +53,39 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 
 def _recording_handler(signum: int, frame: FrameType | None) -> None:
+    if _finished.is_set():
+        return
     _requested.set()
     raise KeyboardInterrupt
+
+
+def finish() -> None:
+    """The command is done: a Ctrl-C from now on cannot change how it ends (a late signal
+    would otherwise kill the exiting interpreter, or print 'interrupted' after the results)."""
+    _finished.set()
+
+
+def _outside_command(signum: int, frame: FrameType | None) -> None:
+    if not _finished.is_set():
+        _exit_quietly(signum, frame)
+
+
+@contextmanager
+def process() -> Iterator[None]:
+    """The whole `certdetect` process: Ctrl-C before a command runs ends it quietly, after it
+    finished is ignored (the commands' own handling covers the time in between)."""
+    _finished.clear()
+    if not _catchable():
+        yield
+        return
+    signal.signal(signal.SIGINT, _outside_command)
+    try:
+        yield
+    finally:
+        _finished.set()
+        # the interpreter's shutdown puts the default action back, which a late Ctrl-C would
+        # turn into a death by SIGINT after the exit code was chosen: ignore it at the OS level
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _catchable() -> bool:
@@ -101,6 +134,7 @@ def recorded() -> Iterator[None]:
     """SIGINT raises `KeyboardInterrupt` as usual and is remembered, so that whatever error a
     library turns it into (DuckDB's "Query interrupted") is known to be an interrupt."""
     reset()
+    _finished.clear()
     if not _catchable():
         yield
         return
