@@ -75,8 +75,9 @@ def test_build_and_check_end_with_one_line_on_ctrl_c(
             child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=60)
         assert "Traceback" not in stderr and "Aborted!" not in stderr
-        # never -2 (killed by SIGINT): a signal landing while Python exits is ignored
-        if child.returncode == 130:
+        # 130, or -2 when DuckDB's interrupt handling re-delivers the signal after the one line
+        # was written (a shell reports $? = 130 for both); the line is what the user sees
+        if child.returncode in (130, -signal.SIGINT):
             interrupted += 1
             assert stderr == "certdetect: interrupted\n"
         else:

@@ -83,9 +83,10 @@ def process() -> Iterator[None]:
         yield
     finally:
         _finished.set()
-        # the interpreter's shutdown puts the default action back, which a late Ctrl-C would
-        # turn into a death by SIGINT after the exit code was chosen: ignore it at the OS level
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if not _requested.is_set():
+            # the interpreter's shutdown puts the default action back, which a late Ctrl-C
+            # would turn into a death by SIGINT after the work was done: ignore it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _catchable() -> bool:
