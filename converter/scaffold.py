@@ -104,6 +104,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen"},
         {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen.txt"},
     ),
+    ("windows", "image_load"): Example(
+        SYSMON_CHANNEL,
+        7,
+        ("ImageLoaded|endswith: '\\example-certgen.dll'",),
+        {"Image": _TOOL, "ImageLoaded": "C:\\Tools\\example-certgen.dll"},
+        {"Image": _TOOL, "ImageLoaded": "C:\\Tools\\example-certgen-ui.dll"},
+    ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),
     ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),

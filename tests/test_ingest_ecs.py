@@ -123,6 +123,30 @@ def test_sysmon_file_create_splits_the_target_path():
     assert doc["winlog"]["event_data"] == {"CreationUtcTime": "2024-03-12 10:16:05.650"}
 
 
+def test_sysmon_image_load_puts_the_loaded_image_under_file():
+    doc = to_ecs(load("sysmon_7_dbghelp_loaded_from_public.json"))
+    assert doc["event"]["category"] == ["process"]
+    assert doc["event"]["type"] == ["change"]
+    assert doc["process"]["executable"] == "C:\\Users\\Public\\Documents\\dumper.exe"
+    file = doc["file"]
+    assert file["path"] == "C:\\Windows\\System32\\dbghelp.dll"
+    assert (file["name"], file["directory"]) == ("dbghelp.dll", "C:\\Windows\\System32")
+    # The loaded image's hashes and version info; an all-zero IMPHASH is skipped.
+    assert file["hash"]["sha1"] == "4c6d0f8e2a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d"
+    assert "imphash" not in file["pe"] and "hash" not in doc["process"]
+    assert file["pe"]["original_file_name"] == "DBGHELP.DLL"
+    assert file["pe"]["description"] == "Windows Image Helper"
+    assert "pe" not in doc["process"]
+    assert file["code_signature"] == {
+        "subject_name": "Microsoft Windows",
+        "status": "Valid",
+        "valid": True,
+    }
+    # "true" == true is false in Painless: `signed` is never set, Signed stays in event_data.
+    assert doc["winlog"]["event_data"]["Signed"] == "true"
+    assert "ImageLoaded" not in doc["winlog"]["event_data"]
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

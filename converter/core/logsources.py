@@ -183,6 +183,7 @@ LOG_SOURCES: tuple[LogSource, ...] = (
         _sysmon("Sysmon 1", 1),
         WindowsEvents("Security 4688", frozenset({SECURITY_CHANNEL}), frozenset({4688})),
     ),
+    _category("windows", "image_load", "image_load_", _sysmon("Sysmon 7", 7)),
     _category("windows", "file_event", "file_event_win_", _sysmon("Sysmon 11", 11)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(

@@ -7,7 +7,7 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
+events 1, 7, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
 manifest for 4688 and the PowerShell manifest for 4104.
 """
 
@@ -79,6 +79,20 @@ _LINUX_PROCESS = {
 # (channel, event id) -> EventData of the specimen
 SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
     (SYSMON_CHANNEL, 1): _SYSMON_PROCESS,
+    (SYSMON_CHANNEL, 7): {
+        **_SYSMON_COMMON,
+        "ImageLoaded": "C:\\Windows\\System32\\example.dll",
+        "FileVersion": "1.0.0",
+        "Description": "Example Library",
+        "Product": "Example",
+        "Company": "Example Corporation",
+        "OriginalFileName": "example.dll",
+        "Hashes": _HASHES,
+        "Signed": "true",
+        "Signature": "Example Corporation",
+        "SignatureStatus": "Valid",
+        "User": "EXAMPLE\\alice",
+    },
     (SYSMON_CHANNEL, 11): {
         **_SYSMON_COMMON,
         "TargetFilename": "C:\\Windows\\Temp\\example.txt",

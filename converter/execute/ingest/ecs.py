@@ -32,6 +32,10 @@ Quirks kept on purpose, because real documents have them:
 - `file.extension` is cut at the last "." of the whole path; `registry.value` is the last path
   segment for Sysmon 12, 13 and 14 alike, and `registry.key` still ends with it; a QWORD is
   `(high << 8) + low`, as the script computes it.
+- Sysmon 7 (image load): the loaded image fills `file` (`file.path` from ImageLoaded, its
+  hashes in `file.hash`, version info in `file.pe`, `file.code_signature.status`/
+  `subject_name`, `valid` when the status is "Valid"); `file.code_signature.signed` is never
+  set, because the pipeline compares the string `Signed` with the boolean `true`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
@@ -60,6 +64,7 @@ Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
+    7: (["process"], ["change"]),
     11: (["file"], ["creation"]),
     12: (["configuration", "registry"], ["change"]),
     13: (["configuration", "registry"], ["change"]),
@@ -312,7 +317,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
         pid = _long(data.get(source))
         if pid is not None:
             target["pid"] = pid
-    pe = _node(process, "pe")
+    # Version info describes the created process (1) or the loaded image (7).
+    pe = _node(_node(doc, "file") if code == 7 else process, "pe")
     if "OriginalFileName" in data:
         pe["original_file_name"] = data.pop("OriginalFileName")
     for source, name in (
@@ -328,6 +334,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
         if "imphash" in process_hashes:
             pe["imphash"] = process_hashes.pop("imphash")
         process["hash"] = process_hashes
+    if code == 7:
+        _image_loaded(doc, data, hashes)
     for node in (process, parent):
         if node.get("command_line"):
             node["args"] = windows_argv(node["command_line"])
@@ -351,6 +359,28 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc, blanks=linux)
+
+
+def _image_loaded(doc: dict[str, Any], data: dict[str, str], hashes: dict[str, str]) -> None:
+    # Sysmon 7: the hashes, path and signature are the loaded image's, under `file`.
+    file = _node(doc, "file")
+    if hashes:
+        file_hashes = dict(hashes)
+        if "imphash" in file_hashes:
+            _node(file, "pe")["imphash"] = file_hashes.pop("imphash")
+        file["hash"] = file_hashes
+    if "ImageLoaded" in data:
+        _file_info(file, data.pop("ImageLoaded"))
+    signature = _node(file, "code_signature")
+    if "Signature" in data:
+        signature["subject_name"] = data["Signature"]
+    if "SignatureStatus" in data:
+        signature["status"] = data["SignatureStatus"]
+        if data["SignatureStatus"] == "Valid":
+            signature["valid"] = True
+    # The pipeline sets `signed` only `if ... event_data.Signed == true`: event_data values are
+    # strings, and Painless' "true" == true is false, so `file.code_signature.signed` is never
+    # set and `Signed` stays in event_data.
 
 
 def _sysmon_hashes(text: str | None) -> dict[str, str]:
