@@ -111,6 +111,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {"Image": _TOOL, "ImageLoaded": "C:\\Tools\\example-certgen.dll"},
         {"Image": _TOOL, "ImageLoaded": "C:\\Tools\\example-certgen-ui.dll"},
     ),
+    ("windows", "process_access"): Example(
+        SYSMON_CHANNEL,
+        10,
+        ("SourceImage|endswith: '\\example-certgen.exe'", "TargetImage|endswith: '\\lsass.exe'"),
+        {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\lsass.exe"},
+        {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\svchost.exe"},
+    ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),
     ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),

@@ -276,12 +276,16 @@ def test_parse_time(text, expected):
 
 
 # Events with no Defender XDR table; every other fixture is a row.
-NO_ROW = ("powershell_4104_selfsigned.json", "sysmon_3_network_unsupported.json")
+NO_ROW = (
+    "powershell_4104_selfsigned.json",
+    "sysmon_3_network_unsupported.json",
+    "sysmon_10_lsass_access_from_public.json",
+)
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104: advanced hunting has no script-block table.
+    # 4104 and Sysmon 10: advanced hunting has no script-block or process-access table.
     assert to_defender(load(name)) is None
 
 

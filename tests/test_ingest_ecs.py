@@ -147,6 +147,27 @@ def test_sysmon_image_load_puts_the_loaded_image_under_file():
     assert "ImageLoaded" not in doc["winlog"]["event_data"]
 
 
+def test_sysmon_process_access_makes_the_source_the_process():
+    doc = to_ecs(load("sysmon_10_lsass_access_from_public.json"))
+    assert doc["event"]["category"] == ["process"]
+    assert doc["event"]["type"] == ["access"]
+    assert doc["process"] == {
+        "entity_id": "{8a3f2c1d-6b97-65f0-5302-000000001a00}",
+        "executable": "C:\\Users\\Public\\Documents\\dumper.exe",
+        "name": "dumper.exe",
+        "pid": 7784,
+        "thread": {"id": 7790},
+    }
+    # The target is not renamed anywhere: it stays in event_data, as do the access details.
+    data = doc["winlog"]["event_data"]
+    assert data["TargetImage"] == "C:\\Windows\\system32\\lsass.exe"
+    assert data["GrantedAccess"] == "0x1fffff"
+    assert "dbgcore.DLL" in data["CallTrace"]
+    assert (data["SourceUser"], data["TargetUser"]) == ("CORP\\alice", "NT AUTHORITY\\SYSTEM")
+    assert "SourceImage" not in data and "SourceProcessId" not in data
+    assert "user" not in doc  # no User field: SourceUser is not split into user.*
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

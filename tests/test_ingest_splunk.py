@@ -108,6 +108,15 @@ def test_sysmon_image_load_fields():
     assert "file_path" not in fields  # the Filesystem mapping belongs to Sysmon 11
 
 
+def test_sysmon_process_access_fields():
+    fields = to_splunk(load("sysmon_10_lsass_access_from_public.json")).fields
+    assert fields["SourceImage"] == ["C:\\Users\\Public\\Documents\\dumper.exe"]
+    assert fields["TargetImage"] == ["C:\\Windows\\system32\\lsass.exe"]
+    assert fields["GrantedAccess"] == ["0x1fffff"]
+    assert fields["CallTrace"][0].endswith("dumper.exe+1a0b")
+    assert fields["signature_id"] == ["10"]
+
+
 def test_sysmon_registry_value_set_fields():
     fields = to_splunk(load("sysmon_13_hidefileext_dword.json")).fields
     target = (

@@ -73,12 +73,12 @@ def test_wants_exactly_what_some_evaluator_reads(repo_project: Project) -> None:
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 1)
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 13)  # ECS, SPL, KQL store it
     assert scanner.wants("Microsoft-Windows-PowerShell/Operational", 4104)
-    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 10)
+    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 3)
     assert not scanner.wants("Security", 4624)
     sigma_only = Scanner.for_project(repo_project, ["sigma"])
     assert sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # the registry rule
     assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 14)  # no rule reads it
-    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 10)
+    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 3)
 
 
 def _scan(scanner: Scanner, *paths: Path, **options: object) -> tuple[list, ScanSummary]:

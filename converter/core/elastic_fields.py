@@ -148,7 +148,8 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         _ECS,
         "long",
         "source.port destination.port file.x509.public_key_size process.args_count "
-        "process.exit_code process.parent.args_count process.parent.pid process.pid",
+        "process.exit_code process.parent.args_count process.parent.pid process.pid "
+        "process.thread.id",
     ),
     *_group(_ECS, "long", "file.x509.public_key_exponent", indexed=False),
     *_group(_ECS, "ip", "source.ip destination.ip related.ip"),

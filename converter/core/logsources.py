@@ -184,6 +184,7 @@ LOG_SOURCES: tuple[LogSource, ...] = (
         WindowsEvents("Security 4688", frozenset({SECURITY_CHANNEL}), frozenset({4688})),
     ),
     _category("windows", "image_load", "image_load_", _sysmon("Sysmon 7", 7)),
+    _category("windows", "process_access", "proc_access_win_", _sysmon("Sysmon 10", 10)),
     _category("windows", "file_event", "file_event_win_", _sysmon("Sysmon 11", 11)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(

@@ -7,7 +7,7 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 7, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
+events 1, 7, 10, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
 manifest for 4688 and the PowerShell manifest for 4104.
 """
 
@@ -92,6 +92,22 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "Signature": "Example Corporation",
         "SignatureStatus": "Valid",
         "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 10): {
+        "RuleName": "technique_id=T1003.001",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "SourceProcessGUID": _GUID,
+        "SourceProcessId": "4242",
+        "SourceThreadId": "4243",
+        "SourceImage": "C:\\Windows\\System32\\example.exe",
+        "TargetProcessGUID": _GUID,
+        "TargetProcessId": "676",
+        "TargetImage": "C:\\Windows\\system32\\lsass.exe",
+        "GrantedAccess": "0x1010",
+        "CallTrace": "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|"
+        "C:\\Windows\\System32\\dbgcore.DLL+164cc|C:\\Windows\\System32\\example.exe+1a0b",
+        "SourceUser": "EXAMPLE\\alice",
+        "TargetUser": "NT AUTHORITY\\SYSTEM",
     },
     (SYSMON_CHANNEL, 11): {
         **_SYSMON_COMMON,

@@ -36,12 +36,16 @@ Quirks kept on purpose, because real documents have them:
   hashes in `file.hash`, version info in `file.pe`, `file.code_signature.status`/
   `subject_name`, `valid` when the status is "Valid"); `file.code_signature.signed` is never
   set, because the pipeline compares the string `Signed` with the boolean `true`.
+- Sysmon 10 (process access): the source process fills `process` (`SourceImage` ->
+  `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
+  `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
+  `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
 Not modelled: what a `WindowsEvent` does not carry (`winlog.user`, `log.level`, task, opcode,
-keywords, `event.outcome`, `process.thread`), agent and `data_stream` metadata, and the
-Security pipeline's descriptions of `%%` codes.
+keywords, `event.outcome`, the System element's `process.thread`), agent and `data_stream`
+metadata, and the Security pipeline's descriptions of `%%` codes.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
     7: (["process"], ["change"]),
+    10: (["process"], ["access"]),
     11: (["file"], ["creation"]),
     12: (["configuration", "registry"], ["change"]),
     13: (["configuration", "registry"], ["change"]),
@@ -75,6 +80,8 @@ _SYSMON_EMPTY = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
 _SYSMON_CLEANUP = (
     "ProcessId",
     "ParentProcessId",
+    "SourceProcessId",
+    "SourceThreadId",
     "RuleName",
     "User",
     "UtcTime",
@@ -304,6 +311,10 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     moves = (
         ("ProcessGuid", process, "entity_id"),
         ("Image", process, "executable"),
+        # Sysmon 10: the source process is `process`; the target's fields stay in event_data.
+        ("SourceProcessGuid", process, "entity_id"),
+        ("SourceProcessGUID", process, "entity_id"),
+        ("SourceImage", process, "executable"),
         ("CommandLine", process, "command_line"),
         ("CurrentDirectory", process, "working_directory"),
         ("ParentProcessGuid", parent, "entity_id"),
@@ -313,10 +324,17 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     for source, target, name in moves:
         if source in data:
             target[name] = data.pop(source)
-    for source, target in (("ProcessId", process), ("ParentProcessId", parent)):
+    for source, target in (
+        ("ProcessId", process),
+        ("SourceProcessId", process),
+        ("ParentProcessId", parent),
+    ):
         pid = _long(data.get(source))
         if pid is not None:
             target["pid"] = pid
+    thread = _long(data.get("SourceThreadId"))
+    if thread is not None:
+        _node(process, "thread")["id"] = thread
     # Version info describes the created process (1) or the loaded image (7).
     pe = _node(_node(doc, "file") if code == 7 else process, "pe")
     if "OriginalFileName" in data:
