@@ -118,6 +118,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\lsass.exe"},
         {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\svchost.exe"},
     ),
+    ("windows", "pipe_created"): Example(
+        SYSMON_CHANNEL,
+        17,
+        ("PipeName: '\\example-certgen-pipe'",),
+        {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-certgen-pipe"},
+        {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-settings-pipe"},
+    ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),
     ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),

@@ -280,12 +280,13 @@ NO_ROW = (
     "powershell_4104_selfsigned.json",
     "sysmon_3_network_unsupported.json",
     "sysmon_10_lsass_access_from_public.json",
+    "sysmon_17_pipe_created_from_public.json",
 )
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104 and Sysmon 10: advanced hunting has no script-block or process-access table.
+    # 4104, Sysmon 10 and 17: no script-block, process-access or named-pipe table or column.
     assert to_defender(load(name)) is None
 
 

@@ -168,6 +168,16 @@ def test_sysmon_process_access_makes_the_source_the_process():
     assert "user" not in doc  # no User field: SourceUser is not split into user.*
 
 
+def test_sysmon_pipe_created_names_the_pipe_in_file_name():
+    doc = to_ecs(load("sysmon_17_pipe_created_from_public.json"))
+    assert doc["event"]["category"] == ["file"]
+    assert doc["event"]["type"] == ["creation"]
+    assert doc["file"] == {"name": "\\dumper_out"}  # no path, so no directory or extension
+    assert doc["process"]["name"] == "dumper.exe"
+    assert doc["user"] == {"domain": "CORP", "name": "alice"}
+    assert doc["winlog"]["event_data"] == {"EventType": "CreatePipe"}
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

@@ -117,6 +117,14 @@ def test_sysmon_process_access_fields():
     assert fields["signature_id"] == ["10"]
 
 
+def test_sysmon_pipe_created_fields():
+    fields = to_splunk(load("sysmon_17_pipe_created_from_public.json")).fields
+    assert fields["PipeName"] == ["\\dumper_out"]
+    assert fields["EventType"] == ["CreatePipe"]
+    assert fields["process_name"] == ["dumper.exe"]
+    assert fields["signature_id"] == ["17"]
+
+
 def test_sysmon_registry_value_set_fields():
     fields = to_splunk(load("sysmon_13_hidefileext_dword.json")).fields
     target = (

@@ -100,7 +100,7 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
     nobody = {name: [] for name in EVALUATORS}
     assert [result.matches for result in results] == [
         everyone,  # NXLog Sysmon 1 certutil -addstore root
-        nobody,  # Sysmon 10, not parsed: no evaluator reads it
+        nobody,  # Sysmon 10: no rule of the project reads process_access
         nobody,  # Sysmon 13
         nobody,  # Sysmon 12
         everyone,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root

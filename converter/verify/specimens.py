@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 7, 10, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
-manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
+auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -116,6 +116,18 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
+    (SYSMON_CHANNEL, 17): {
+        **_SYSMON_COMMON,
+        "EventType": "CreatePipe",
+        "PipeName": "\\example-pipe",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 18): {
+        **_SYSMON_COMMON,
+        "EventType": "ConnectPipe",
+        "PipeName": "\\example-pipe",
+        "User": "EXAMPLE\\alice",
+    },
     (SYSMON_CHANNEL, 13): {**_REGISTRY, "EventType": "SetValue", "Details": "DWORD (0x00000001)"},
     (SYSMON_CHANNEL, 14): {
         **_REGISTRY,

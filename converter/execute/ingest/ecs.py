@@ -40,6 +40,8 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
+- Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
+  `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
@@ -74,6 +76,8 @@ _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     12: (["configuration", "registry"], ["change"]),
     13: (["configuration", "registry"], ["change"]),
     14: (["configuration", "registry"], ["change"]),
+    17: (["file"], ["creation"]),
+    18: (["file"], ["access"]),
 }
 _SYSMON_EMPTY = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
 # Removed by the Sysmon pipelines' cleanup step (after being copied elsewhere, if at all).
@@ -367,6 +371,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
 
     if "TargetFilename" in data:
         _file_info(_node(doc, "file"), data.pop("TargetFilename"))
+    if "PipeName" in data:
+        _node(doc, "file")["name"] = data.pop("PipeName")
 
     _sysmon_user(doc, data.get("User"))
     if code in (12, 13, 14) and "TargetObject" in data:
