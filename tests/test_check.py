@@ -159,10 +159,11 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
         " 'proc_creation_win_' for this log source [convention]",
         f"{PROCESS}/net_connection_win_example.yml:28: log source windows/network_connection has"
         " no recorded-event model, so its cases cannot verify it; use one of: "
-        "windows/process_creation, windows/file_event, windows/registry_add,"
-        " windows/registry_delete, windows/registry_set, windows/registry_event,"
-        " windows/ps_script, linux/process_creation, linux/auditd (service),"
-        " zeek/x509 (service), zeek/ssl (service) [convention]",
+        "windows/process_creation, windows/image_load, windows/process_access,"
+        " windows/file_event, windows/pipe_created, windows/registry_add, windows/registry_delete,"
+        " windows/registry_set, windows/registry_event, windows/ps_script,"
+        " linux/process_creation, linux/auditd (service), zeek/x509 (service),"
+        " zeek/ssl (service) [convention]",
     ]
 
 

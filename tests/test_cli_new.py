@@ -207,11 +207,14 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         )
     result = build(project)
     assert result.exit_code == 0, result.output
-    # Defender XDR has no table for PowerShell script blocks (microsoft_xdr, finding 10), auditd
-    # records or Zeek logs; Elastic stores script blocks as analysed text, and keeps no EXECVE
-    # argument positions (the example tests a1) and no whole x509 subject
+    # Defender XDR has no table for PowerShell script blocks (microsoft_xdr, finding 10), process
+    # access events, named pipes, auditd records or Zeek logs; Elastic stores script blocks as
+    # analysed text, and keeps no EXECVE argument positions (the example tests a1) and no whole
+    # x509 subject
     unsupported = {
         "windows/ps_script": {"eql", "kql"},
+        "windows/process_access": {"kql"},
+        "windows/pipe_created": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

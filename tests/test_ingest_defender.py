@@ -1,9 +1,9 @@
 """The Defender XDR model: advanced-hunting rows with the documented columns.
 
 Columns and types are those of the Microsoft Learn table pages (DeviceProcessEvents,
-DeviceFileEvents, DeviceRegistryEvents); pySigma's kusto backend ships the same schemas as data
-(`sigma/pipelines/microsoftxdr/tables.py`), which a test reads as text to check that every
-column the model fills exists with the right type.
+DeviceFileEvents, DeviceImageLoadEvents, DeviceRegistryEvents); pySigma's kusto backend ships the
+same schemas as data (`sigma/pipelines/microsoftxdr/tables.py`), which a test reads as text to
+check that every column the model fills exists with the right type.
 """
 
 from __future__ import annotations
@@ -119,6 +119,27 @@ def test_sysmon_file_create_row():
             "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
         ),
         "InitiatingProcessId": 6044,
+        "InitiatingProcessAccountDomain": "corp",
+        "InitiatingProcessAccountName": "alice",
+    }
+
+
+def test_sysmon_image_load_row():
+    row = to_defender(load("sysmon_7_dbghelp_loaded_from_public.json"))
+    assert row.table == "DeviceImageLoadEvents"
+    assert row.columns == {
+        "Timestamp": utc(2024, 3, 12, 10, 16, 7, 210482),
+        "DeviceName": "wks-042.corp.example.com",
+        "ActionType": "ImageLoaded",
+        # The loaded module; its version info and signature have no column.
+        "FileName": "dbghelp.dll",
+        "FolderPath": "C:\\Windows\\System32\\dbghelp.dll",
+        "SHA1": "4c6d0f8e2a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d",
+        "MD5": "9e2b4d6f8a0c1e3f5a7b9c0d2e4f6a8b",
+        "SHA256": "1f3e5d7c9b0a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d1c3b5a7f9e2d4c6b8a0f1e",
+        "InitiatingProcessFileName": "dumper.exe",
+        "InitiatingProcessFolderPath": "C:\\Users\\Public\\Documents\\dumper.exe",
+        "InitiatingProcessId": 7784,
         "InitiatingProcessAccountDomain": "corp",
         "InitiatingProcessAccountName": "alice",
     }
@@ -255,12 +276,17 @@ def test_parse_time(text, expected):
 
 
 # Events with no Defender XDR table; every other fixture is a row.
-NO_ROW = ("powershell_4104_selfsigned.json", "sysmon_3_network_unsupported.json")
+NO_ROW = (
+    "powershell_4104_selfsigned.json",
+    "sysmon_3_network_unsupported.json",
+    "sysmon_10_lsass_access_from_public.json",
+    "sysmon_17_pipe_created_from_public.json",
+)
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104: advanced hunting has no script-block table.
+    # 4104, Sysmon 10 and 17: no script-block, process-access or named-pipe table or column.
     assert to_defender(load(name)) is None
 
 

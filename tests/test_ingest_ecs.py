@@ -123,6 +123,61 @@ def test_sysmon_file_create_splits_the_target_path():
     assert doc["winlog"]["event_data"] == {"CreationUtcTime": "2024-03-12 10:16:05.650"}
 
 
+def test_sysmon_image_load_puts_the_loaded_image_under_file():
+    doc = to_ecs(load("sysmon_7_dbghelp_loaded_from_public.json"))
+    assert doc["event"]["category"] == ["process"]
+    assert doc["event"]["type"] == ["change"]
+    assert doc["process"]["executable"] == "C:\\Users\\Public\\Documents\\dumper.exe"
+    file = doc["file"]
+    assert file["path"] == "C:\\Windows\\System32\\dbghelp.dll"
+    assert (file["name"], file["directory"]) == ("dbghelp.dll", "C:\\Windows\\System32")
+    # The loaded image's hashes and version info; an all-zero IMPHASH is skipped.
+    assert file["hash"]["sha1"] == "4c6d0f8e2a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d"
+    assert "imphash" not in file["pe"] and "hash" not in doc["process"]
+    assert file["pe"]["original_file_name"] == "DBGHELP.DLL"
+    assert file["pe"]["description"] == "Windows Image Helper"
+    assert "pe" not in doc["process"]
+    assert file["code_signature"] == {
+        "subject_name": "Microsoft Windows",
+        "status": "Valid",
+        "valid": True,
+    }
+    # "true" == true is false in Painless: `signed` is never set, Signed stays in event_data.
+    assert doc["winlog"]["event_data"]["Signed"] == "true"
+    assert "ImageLoaded" not in doc["winlog"]["event_data"]
+
+
+def test_sysmon_process_access_makes_the_source_the_process():
+    doc = to_ecs(load("sysmon_10_lsass_access_from_public.json"))
+    assert doc["event"]["category"] == ["process"]
+    assert doc["event"]["type"] == ["access"]
+    assert doc["process"] == {
+        "entity_id": "{8a3f2c1d-6b97-65f0-5302-000000001a00}",
+        "executable": "C:\\Users\\Public\\Documents\\dumper.exe",
+        "name": "dumper.exe",
+        "pid": 7784,
+        "thread": {"id": 7790},
+    }
+    # The target is not renamed anywhere: it stays in event_data, as do the access details.
+    data = doc["winlog"]["event_data"]
+    assert data["TargetImage"] == "C:\\Windows\\system32\\lsass.exe"
+    assert data["GrantedAccess"] == "0x1fffff"
+    assert "dbgcore.DLL" in data["CallTrace"]
+    assert (data["SourceUser"], data["TargetUser"]) == ("CORP\\alice", "NT AUTHORITY\\SYSTEM")
+    assert "SourceImage" not in data and "SourceProcessId" not in data
+    assert "user" not in doc  # no User field: SourceUser is not split into user.*
+
+
+def test_sysmon_pipe_created_names_the_pipe_in_file_name():
+    doc = to_ecs(load("sysmon_17_pipe_created_from_public.json"))
+    assert doc["event"]["category"] == ["file"]
+    assert doc["event"]["type"] == ["creation"]
+    assert doc["file"] == {"name": "\\dumper_out"}  # no path, so no directory or extension
+    assert doc["process"]["name"] == "dumper.exe"
+    assert doc["user"] == {"domain": "CORP", "name": "alice"}
+    assert doc["winlog"]["event_data"] == {"EventType": "CreatePipe"}
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

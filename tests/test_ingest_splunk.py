@@ -1,7 +1,7 @@
 """The Splunk model: raw XML text, source/sourcetype/host and search-time fields.
 
 Field names and CIM mappings are those Splunk documents for its add-ons in
-splunk/security_content `data_sources/` (sysmon_eventid_1.yml, _11, _12, _13: Splunk Add-on
+splunk/security_content `data_sources/` (sysmon_eventid_1.yml, _7, _11, _12, _13: Splunk Add-on
 for Sysmon 5.0.1; windows_event_log_security_4688.yml, powershell_script_block_logging_4104.yml:
 Splunk Add-on for Microsoft Windows; sysmon_for_linux_eventid_1.yml: Splunk Add-on for Sysmon
 for Linux 1.0.0). The raw layout is checked against real indexed text from splunk/attack_data.
@@ -94,6 +94,35 @@ def test_sysmon_file_create_fields():
     assert fields["process_name"] == ["powershell.exe"]
     assert fields["TargetFilename"] == fields["file_path"]
     assert "process" not in fields  # the command-line field belongs to process events only
+
+
+def test_sysmon_image_load_fields():
+    fields = to_splunk(load("sysmon_7_dbghelp_loaded_from_public.json")).fields
+    # sysmon_eventid_7.yml: the EventData fields as named, plus the acting process.
+    assert fields["ImageLoaded"] == ["C:\\Windows\\System32\\dbghelp.dll"]
+    assert fields["Signed"] == ["true"]
+    assert fields["SignatureStatus"] == ["Valid"]
+    assert fields["Description"] == ["Windows Image Helper"]
+    assert fields["process_name"] == ["dumper.exe"]
+    assert fields["signature_id"] == ["7"]
+    assert "file_path" not in fields  # the Filesystem mapping belongs to Sysmon 11
+
+
+def test_sysmon_process_access_fields():
+    fields = to_splunk(load("sysmon_10_lsass_access_from_public.json")).fields
+    assert fields["SourceImage"] == ["C:\\Users\\Public\\Documents\\dumper.exe"]
+    assert fields["TargetImage"] == ["C:\\Windows\\system32\\lsass.exe"]
+    assert fields["GrantedAccess"] == ["0x1fffff"]
+    assert fields["CallTrace"][0].endswith("dumper.exe+1a0b")
+    assert fields["signature_id"] == ["10"]
+
+
+def test_sysmon_pipe_created_fields():
+    fields = to_splunk(load("sysmon_17_pipe_created_from_public.json")).fields
+    assert fields["PipeName"] == ["\\dumper_out"]
+    assert fields["EventType"] == ["CreatePipe"]
+    assert fields["process_name"] == ["dumper.exe"]
+    assert fields["signature_id"] == ["17"]
 
 
 def test_sysmon_registry_value_set_fields():

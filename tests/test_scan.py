@@ -74,12 +74,12 @@ def test_wants_exactly_what_some_evaluator_reads(repo_project: Project) -> None:
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 1)
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 13)  # ECS, SPL, KQL store it
     assert scanner.wants("Microsoft-Windows-PowerShell/Operational", 4104)
-    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 10)
+    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 3)
     assert not scanner.wants("Security", 4624)
     sigma_only = Scanner.for_project(repo_project, ["sigma"])
     assert sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # the registry rule
     assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 14)  # no rule reads it
-    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 10)
+    assert not sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 3)
 
 
 def _scan(scanner: Scanner, *paths: Path, **options: object) -> tuple[list, ScanSummary]:
@@ -101,7 +101,7 @@ def test_each_item_kind_goes_to_its_evaluators(repo_project: Project) -> None:
     nobody = {name: [] for name in EVALUATORS}
     assert [result.matches for result in results] == [
         everyone,  # NXLog Sysmon 1 certutil -addstore root
-        nobody,  # Sysmon 10, not parsed: no evaluator reads it
+        nobody,  # Sysmon 10: no rule of the project reads process_access
         nobody,  # Sysmon 13
         nobody,  # Sysmon 12
         everyone,  # Winlogbeat 6 Sysmon 1 certutil -f -addstore Root

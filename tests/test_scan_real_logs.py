@@ -182,8 +182,9 @@ def test_benchmark_script_runs_on_a_small_input(shared_dir: Path) -> None:
         "kql alone: end to end / evaluation",
         "all evaluators (certdetect scan)",
     ]
-    # the first 300 baseline events hold 13 that the ECS model stores
-    assert "EQL on 13 ECS documents, all dist/eql queries:" in lines
+    # the first 300 baseline events hold 264 that the ECS model stores (most are Sysmon 7 and 10);
+    # --eql-documents keeps 20
+    assert "EQL on 20 ECS documents, all dist/eql queries:" in lines
 
 
 def test_skipping_events_no_model_stores_changes_no_result_on_the_real_baselines(
@@ -205,7 +206,9 @@ def test_skipping_events_no_model_stores_changes_no_result_on_the_real_baselines
         for path in archives
         for r in read_items(path, shortcut.wants)
     )
-    assert skipped > 20_000  # Sysmon 10, logons, ...: the shortcut is taken on most events
+    # logons and other events no rule reads and no model stores (1,941 of 25,184): Sysmon 7 and
+    # 10 are stored since the image_load and process_access log sources exist
+    assert skipped > 1_500
     assert [(r.source, r.matches) for r in with_shortcut[0]] == [
         (r.source, r.matches) for r in without
     ]

@@ -109,7 +109,10 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "keyword",
         "client.address server.address source.address destination.address ecs.version "
         "event.action event.category event.code event.dataset event.id event.kind event.module "
-        "event.provider event.type file.directory file.extension file.name "
+        "event.provider event.type file.code_signature.status file.code_signature.subject_name "
+        "file.directory file.extension file.hash.md5 file.hash.sha1 file.hash.sha256 file.name "
+        "file.pe.company file.pe.description file.pe.file_version file.pe.imphash "
+        "file.pe.original_file_name file.pe.product "
         "file.x509.alternative_names "
         "file.x509.issuer.common_name file.x509.issuer.country file.x509.issuer.organization "
         "file.x509.issuer.organizational_unit file.x509.public_key_algorithm "
@@ -145,11 +148,16 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         _ECS,
         "long",
         "source.port destination.port file.x509.public_key_size process.args_count "
-        "process.exit_code process.parent.args_count process.parent.pid process.pid",
+        "process.exit_code process.parent.args_count process.parent.pid process.pid "
+        "process.thread.id",
     ),
     *_group(_ECS, "long", "file.x509.public_key_exponent", indexed=False),
     *_group(_ECS, "ip", "source.ip destination.ip related.ip"),
-    *_group(_ECS, "boolean", "tls.established tls.resumed"),
+    *_group(
+        _ECS,
+        "boolean",
+        "file.code_signature.signed file.code_signature.valid tls.established tls.resumed",
+    ),
     # --- windows integration
     (
         "powershell.file.script_block_text",

@@ -174,7 +174,8 @@ def _service(product: str, service: str, prefix: str, folder: str, *carriers: Ca
 # (the taxonomy lists only EID 12, which Sysmon also writes for creations; its EventType tells
 # CreateKey/DeleteKey/CreateValue/DeleteValue apart); registry_add keeps every EID 12 event, as
 # the taxonomy and pySigma's sysmon pipeline do. process_creation is also Security 4688 (the
-# specification's own field-mapping example, pySigma's windows-audit pipeline).
+# specification's own field-mapping example, pySigma's windows-audit pipeline). pipe_created is
+# both pipe events (created and connected), as the taxonomy and pySigma's sysmon pipeline map it.
 LOG_SOURCES: tuple[LogSource, ...] = (
     _category(
         "windows",
@@ -183,7 +184,10 @@ LOG_SOURCES: tuple[LogSource, ...] = (
         _sysmon("Sysmon 1", 1),
         WindowsEvents("Security 4688", frozenset({SECURITY_CHANNEL}), frozenset({4688})),
     ),
+    _category("windows", "image_load", "image_load_", _sysmon("Sysmon 7", 7)),
+    _category("windows", "process_access", "proc_access_win_", _sysmon("Sysmon 10", 10)),
     _category("windows", "file_event", "file_event_win_", _sysmon("Sysmon 11", 11)),
+    _category("windows", "pipe_created", "pipe_created_", _sysmon("Sysmon 17/18", 17, 18)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(
         "windows",

@@ -43,7 +43,7 @@ Reasons: *refused* - the backend, or a certdetect refusal (`docs/converter-defec
 express the rule faithfully; *field* - a field after the target's pipelines is not in the
 documents its SIEM stores (e.g. `winlog.event_data.Hashes` in ECS); *not stored* - the SIEM keeps
 no event of the log source; *log source* - the project has no reference events for the log
-source yet (image_load, process_access, pipe_created, service channels).
+source yet (the service channels).
 """
 
 

@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 11, 12, 13, 14 (Sysmon for Linux uses the event 1 names), the Security auditing
-manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
+auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -79,6 +79,36 @@ _LINUX_PROCESS = {
 # (channel, event id) -> EventData of the specimen
 SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
     (SYSMON_CHANNEL, 1): _SYSMON_PROCESS,
+    (SYSMON_CHANNEL, 7): {
+        **_SYSMON_COMMON,
+        "ImageLoaded": "C:\\Windows\\System32\\example.dll",
+        "FileVersion": "1.0.0",
+        "Description": "Example Library",
+        "Product": "Example",
+        "Company": "Example Corporation",
+        "OriginalFileName": "example.dll",
+        "Hashes": _HASHES,
+        "Signed": "true",
+        "Signature": "Example Corporation",
+        "SignatureStatus": "Valid",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 10): {
+        "RuleName": "technique_id=T1003.001",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "SourceProcessGUID": _GUID,
+        "SourceProcessId": "4242",
+        "SourceThreadId": "4243",
+        "SourceImage": "C:\\Windows\\System32\\example.exe",
+        "TargetProcessGUID": _GUID,
+        "TargetProcessId": "676",
+        "TargetImage": "C:\\Windows\\system32\\lsass.exe",
+        "GrantedAccess": "0x1010",
+        "CallTrace": "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|"
+        "C:\\Windows\\System32\\dbgcore.DLL+164cc|C:\\Windows\\System32\\example.exe+1a0b",
+        "SourceUser": "EXAMPLE\\alice",
+        "TargetUser": "NT AUTHORITY\\SYSTEM",
+    },
     (SYSMON_CHANNEL, 11): {
         **_SYSMON_COMMON,
         "TargetFilename": "C:\\Windows\\Temp\\example.txt",
@@ -86,6 +116,18 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
+    (SYSMON_CHANNEL, 17): {
+        **_SYSMON_COMMON,
+        "EventType": "CreatePipe",
+        "PipeName": "\\example-pipe",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 18): {
+        **_SYSMON_COMMON,
+        "EventType": "ConnectPipe",
+        "PipeName": "\\example-pipe",
+        "User": "EXAMPLE\\alice",
+    },
     (SYSMON_CHANNEL, 13): {**_REGISTRY, "EventType": "SetValue", "Details": "DWORD (0x00000001)"},
     (SYSMON_CHANNEL, 14): {
         **_REGISTRY,

@@ -2,8 +2,9 @@
 
 Defender does not ingest Windows events; its own sensor records the same activity. To verify a
 KQL query we need the row that sensor would write for what a recorded event shows, in the
-documented tables and columns (Microsoft Learn, "DeviceProcessEvents", "DeviceFileEvents" and
-"DeviceRegistryEvents" table pages; the column names and types stay inside those schemas):
+documented tables and columns (Microsoft Learn, "DeviceProcessEvents", "DeviceFileEvents",
+"DeviceImageLoadEvents" and "DeviceRegistryEvents" table pages; the column names and types stay
+inside those schemas):
 
 - `DeviceProcessEvents`, ActionType "ProcessCreated": from Sysmon 1 (Windows and Linux) and
   Security 4688. The created process fills `FileName`, `FolderPath`, `ProcessCommandLine`,
@@ -11,6 +12,10 @@ documented tables and columns (Microsoft Learn, "DeviceProcessEvents", "DeviceFi
   `InitiatingProcess*`.
 - `DeviceFileEvents`, ActionType "FileCreated": from Sysmon 11; `Image` is the initiating
   process.
+- `DeviceImageLoadEvents`, ActionType "ImageLoaded" (the table's only action): from Sysmon 7.
+  The loaded module fills `FileName`, `FolderPath` and its `SHA1`/`MD5`/`SHA256`; `Image` is
+  the initiating process. The table has no column for the module's version info or signature
+  (Sysmon's `Description`, `Signed`, `SignatureStatus`), only the initiating process's.
 - `DeviceRegistryEvents`: from Sysmon 12 (CreateKey, DeleteKey, DeleteValue -> RegistryKeyCreated,
   RegistryKeyDeleted, RegistryValueDeleted), 13 (RegistryValueSet) and 14 (RegistryKeyRenamed,
   `PreviousRegistryKey` = the old key). `RegistryKey` never holds the value name: Sysmon's
@@ -50,6 +55,7 @@ Builder = Callable[[WindowsEvent], "DefenderRow | None"]
 
 PROCESS_TABLE = "DeviceProcessEvents"
 FILE_TABLE = "DeviceFileEvents"
+IMAGE_LOAD_TABLE = "DeviceImageLoadEvents"
 REGISTRY_TABLE = "DeviceRegistryEvents"
 
 _HIVES = {
@@ -233,6 +239,19 @@ def _sysmon_file(event: WindowsEvent) -> DefenderRow:
     )
 
 
+def _sysmon_image_load(event: WindowsEvent) -> DefenderRow:
+    loaded = _value(event, "ImageLoaded")
+    return _row(
+        IMAGE_LOAD_TABLE,
+        event,
+        "ImageLoaded",
+        FileName=_name(loaded, "\\"),
+        FolderPath=loaded,
+        **_hashes(_value(event, "Hashes")),
+        **_initiating_from_image(event),
+    )
+
+
 def registry_value(details: str | None) -> tuple[str | None, str | None]:
     """(RegistryValueType, RegistryValueData) for a Sysmon `Details` text."""
     if details is None:
@@ -298,6 +317,7 @@ def _linux_process(event: WindowsEvent) -> DefenderRow:
 # advanced-hunting table.
 BUILDERS: dict[tuple[str, int], Builder] = {
     (SYSMON_CHANNEL, 1): _windows_process,
+    (SYSMON_CHANNEL, 7): _sysmon_image_load,
     (SYSMON_CHANNEL, 11): _sysmon_file,
     **{(SYSMON_CHANNEL, event_id): _sysmon_registry for event_id in (12, 13, 14)},
     (LINUX_SYSMON_CHANNEL, 1): _linux_process,

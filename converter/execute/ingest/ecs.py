@@ -32,12 +32,22 @@ Quirks kept on purpose, because real documents have them:
 - `file.extension` is cut at the last "." of the whole path; `registry.value` is the last path
   segment for Sysmon 12, 13 and 14 alike, and `registry.key` still ends with it; a QWORD is
   `(high << 8) + low`, as the script computes it.
+- Sysmon 7 (image load): the loaded image fills `file` (`file.path` from ImageLoaded, its
+  hashes in `file.hash`, version info in `file.pe`, `file.code_signature.status`/
+  `subject_name`, `valid` when the status is "Valid"); `file.code_signature.signed` is never
+  set, because the pipeline compares the string `Signed` with the boolean `true`.
+- Sysmon 10 (process access): the source process fills `process` (`SourceImage` ->
+  `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
+  `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
+  `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
+- Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
+  `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
 Not modelled: what a `WindowsEvent` does not carry (`winlog.user`, `log.level`, task, opcode,
-keywords, `event.outcome`, `process.thread`), agent and `data_stream` metadata, and the
-Security pipeline's descriptions of `%%` codes.
+keywords, `event.outcome`, the System element's `process.thread`), agent and `data_stream`
+metadata, and the Security pipeline's descriptions of `%%` codes.
 """
 
 from __future__ import annotations
@@ -60,16 +70,22 @@ Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
+    7: (["process"], ["change"]),
+    10: (["process"], ["access"]),
     11: (["file"], ["creation"]),
     12: (["configuration", "registry"], ["change"]),
     13: (["configuration", "registry"], ["change"]),
     14: (["configuration", "registry"], ["change"]),
+    17: (["file"], ["creation"]),
+    18: (["file"], ["access"]),
 }
 _SYSMON_EMPTY = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
 # Removed by the Sysmon pipelines' cleanup step (after being copied elsewhere, if at all).
 _SYSMON_CLEANUP = (
     "ProcessId",
     "ParentProcessId",
+    "SourceProcessId",
+    "SourceThreadId",
     "RuleName",
     "User",
     "UtcTime",
@@ -299,6 +315,10 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     moves = (
         ("ProcessGuid", process, "entity_id"),
         ("Image", process, "executable"),
+        # Sysmon 10: the source process is `process`; the target's fields stay in event_data.
+        ("SourceProcessGuid", process, "entity_id"),
+        ("SourceProcessGUID", process, "entity_id"),
+        ("SourceImage", process, "executable"),
         ("CommandLine", process, "command_line"),
         ("CurrentDirectory", process, "working_directory"),
         ("ParentProcessGuid", parent, "entity_id"),
@@ -308,11 +328,19 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     for source, target, name in moves:
         if source in data:
             target[name] = data.pop(source)
-    for source, target in (("ProcessId", process), ("ParentProcessId", parent)):
+    for source, target in (
+        ("ProcessId", process),
+        ("SourceProcessId", process),
+        ("ParentProcessId", parent),
+    ):
         pid = _long(data.get(source))
         if pid is not None:
             target["pid"] = pid
-    pe = _node(process, "pe")
+    thread = _long(data.get("SourceThreadId"))
+    if thread is not None:
+        _node(process, "thread")["id"] = thread
+    # Version info describes the created process (1) or the loaded image (7).
+    pe = _node(_node(doc, "file") if code == 7 else process, "pe")
     if "OriginalFileName" in data:
         pe["original_file_name"] = data.pop("OriginalFileName")
     for source, name in (
@@ -328,6 +356,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
         if "imphash" in process_hashes:
             pe["imphash"] = process_hashes.pop("imphash")
         process["hash"] = process_hashes
+    if code == 7:
+        _image_loaded(doc, data, hashes)
     for node in (process, parent):
         if node.get("command_line"):
             node["args"] = windows_argv(node["command_line"])
@@ -341,6 +371,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
 
     if "TargetFilename" in data:
         _file_info(_node(doc, "file"), data.pop("TargetFilename"))
+    if "PipeName" in data:
+        _node(doc, "file")["name"] = data.pop("PipeName")
 
     _sysmon_user(doc, data.get("User"))
     if code in (12, 13, 14) and "TargetObject" in data:
@@ -351,6 +383,28 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc, blanks=linux)
+
+
+def _image_loaded(doc: dict[str, Any], data: dict[str, str], hashes: dict[str, str]) -> None:
+    # Sysmon 7: the hashes, path and signature are the loaded image's, under `file`.
+    file = _node(doc, "file")
+    if hashes:
+        file_hashes = dict(hashes)
+        if "imphash" in file_hashes:
+            _node(file, "pe")["imphash"] = file_hashes.pop("imphash")
+        file["hash"] = file_hashes
+    if "ImageLoaded" in data:
+        _file_info(file, data.pop("ImageLoaded"))
+    signature = _node(file, "code_signature")
+    if "Signature" in data:
+        signature["subject_name"] = data["Signature"]
+    if "SignatureStatus" in data:
+        signature["status"] = data["SignatureStatus"]
+        if data["SignatureStatus"] == "Valid":
+            signature["valid"] = True
+    # The pipeline sets `signed` only `if ... event_data.Signed == true`: event_data values are
+    # strings, and Painless' "true" == true is false, so `file.code_signature.signed` is never
+    # set and `Signed` stays in event_data.
 
 
 def _sysmon_hashes(text: str | None) -> dict[str, str]:

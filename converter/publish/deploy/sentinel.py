@@ -53,6 +53,11 @@ ENTITY_COLUMNS: dict[str, tuple[tuple[str, Identifiers], ...]] = {
         ("Account", _account("InitiatingProcess")),
         ("File", (("Name", "FileName"),)),
     ),
+    "DeviceImageLoadEvents": (
+        ("Host", _HOST),
+        ("Account", _account("InitiatingProcess")),
+        ("File", (("Name", "FileName"),)),
+    ),
     "DeviceRegistryEvents": (
         ("Host", _HOST),
         ("Account", _account("InitiatingProcess")),
