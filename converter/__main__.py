@@ -1,3 +1,27 @@
-from converter.cli import run
+"""`python -m converter`: the `certdetect` command.
+
+Run by an interpreter that lacks the project's dependencies (a system `python` in a checkout),
+it hands over to the checkout's `.venv` where the README's Quickstart made one, and otherwise
+says in one line what to install instead of a traceback.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+try:
+    from converter.cli import run
+except ModuleNotFoundError as error:
+    if (error.name or "").split(".")[0] == "converter":
+        raise  # a module of this package is missing: a bug, not an installation problem
+    venv_python = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+    if venv_python.is_file() and Path(sys.prefix).resolve() != venv_python.parent.parent.resolve():
+        print(
+            f"certdetect: {error.name} is not installed here; using {venv_python}", file=sys.stderr
+        )
+        os.execv(venv_python, [str(venv_python), "-m", "converter", *sys.argv[1:]])
+    sys.exit(
+        f"certdetect: {error.name} is not installed; run: pip install -e . (README, Quickstart)"
+    )
 
 run()

@@ -28,8 +28,26 @@ from converter.publish.manifest import read_manifest
 from .conftest import REPO
 
 CATALOG = REPO / "dist" / "catalog"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _first_file(*candidates: str | None) -> str | None:
+    return next((path for path in candidates if path and Path(path).is_file()), None)
+
+
+# Debian's chromium and chromium-driver (scripts/install-test-tools); where Debian's packages do
+# not exist (Ubuntu ships Chromium as a snap), a Chrome and chromedriver already on the machine,
+# as hosted CI runners have them (CHROMEWEBDRIVER names the driver's folder there).
+CHROMIUM = _first_file(
+    os.environ.get("CERTDETECT_CHROMIUM"),
+    "/usr/bin/chromium",
+    shutil.which("google-chrome") or shutil.which("chromium-browser"),
+)
+CHROMEDRIVER = _first_file(
+    os.environ.get("CERTDETECT_CHROMEDRIVER"),
+    "/usr/bin/chromedriver",
+    shutil.which("chromedriver"),
+    os.path.join(os.environ.get("CHROMEWEBDRIVER", "/nonexistent"), "chromedriver"),
+)
 # Flags that keep Chromium from reaching the network on its own (updates, sync, field trials).
 FLAGS = (
     "--headless",
@@ -52,9 +70,8 @@ PAGE_TYPES = (
 
 
 def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).is_file():
-            return f"{path} is absent; run scripts/install-test-tools"
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        return "Chromium or its chromedriver is absent; run scripts/install-test-tools"
     try:
         import selenium  # noqa: F401
     except ImportError:
