@@ -9,22 +9,29 @@ refused.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sigma.backends.kusto import KustoBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import SigmaNumber, SigmaString, SpecialChars
 
 from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
     registry_data,
     target_object_test,
 )
-from converter.convert.backends.refusals import Refusal, refuse_cased, refuse_non_ascii_case
+from converter.convert.backends.refusals import (
+    Refusal,
+    UnsupportedShape,
+    refuse_cased,
+    refuse_non_ascii_case,
+)
 from converter.convert.backends.regex import RE2, RE2_SPECIAL, backend_regex
 from converter.convert.backends.strings import kql_string
+from converter.core.defender_schema import DEFENDER_TABLES
 
 
 class CertdetectKustoBackend(KustoBackend):
@@ -54,10 +61,29 @@ class CertdetectKustoBackend(KustoBackend):
         self._category = rule.logsource.category
         return super().convert_rule(rule, *args, **kwargs)
 
+    def _column_type(self, field: str, state: ConversionState) -> str | None:
+        """The Kusto type of `field` in the rule's table; None where the table is unknown."""
+        table = DEFENDER_TABLES.get(state.processing_state.get("query_table") or "")
+        return table.columns.get(field) if table is not None else None
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Kusto does not compare a string column with a number (a semantic error, so the stock
+        # `RegistryValueData == 0` fails in Defender); Sigma compares the number's text.
+        if self._column_type(cond.field, state) == "string":
+            text = SigmaString(str(cond.value))
+            return self.convert_condition_field_eq_val_str(
+                ConditionFieldEqualsValueExpression(cond.field, text), state
+            )
+        return super().convert_condition_field_eq_val_num(cond, state)
+
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         value = cond.value
+        if self._column_type(cond.field, state) in _NUMERIC and isinstance(value, SigmaString):
+            return self._number_column(cond.field, value, state)
         if self._category in REGISTRY_CATEGORIES and isinstance(value, SigmaString):
             if cond.field == "RegistryKey":
                 return target_object_test(
@@ -76,9 +102,29 @@ class CertdetectKustoBackend(KustoBackend):
             ConditionFieldEqualsValueExpression(field, value), state
         )
 
+    def _number_column(self, field: str, value: SigmaString, state: ConversionState) -> Any:
+        """A Sigma string on a numeric column: `=~` and `contains` take strings only in Kusto."""
+        text = str(value)
+        if not value.contains_special() and _INTEGER.fullmatch(text):
+            return f"{self.escape_and_quote_field(field)}{self.num_eq_token}{int(text)}"
+        raise UnsupportedShape(
+            f"KQL: {field} is a number column in Defender; {text!r} is not a plain integer"
+        )
+
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
+        # numbers on string columns and strings on numeric ones are converted value by value
+        column = self._column_type(_field_of(cond), state)
+        if any(
+            isinstance(arg, ConditionFieldEqualsValueExpression)
+            and (
+                (column == "string" and isinstance(arg.value, SigmaNumber))
+                or (column in _NUMERIC and isinstance(arg.value, SigmaString))
+            )
+            for arg in cond.args
+        ):
+            return False
         # registry paths and data are rewritten value by value (kql_registry)
         if self._category in REGISTRY_CATEGORIES and any(
             isinstance(arg, ConditionFieldEqualsValueExpression)
@@ -116,6 +162,15 @@ class CertdetectKustoBackend(KustoBackend):
                 parts.append(self.convert_condition_field_eq_val_str(arg, state))
         operator = self.or_token if isinstance(cond, ConditionOR) else self.and_token
         return f"{self.token_separator}{operator}{self.token_separator}".join(parts)
+
+
+_NUMERIC = frozenset({"long", "int", "real"})
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _field_of(cond: ConditionOR | ConditionAND) -> str:
+    first = cond.args[0] if cond.args else None
+    return first.field if isinstance(first, ConditionFieldEqualsValueExpression) else ""
 
 
 def keep_registry_wildcards(pipeline: Any) -> None:
