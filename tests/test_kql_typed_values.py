@@ -2,7 +2,8 @@
 (`Details: 0`, as SigmaHQ writes for a REG_SZ "0") and digits on a numeric column (`ProcessId:
 '4242'`). Kusto refuses both comparisons as the stock backend writes them (`RegistryValueData ==
 0`, `ProcessId =~ "4242"`: a semantic error, so the query fails in Defender); Sigma compares the
-text. Each test runs `certdetect verify`'s verifier: the reference against the KQL query executed
+text. And a Sigma `null` on a string column: Kusto strings are never null, so stock `isnull()`
+never holds. Each test runs `certdetect verify`'s verifier: the reference against the KQL query executed
 on the rows the Defender model stores."""
 
 from __future__ import annotations
@@ -108,4 +109,38 @@ def test_the_stock_number_comparison_fails_so_the_correction_bites(
     )
     events = (set_value("0"), set_value("1"))
     verdict = verifier.verify(Job(rule(ETW_RULE, "registry_set"), events)).targets["kql"]
+    assert verdict.status == DISAGREES
+
+
+def absent_image(image: str | None) -> WindowsEvent:
+    event = set_value("1")
+    fields = {k: v for k, v in event.data.items() if k != "Image"}
+    if image is not None:
+        fields["Image"] = image
+    return sysmon(13, **fields)
+
+
+NULL_FILTER = {
+    "sel": {"TargetObject|endswith": "\\COMPlus_ETWEnabled"},
+    "filter_optional_null": {"Image": None},
+    "condition": "sel and not filter_optional_null",
+}
+
+
+def test_a_null_filter_on_a_string_column_excludes_the_rows_without_the_value(
+    verifier: Verifier,
+) -> None:
+    events = (absent_image(None), absent_image("C:\\Windows\\System32\\reg.exe"))
+    report = verifier.verify(Job(rule(NULL_FILTER, "registry_set"), events))
+    verdict = report.targets["kql"]
+    assert verdict.status == VERIFIED, verdict.reason
+    assert report.sigma == verdict.matches == 1
+
+
+def test_the_stock_isnull_never_holds_on_a_string_so_the_correction_bites(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CertdetectKustoBackend, "field_null_expression", "isnull({field})")
+    events = (absent_image(None), absent_image("C:\\Windows\\System32\\reg.exe"))
+    verdict = verifier.verify(Job(rule(NULL_FILTER, "registry_set"), events)).targets["kql"]
     assert verdict.status == DISAGREES

@@ -50,6 +50,9 @@ class CertdetectKustoBackend(KustoBackend):
     )
     # `has_all` is a term search, not equality: never turn AND-linked values into it.
     convert_and_as_in: ClassVar[bool] = False
+    # Kusto strings are never null (a missing one is ""), so stock `isnull(col)` is always false
+    # on a string column; `isempty` is true for "" and for null ("Null values", "isempty()").
+    field_null_expression: ClassVar[str] = "isempty({field})"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -57,6 +57,15 @@ def refuse_regex_classes(language: str) -> Refusal:
     return refusal
 
 
+def refuse_empty_value(value: Value) -> str | None:
+    """SPL: `field=""` has no documented meaning for a value the add-ons may leave unextracted
+    (an empty `<Data>` element, an empty JSON string), so an empty Sigma value is refused rather
+    than guessed; `field: null` (`NOT field=*`) is the documented test for an absent field."""
+    if isinstance(value.value, SigmaString) and not value.value.s:
+        return f'{value.shown()} is the empty string; SPL\'s field="" is not documented for it'
+    return None
+
+
 def refuse_negated_field_reference(rule: SigmaRule) -> str | None:
     """SPL: stock moves a field reference to `| where` after the search, which keeps its meaning
     only when the reference is ANDed with the rest; under a NOT covering more than the reference
@@ -136,6 +145,7 @@ class CertdetectSplunkBackend(SplunkBackend):
         refuse_regex_classes("SPL"),
         refuse_regex_xml_specials,
         refuse_pcre_differences,
+        refuse_empty_value,
     )
     rule_refusals: ClassVar[tuple[RuleRefusal, ...]] = (refuse_negated_field_reference,)
 
