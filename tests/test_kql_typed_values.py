@@ -3,8 +3,8 @@
 '4242'`). Kusto refuses both comparisons as the stock backend writes them (`RegistryValueData ==
 0`, `ProcessId =~ "4242"`: a semantic error, so the query fails in Defender); Sigma compares the
 text. And a Sigma `null` on a string column: Kusto strings are never null, so stock `isnull()`
-never holds. Each test runs `certdetect verify`'s verifier: the reference against the KQL query executed
-on the rows the Defender model stores."""
+never holds. Each test runs `certdetect verify`'s verifier: the reference against the KQL query
+executed on the rows the Defender model stores."""
 
 from __future__ import annotations
 
