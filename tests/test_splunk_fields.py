@@ -3,16 +3,17 @@ can be; a multi-line script block comes out whole, as the add-on's extraction gi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from sigma.rule import SigmaRule
 
 from converter.core.cases import load_case
 from converter.core.documents import SplunkEvent
 from converter.core.logsources import LOG_SOURCES
+from converter.core.rules import RuleFile
 from converter.core.splunk_fields import (
     SPLUNK_FIELDS,
     DataSource,
@@ -25,7 +26,7 @@ from converter.execute.engines.spl import SplEngine
 from converter.execute.ingest import splunk
 from converter.execute.runtimes import select
 from converter.reference import sources_of
-from converter.verify.fields import _stored
+from converter.verify.fields import _stored, splunk_names, unknown_fields
 from converter.verify.specimens import specimen_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +80,10 @@ def _sysmon_source() -> str:
 
 def test_a_field_of_another_data_source_is_not_declared() -> None:
     # TargetFilename is a Sysmon 11 field: the Sysmon 1 events never carry it
-    assert splunk_field(DataSource("XmlWinEventLog", _sysmon_source(), "11"), "TargetFilename")
-    assert splunk_field(DataSource("XmlWinEventLog", _sysmon_source(), "1"), "TargetFilename") is None
+    file_event = DataSource("XmlWinEventLog", _sysmon_source(), "11")
+    process = DataSource("XmlWinEventLog", _sysmon_source(), "1")
+    assert splunk_field(file_event, "TargetFilename") is not None
+    assert splunk_field(process, "TargetFilename") is None
     assert splunk_field(DataSource("nope", "nope"), "TargetFilename") is None
 
 
@@ -105,16 +108,22 @@ def test_auditd_arguments_are_declared_by_pattern() -> None:
     assert splunk_field(auditd, "a1x") is None
 
 
+_PS = DataSource("XmlWinEventLog", POWERSHELL, "4104")
+_4688 = DataSource("XmlWinEventLog", "XmlWinEventLog:Security", "4688")
+_AUDITD = DataSource("auditd", "/var/log/audit/audit.log")
+_X509 = DataSource("bro:x509:json", "/opt/zeek/logs/current/x509.log")
+
+
 @pytest.mark.parametrize(
     ("source", "name", "extraction", "multiline", "multivalue"),
     [
-        (DataSource("XmlWinEventLog", POWERSHELL, "4104"), "ScriptBlockText", "xml-eventdata", True, False),
-        (DataSource("XmlWinEventLog", POWERSHELL, "4104"), "EventCode", "xml-system", False, False),
-        (DataSource("XmlWinEventLog", "XmlWinEventLog:Security", "4688"), "process", "cim", True, False),
-        (DataSource("auditd", "/var/log/audit/audit.log"), "proctitle", "auto-kv", False, False),
-        (DataSource("bro:x509:json", "/opt/zeek/logs/current/x509.log"), "san.dns{}", "kv-json-array", True, True),
+        (_PS, "ScriptBlockText", "xml-eventdata", True, False),
+        (_PS, "EventCode", "xml-system", False, False),
+        (_4688, "process", "cim", True, False),
+        (_AUDITD, "proctitle", "auto-kv", False, False),
+        (_X509, "san.dns{}", "kv-json-array", True, True),
     ],
-)  # fmt: skip
+)
 def test_declarations_from_the_add_ons(
     source: DataSource, name: str, extraction: str, multiline: bool, multivalue: bool
 ) -> None:
@@ -161,7 +170,10 @@ def _cut_at_first_line(event: object) -> SplunkEvent | None:
     stored = splunk.to_splunk(event)  # type: ignore[arg-type]
     if stored is None:
         return None
-    fields = {name: [value.split("\n", 1)[0] for value in values] for name, values in stored.fields.items()}
+    fields = {
+        name: [value.split("\n", 1)[0] for value in values]
+        for name, values in stored.fields.items()
+    }
     return SplunkEvent(fields, stored.raw, stored.source, stored.sourcetype, stored.host)
 
 
@@ -183,3 +195,34 @@ def test_json_arrays_are_multivalue_fields_and_any_value_matches() -> None:
     field = splunk_field(data_source(event), "cert_chain_fuids")
     assert field is not None and (field.extraction, field.multivalue) == ("cim", True)
     assert SplEngine().compile("cert_chain_fuids=fb2").select([event]) == [0]
+
+
+# --- the field check reads the declarations ---------------------------------------------------
+
+
+def _sysmon_1(**fields: str) -> SplunkEvent:
+    values = {"EventCode": ["1"], **{name: [value] for name, value in fields.items()}}
+    return SplunkEvent(values, "<Event/>", _sysmon_source(), "XmlWinEventLog")
+
+
+def test_known_fields_are_the_declared_ones_of_the_data_source() -> None:
+    names = splunk_names(_sysmon_1(Image="C:\\x.exe", Bogus="written but not declared"))
+    assert {"process_name", "ParentCommandLine", "Image", "source", "_raw"} <= names
+    assert "Bogus" not in names  # the model wrote it, but no add-on extracts it
+    assert "TargetFilename" not in names  # a Sysmon 11 field
+
+
+def test_auditd_arguments_are_known_as_the_event_carries_them() -> None:
+    event = SplunkEvent({"type": ["EXECVE"], "a3": ["x"]}, "", "/var/log/audit/audit.log", "auditd")
+    names = splunk_names(event)
+    assert {"a3", "proctitle", "type"} <= names and "a4" not in names
+
+
+def test_a_rule_on_a_field_splunk_does_not_extract_for_the_sourcetype_is_refused() -> None:
+    text = (
+        "title: Wrong Field\nid: 6f1e3c4a-54b1-4b0e-9a57-2f1f6bb0c001\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        "detection:\n  selection:\n    TargetFilename|endswith: .pfx\n  condition: selection\n"
+    )
+    rule = RuleFile("sigma/wrong_field.yml", text, SigmaRule.from_yaml(text))
+    assert unknown_fields(rule, target_by_name("spl"), ROOT) == ["TargetFilename"]

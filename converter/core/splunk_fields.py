@@ -1,4 +1,4 @@
-"""Which fields Splunk extracts at search time for each data source the Splunk models store, and how.
+"""Which fields Splunk extracts at search time for each data source the Splunk models store.
 
 Splunk has no mapping: a field exists at search time only if a knowledge object of the event's
 sourcetype or source extracts it. A query naming any other field is valid SPL that never
@@ -101,6 +101,9 @@ _SYSMON_SOURCE = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 _SYSTEM = "Channel Computer EventCode EventID EventRecordID Name SystemTime"
 
 
+_Entries = list[tuple[str, SplunkField]]
+
+
 def _fields(
     extraction: str, source: str, names: str, *, multiline: bool = False, multivalue: bool = False
 ) -> Iterable[tuple[str, SplunkField]]:
@@ -108,7 +111,7 @@ def _fields(
     return ((name, field) for name in names.split())
 
 
-def _windows(data: str, cim: str, cim_source: str, *, cim_multiline: str = "") -> list:
+def _windows(data: str, cim: str, cim_source: str, *, cim_multiline: str = "") -> _Entries:
     # Data values are extracted up to the next `<`: whole, line breaks included.
     return [
         *_fields(XML_SYSTEM, _TA_WINDOWS, _SYSTEM),
@@ -134,7 +137,7 @@ _SYSMON_CIM = "signature_id vendor_product"
 _REGISTRY_CIM = f"{_ACTOR_CIM} {_SYSMON_CIM} action object_category object_path registry_path"
 
 # Sysmon's event schema (`sysmon -s`, Sysmon 15) names the Data elements of each event ID.
-_SYSMON: dict[str, list] = {
+_SYSMON: dict[str, _Entries] = {
     "1": _windows(
         _SYSMON_PROCESS,
         f"{_PROCESS_CIM} {_SYSMON_CIM}",
@@ -156,8 +159,7 @@ _SYSMON: dict[str, list] = {
     ),
     "11": _windows(
         "RuleName UtcTime ProcessGuid ProcessId Image TargetFilename CreationUtcTime User",
-        f"{_ACTOR_CIM} {_SYSMON_CIM} action file_create_time file_name file_path "
-        "object_category",
+        f"{_ACTOR_CIM} {_SYSMON_CIM} action file_create_time file_name file_path object_category",
         _TA_SYSMON,
     ),
     "12": _windows(
@@ -293,9 +295,7 @@ SPLUNK_FIELDS: Mapping[DataSource, Mapping[str, SplunkField]] = MappingProxyType
         DataSource(
             "XmlWinEventLog", "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational", "4104"
         ): _table(_POWERSHELL_4104),
-        DataSource("sysmon:linux", "Syslog:Linux-Sysmon/Operational", "1"): _table(
-            _LINUX_SYSMON_1
-        ),
+        DataSource("sysmon:linux", "Syslog:Linux-Sysmon/Operational", "1"): _table(_LINUX_SYSMON_1),
         DataSource("auditd", "/var/log/audit/audit.log"): _table(_AUDITD),
         DataSource("bro:x509:json", "/opt/zeek/logs/current/x509.log"): _table(_ZEEK_X509),
         DataSource("bro:ssl:json", "/opt/zeek/logs/current/ssl.log"): _table(_ZEEK_SSL),
