@@ -33,17 +33,20 @@ gets it and what its values can look like (read in 2026; each group names its so
   the Linux audit field dictionary (linux-audit/audit-documentation `specs/fields/
   field-dictionary.csv`); `a<n>` is one per execve argument.
 - Zeek (Splunk Add-on for Zeek aka Bro 4.0.0, `bro:*:json`): `KV_MODE = JSON`: each top-level
-  key is a field of the same name, a JSON array the multivalue field `<key>{}` (Knowledge
-  Manager Manual, "Configure automatic key-value field extraction": arrays as `{}` fields),
+  key is a field of the same name, a JSON array the multivalue field `<key>{}` (the naming
+  Search Reference `spath` documents for arrays; the add-on's aliases read `cert_chain_fuids{}`),
   JSON string escapes decoded (so a value may hold a line break); keys are those of Zeek's
   `x509.log` and `ssl.log` (docs.zeek.org, "Log Files"). Aliases `dest`, `src`, ... as the
   add-on's `FIELDALIAS`/`EVAL` give them.
 
-Where the documentation is silent, the conservative model is chosen and said so: whether `*` in
-a search value matches across a line break is not stated; the Search Manual ("Wildcards") says
-`*` matches any characters, and the SPL engine matches line breaks with it (its semantics table
-pins that). The default fields `source`, `sourcetype`, `host`, `_raw` are not declared here;
-every event has them.
+Where the documentation is silent, this says so and picks a model: whether `*` in a search
+value matches across a line break is not stated; the Search Manual ("Wildcards") says `*`
+matches any characters, so the SPL engine lets it span line breaks (its semantics table pins
+that, and a test shows which recorded case a first-line-only `*` would miss). An empty JSON
+string is taken to give no field, as `KEEP_EMPTY_VALS` says for regex extractions. Not modelled:
+a repeated Data element (the recorded events keep one value per name, so the first-value rule
+above is declared but not exercised). The default fields `source`, `sourcetype`, `host`, `_raw`
+are not declared here; every event has them.
 
 How to add a field: when a Splunk model starts writing a new field, declare it in its data
 source below with its extraction; `tests/test_splunk_fields.py` fails until it is here, and the
