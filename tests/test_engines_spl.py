@@ -6,7 +6,10 @@ CASE = Search Manual "Use CASE() and TERM() to match phrases"; WILD = Search Man
 "Wildcards"; NE = Search Manual "Difference between != and NOT"; SEARCH = Search Reference
 "search"; BSL = Search Manual "Backslashes"; SEG = Search Manual "Event segmentation and
 searching" with segmenters.conf.spec; REGEX/REX = Search Reference "regex"/"rex"; SPLRE = Search
-Manual "SPL and regular expressions"; PCRE = pcre2pattern "Internal option setting".
+Manual "SPL and regular expressions"; PCRE = pcre2pattern "Internal option setting"; STORE =
+what the add-ons extract (`converter.core.splunk_fields`: Splunk_TA_windows' `eventdata_xml_data`
+captures a Data value up to the next `<`, entities unexpanded; transforms.conf.spec
+`KEEP_EMPTY_VALS`; `KV_MODE = JSON` arrays), on events built by the Splunk ingest models.
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from sigma.collection import SigmaCollection
 from sigma.plugins import InstalledSigmaPlugins
 
 from converter.core.documents import SplunkEvent
+from converter.core.events import WindowsEvent
+from converter.core.logsources import POWERSHELL_CHANNEL, SECURITY_CHANNEL, SYSMON_CHANNEL
+from converter.core.zeek import ZeekRecord
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.pcre import compile_pcre, translate_pcre
-from converter.execute.engines.spl import SplEngine
+from converter.execute.engines.spl import SplEngine, matching
 from converter.execute.engines.spl.compiler import _compile_node
+from converter.execute.engines.spl.matching import StrPred
 from converter.execute.engines.spl.search import _SearchParser, parse_search
 from converter.execute.engines.spl.syntax import And, Compare, In, Not, Or, Term
+from converter.execute.ingest import splunk, splunk_zeek
 
 SYSMON = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 
@@ -36,6 +44,23 @@ def ev(raw: str = "", *, source: str = "", sourcetype: str = "", host: str = "",
 
 def matches(query: str, event: SplunkEvent) -> bool:
     return SplEngine().compile(query).select([event]) == [0]
+
+
+def stored(channel: str, event_id: int, **data: str) -> SplunkEvent:
+    """The event the Splunk model stores for a Windows event with this EventData."""
+    event = WindowsEvent("P", event_id, channel, "WS1", "2026-01-01T00:00:00Z", 1, data)
+    document = splunk.to_splunk(event)
+    assert document is not None
+    return document
+
+
+def zeek(log: str, **columns: object) -> SplunkEvent:
+    document = splunk_zeek.to_splunk(ZeekRecord(log, columns))
+    assert document is not None
+    return document
+
+
+SCRIPT = "$c = Get-ChildItem Cert:\\LocalMachine\\My\nMove-Item -Path $c.PSPath x"
 
 
 # (id, query, event, expected)
@@ -130,7 +155,21 @@ SEMANTICS = [
     ("REGEX-eq-drops-missing-field", '* | regex CommandLine="."', ev(), False),
     ("SPLRE-four-backslashes", '* | regex Image="C:\\\\\\\\W"', ev(Image="C:\\W\\x"), True),
     ("REGEX-ascii-word-class", '* | regex U="^\\\\w+$"', ev(U="é"), False),
-]
+    # --- what the add-ons store (STORE), on the models' events
+    ("STORE-multiline-value-whole", 'ScriptBlockText="*Move-Item*"',
+     stored(POWERSHELL_CHANNEL, 4104, ScriptBlockText=SCRIPT), True),
+    ("STORE-multiline-value-anchored-whole", 'ScriptBlockText="Move-Item*"',
+     stored(POWERSHELL_CHANNEL, 4104, ScriptBlockText=SCRIPT), False),
+    ("STORE-multiline-cim-alias-whole", 'process="*Move-Item*"',
+     stored(SECURITY_CHANNEL, 4688, CommandLine=SCRIPT), True),
+    ("STORE-xml-entities-kept", 'CommandLine="*a<b*"',
+     stored(SYSMON_CHANNEL, 1, CommandLine="run a<b"), False),
+    ("STORE-xml-entities-kept-2", 'CommandLine="*a&lt;b*"',
+     stored(SYSMON_CHANNEL, 1, CommandLine="run a<b"), True),
+    ("STORE-empty-element-no-field", "Path=*", stored(POWERSHELL_CHANNEL, 4104, Path=""), False),
+    ("STORE-json-array-any-value", "cert_chain_fuids=fb2",
+     zeek("ssl", cert_chain_fuids=["Fa1", "Fb2"]), True),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -145,6 +184,39 @@ def test_semantics(query: str, event: SplunkEvent, expected: bool) -> None:
 def test_semantics_table_is_large_enough() -> None:
     assert len(SEMANTICS) >= 25
     assert len({case[0] for case in SEMANTICS}) == len(SEMANTICS)
+
+
+# The table bites: each deliberately wrong semantics makes named rows fail.
+
+
+def _failing_rows() -> set[str]:
+    return {case[0] for case in SEMANTICS if matches(case[1], case[2]) is not case[3]}
+
+
+def test_a_star_that_stops_at_a_line_break_fails_the_multiline_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = matching._wildcard
+
+    def first_line_only(pattern: str) -> StrPred:
+        match = real(pattern)
+        return lambda value: match(value.split("\n", 1)[0])
+
+    monkeypatch.setattr(matching, "_wildcard", first_line_only)
+    assert _failing_rows() == {
+        "WILD-star-spans-newline",
+        "STORE-multiline-value-whole",
+        "STORE-multiline-cim-alias-whole",
+    }
+
+
+def test_a_model_storing_decoded_entities_fails_the_entity_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # as if Splunk parsed the XML (KV_MODE = xml) instead of the add-on's regex extraction
+    monkeypatch.setattr(splunk, "_text", lambda value: value)
+    event = stored(SYSMON_CHANNEL, 1, CommandLine="run a<b")
+    assert matches('CommandLine="*a<b*"', event) is True  # STORE-xml-entities-kept expects False
 
 
 # --- precedence: the parse tree, and proof that the order decides real queries --------------

@@ -8,8 +8,9 @@ every field name that comes out with the fields the target's documents have:
 
 - eql: the ECS fields the ingest model (`converter.execute.ingest.ecs`) produces for the rule's
   log source (`ecs_names`);
-- spl: the fields Splunk extracts (`converter.execute.ingest.splunk`), plus `source`,
-  `sourcetype`, `host` and `_raw` (`splunk_names`);
+- spl: the fields Splunk extracts for the documents' data sources, as declared in
+  `converter.core.splunk_fields` (a field the Splunk model writes without a declaration does
+  not count), plus `source`, `sourcetype`, `host` and `_raw` (`splunk_names`);
 - kql: the columns of the Defender XDR table the pipeline chose
   (`converter.core.defender_schema`, `defender_columns`).
 
@@ -37,6 +38,7 @@ from converter.core.defender_schema import DEFENDER_TABLES
 from converter.core.documents import DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.rules import RuleFile, detection_items
+from converter.core.splunk_fields import data_source, declared_names, splunk_field
 from converter.core.targets import TargetSpec, resolve, target_by_name
 from converter.core.textfiles import line_of
 from converter.reference import sources_of
@@ -103,8 +105,12 @@ def ecs_names(document: Mapping[str, Any]) -> set[str]:
 
 
 def splunk_names(event: SplunkEvent) -> set[str]:
-    """The fields Splunk extracts from an event, and the default fields every event has."""
-    return {*event.fields, *SPLUNK_DEFAULT_FIELDS}
+    """The fields Splunk extracts for the event's data source (`core.splunk_fields`: those
+    declared by name, and the event's own fields a declared pattern covers, such as auditd's
+    `a<n>`), and the default fields every event has."""
+    source = data_source(event)
+    covered = {name for name in event.fields if splunk_field(source, name) is not None}
+    return {*declared_names(source), *covered, *SPLUNK_DEFAULT_FIELDS}
 
 
 def defender_columns(state: Mapping[str, Any]) -> frozenset[str] | None:

@@ -22,6 +22,9 @@ How to add an ingest field
 4. For an Elastic model, give the field its mapping in `converter/core/elastic_fields.py`, from
    the file that declares it (ECS, the integration's `fields.yml`): the EQL engine rejects a query
    on a field it has no mapping for, and `tests/test_elastic_fields.py` fails until it is there.
+   For a Splunk model, declare it for its data source in `converter/core/splunk_fields.py` with
+   the add-on's extraction: the field check ignores an undeclared field, and
+   `tests/test_splunk_fields.py` fails until it is there.
 5. Pin the value in `tests/test_ingest_<model>.py` and run `certdetect build --check`: a case
    whose outcome changes shows which generated query reads the field.
 `tests/test_logsources.py` adds a toy field through a wrapped builder and finds it in a document.

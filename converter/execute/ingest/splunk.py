@@ -27,6 +27,9 @@ what they yield in its security_content data sources (`data_sources/sysmon_event
   `user`, `status`, `RegistryValueData`), the value follows the add-on's props/transforms as
   reproduced from the shipped 5.0.1 files; `user` is the part of `User` after the backslash.
 
+Each field written here is declared, with how the add-on extracts it, in
+`converter.core.splunk_fields`.
+
 Not modelled: System elements a `WindowsEvent` does not carry (Version, Level, Task, Opcode,
 Keywords, Execution, Security UserID, so no `user_id`), lookups (`EventDescription`,
 `signature`), `date_*`, `punct`, `eventtype`/`tag`, and `registry_hive`.

@@ -2,7 +2,9 @@
 
 - Values and terms are case-insensitive (Search Manual, "Use CASE() and TERM() to match
   phrases": "By default, searches are case-insensitive"). `*` matches any run of characters;
-  `?` is not a wildcard (Search Manual, "Wildcards").
+  `?` is not a wildcard (Search Manual, "Wildcards"). The page makes no exception for line
+  breaks, so `*` spans them: a multi-line value (a script block, which the add-on extracts
+  whole, `converter.core.splunk_fields`) is matched as one string.
 - `field=a.b.c.d/n` (IPv4 or IPv6) is a CIDR match against values that are IP addresses (Search
   Reference, `search`: "supports IPv4 and IPv6 addresses and subnets that use CIDR notation").
 - Numeric comparisons compare numerically; a value that is not a number never satisfies one,
