@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sigma.backends.elasticsearch import EqlBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCasedString
+from sigma.types import SigmaCasedString, SigmaString
 
 from converter.convert.backends.refusals import (
     Refusal,
@@ -62,7 +62,19 @@ class CertdetectEqlBackend(EqlBackend):
         # `like~ (...)` lists are case-insensitive: never put |cased values in one.
         if any(isinstance(getattr(arg, "value", None), SigmaCasedString) for arg in cond.args):
             return False
+        if any(_is_empty(getattr(arg, "value", None)) for arg in cond.args):
+            return False
         return super().decide_convert_condition_as_in_expression(cond, state)
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Elastic's Sysmon pipelines drop empty values ("", "-"), so stock `field == ""` never
+        # matches what the Sigma rule means by ''; the value is also absent where it was empty.
+        if _is_empty(cond.value):
+            field = self.escape_and_quote_field(cond.field)
+            return f'(?{field} == null or {field} == "")'
+        return super().convert_condition_field_eq_val_str(cond, state)
 
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -77,3 +89,7 @@ class CertdetectEqlBackend(EqlBackend):
     ) -> Any:
         lucene = backend_regex(cond, LUCENE, "EQL")
         return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'
+
+
+def _is_empty(value: object) -> bool:
+    return isinstance(value, SigmaString) and not value.s
