@@ -285,7 +285,7 @@ class Verifier:
             query = convert_for_target(target.backends, rule).query
         except ConversionError as error:
             return Verdict(UNSUPPORTED, reason=str(error), kind=REFUSED)
-        stored = _not_stored(target.spec, rule)
+        stored = _not_stored(target.spec, rule) or _unstored_matches(target.spec, job, expected)
         if stored is not None:
             return Verdict(UNSUPPORTED, reason=stored, kind=NOT_STORED)
         unknown = unknown_in(rule, target.spec, target.fields)
@@ -332,6 +332,26 @@ def _not_stored(spec: TargetSpec, rule: RuleFile) -> str | None:
         elif (AuditdEvent if isinstance(carrier, AuditdRecords) else ZeekRecord) in models:
             return None
     return f"{spec.title} stores no {source.name} events"
+
+
+def _unstored_matches(spec: TargetSpec, job: Job, expected: set[int]) -> str | None:
+    """Why the target cannot hold events the reference matched: a service log source reads its
+    whole channel, and the SIEM (as modelled) keeps only some of its event IDs."""
+    if spec.stores is None:
+        return None
+    stores = resolve(spec.stores)
+    missing = sorted(
+        {
+            (event.channel, event.event_id)
+            for index in expected
+            if isinstance(event := job.events[index], WindowsEvent)
+            and not stores(event.channel, event.event_id)
+        }
+    )
+    if not missing:
+        return None
+    named = ", ".join(f"{channel} {event_id}" for channel, event_id in missing)
+    return f"{spec.title} stores no {named} events, which the rule matches"
 
 
 def run_regression(rules: Path, regression: Path, root: Path) -> list[RuleReport]:
