@@ -162,11 +162,7 @@ class SigmaEvaluator:
         key = (event.channel, event.event_id)
         found = self._by_key.get(key)
         if found is None:
-            found = [
-                rule
-                for rule, sources in self._rules
-                if any(s.reads(*key) for s in sources)
-            ]
+            found = [rule for rule, sources in self._rules if any(s.reads(*key) for s in sources)]
             if len(self._by_key) < KEY_CACHE:
                 self._by_key[key] = found
         return found

@@ -11,17 +11,8 @@ replays, step by step, the ingest pipelines of the integrations (elastic/integra
 - Security 4688: `packages/system/data_stream/security/elasticsearch/ingest_pipeline/
   standard.yml` (data stream `system.security`; the Windows package's `windows.forwarded`
   stream links the same pipeline).
-- Security 4648 (explicit credentials) and 4698-4702 (scheduled task created, deleted, enabled,
-  disabled, updated): the same `standard.yml` - its categorization table (`event.category`,
-  `event.type`, `event.action`) and the subject's `user.*` and `winlog.logon.id`; every other
-  value stays in `winlog.event_data` (`TaskName`, `TargetServerName`, ...).
 - Sysmon 4, 16 and 255 (the Sysmon service's own events): the Sysmon pipeline's categorization
   (255 is `event.outcome` "failure" with no type, and its `ID` becomes `error.code`).
-- Defender Antivirus 1116/1117/1119: `packages/windows/data_stream/windows_defender/
-  elasticsearch/ingest_pipeline/default.yml` (data stream `windows.windows_defender`). The
-  `winlog` input writes EventData names with underscores for spaces (`Threat_Name`, the names
-  the pipeline reads); `Process_Name` becomes `process.executable` (and `process.name`), `Path`
-  without its `file:_` prefix `file.path`, `Detection_User` `user.domain`/`user.name`.
 - PowerShell 4104: `packages/windows/data_stream/powershell_operational/.../default.yml`.
 - Sysmon for Linux: `packages/sysmon_linux/data_stream/log/.../default.yml`.
 - The `winlog` input fields (`winlog.event_id` as a string, `winlog.record_id`,
@@ -56,12 +47,10 @@ Quirks kept on purpose, because real documents have them:
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
-Not stored: the Task Scheduler and WMI-Activity channels (the windows integration has no data
-stream for them), and PowerShell 7's channel.
+The other Security events and Defender Antivirus are `ecs_services`'; the `winlog` input's
+common fields are `ecs_winlog`'s.
 
-Not modelled: the Security pipeline's 4648 extras (`user.target`, `source.ip` from the
-target and network values) and the agent-side scheduled task XML decoding
-(`winlog.scheduled_task`); what a `WindowsEvent` does not carry (`winlog.user`, `log.level`, task, opcode,
+Not modelled: what a `WindowsEvent` does not carry (`winlog.user`, `log.level`, task, opcode,
 keywords, `event.outcome`, the System element's `process.thread`), agent and `data_stream`
 metadata, and the Security pipeline's descriptions of `%%` codes.
 """
@@ -81,6 +70,18 @@ from converter.core.logsources import (
     SYSMON_CHANNEL,
     WINDOWS_DEFENDER_CHANNEL,
 )
+from converter.execute.ingest.ecs_services import (
+    SECURITY_CATEGORIZATION,
+    security_event,
+    security_subject,
+    windows_defender,
+)
+from converter.execute.ingest.ecs_winlog import decode_long as _decode_long
+from converter.execute.ingest.ecs_winlog import iso_millis as _iso_millis
+from converter.execute.ingest.ecs_winlog import long_value as _long
+from converter.execute.ingest.ecs_winlog import node as _node
+from converter.execute.ingest.ecs_winlog import prune as _prune
+from converter.execute.ingest.ecs_winlog import winlog_base as _base
 
 Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 
@@ -99,15 +100,6 @@ _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     4: (["process"], ["change"]),
     16: (["configuration"], ["change"]),
     255: (["process"], []),  # and event.outcome ["failure"]
-}
-# standard.yml's categorization of the Security events modelled beside 4688.
-_SECURITY_CATEGORIZATION: dict[int, tuple[list[str], list[str], str]] = {
-    4648: (["authentication"], ["start"], "logged-in-explicit"),
-    4698: (["iam", "configuration"], ["creation", "admin"], "scheduled-task-created"),
-    4699: (["iam", "configuration"], ["deletion", "admin"], "scheduled-task-deleted"),
-    4700: (["iam", "configuration"], ["change", "admin"], "scheduled-task-enabled"),
-    4701: (["iam", "configuration"], ["change", "admin"], "scheduled-task-disabled"),
-    4702: (["iam", "configuration"], ["change", "admin"], "scheduled-task-updated"),
 }
 _SYSMON_EMPTY = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
 # Removed by the Sysmon pipelines' cleanup step (after being copied elsewhere, if at all).
@@ -142,7 +134,6 @@ _HIVES = {
 }
 _QWORD = re.compile(r"QWORD \(((0x[0-9A-F]{8})-(0x[0-9A-F]{8}))\)", re.IGNORECASE)
 _DWORD = re.compile(r"DWORD \((0x[0-9A-F]{8})\)", re.IGNORECASE)
-_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?")
 # Painless Character.isWhitespace is false for the no-break spaces Python's isspace accepts.
 _NOT_JAVA_WHITESPACE = frozenset("\u00a0\u2007\u202f")
 
@@ -230,82 +221,6 @@ def security_argv(command_line: str) -> list[str]:
         if i == last:
             args.append(command_line[start : i + 1])
     return args
-
-
-def _iso_millis(text: str | None) -> str | None:
-    # The date processor keeps milliseconds and writes UTC with a "Z".
-    match = _TIME.match(text or "")
-    if match is None:
-        return None
-    fraction = (match.group(3) or "").ljust(3, "0")[:3]
-    return f"{match.group(1)}T{match.group(2)}.{fraction}Z"
-
-
-def _long(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _decode_long(text: str | None) -> int | None:
-    # Painless Long.decode: "0x" hex or decimal.
-    if text is None:
-        return None
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _node(doc: dict[str, Any], *path: str) -> dict[str, Any]:
-    for key in path:
-        doc = doc.setdefault(key, {})
-    return doc
-
-
-def _prune(value: Any, blanks: bool = False) -> Any:
-    """Drop None and empty objects; with `blanks`, also "" and [] (sysmon_linux's last step)."""
-    if isinstance(value, dict):
-        pruned = ((k, _prune(v, blanks)) for k, v in value.items())
-        return {k: v for k, v in pruned if not _empty(v, blanks)}
-    if isinstance(value, list) and blanks:
-        return [v for v in (_prune(item, blanks) for item in value) if not _empty(v, blanks)]
-    return value
-
-
-def _empty(value: Any, blanks: bool) -> bool:
-    if value is None or value == {}:
-        return True
-    return blanks and (value == "" or value == [])
-
-
-def _base(event: WindowsEvent, dataset: str, module: str, os_type: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "event": {
-            "kind": "event",
-            "code": str(event.event_id),
-            "provider": event.provider,
-            "module": module,
-            "dataset": dataset,
-        },
-        "winlog": {
-            "channel": event.channel,
-            "event_id": str(event.event_id),
-            "provider_name": event.provider,
-            "computer_name": event.computer,
-        },
-        "host": {"name": event.computer, "os": {"type": os_type}},
-    }
-    if event.record_id is not None:
-        doc["winlog"]["record_id"] = str(event.record_id)
-    created = _iso_millis(event.time_created)
-    if created is not None:
-        doc["event"]["created"] = created
-        doc["@timestamp"] = created
-    return doc
 
 
 def _windows_name(path: str) -> str:
@@ -542,7 +457,7 @@ def _security_4688(event: WindowsEvent) -> EcsDocument:
         process["command_line"] = data["CommandLine"]
         process["args_count"] = len(process["args"])
 
-    related = _security_subject(doc, data)
+    related = security_subject(doc, data)
     user = _node(doc, "user")
     effective = _node(user, "effective")
     if data.get("TargetUserSid") not in (None, "", "-"):
@@ -558,82 +473,6 @@ def _security_4688(event: WindowsEvent) -> EcsDocument:
         effective["domain"] = data["TargetDomainName"]
     if related:
         doc["related"] = {"user": related}
-    if data:
-        doc["winlog"]["event_data"] = data
-    return _prune(doc)
-
-
-def _security_subject(doc: dict[str, Any], data: dict[str, str]) -> list[str]:
-    """The subject's `user.*` and `winlog.logon.id` (values stay in event_data); related users."""
-    related: list[str] = []
-    user = _node(doc, "user")
-    if "SubjectUserSid" in data:
-        user["id"] = data["SubjectUserSid"]
-    if "SubjectUserName" in data:
-        user["name"] = data["SubjectUserName"]
-        related.append(data["SubjectUserName"])
-    if "SubjectDomainName" in data:
-        user["domain"] = data["SubjectDomainName"]
-    if "SubjectLogonId" in data:
-        doc["winlog"]["logon"] = {"id": data["SubjectLogonId"]}
-    return related
-
-
-def _security_event(event: WindowsEvent) -> EcsDocument:
-    # 4648, 4698-4702: categorization and the subject; everything else stays in event_data.
-    doc = _base(event, "system.security", "system", "windows")
-    doc["ecs"] = {"version": "8.0.0"}
-    category, types, action = _SECURITY_CATEGORIZATION[event.event_id]
-    doc["event"].update(category=list(category), type=list(types), action=action)
-    data = dict(event.data)
-    related = _security_subject(doc, data)
-    if related:
-        doc["related"] = {"user": related}
-    if data:
-        doc["winlog"]["event_data"] = data
-    return _prune(doc)
-
-
-_DEFENDER_MALWARE = ("1116", "1117")
-_DEFENDER_PATH_PREFIX = re.compile(r".*:_")
-
-
-def _windows_defender(event: WindowsEvent) -> EcsDocument:
-    doc = _base(event, "windows.windows_defender", "windows", "windows")
-    doc["ecs"] = {"version": "8.11.0"}
-    # the winlog input's EventData names: spaces become underscores
-    data = {name.replace(" ", "_"): value for name, value in event.data.items()}
-    code = str(event.event_id)
-    malware = code in _DEFENDER_MALWARE
-    if malware:
-        doc["event"]["action"] = "malware-detected"
-        if code == "1117" and data.get("Action_Name") == "Quarantine":
-            doc["event"]["action"] = "malware-quarantined"
-    doc["event"]["category"] = ["malware" if malware else "process"]
-    doc["event"]["type"] = ["info"]
-    if data.get("Error_Description") == "The operation completed successfully. ":
-        doc["event"]["outcome"] = "success"
-    if data.get("FWLink"):
-        doc["event"]["reference"] = data["FWLink"]
-    parts = (data.get("Detection_User") or data.get("User") or "").split("\\")
-    if len(parts) == 2:
-        user = _node(doc, "user")
-        if parts[0]:
-            user["domain"] = parts[0]
-        if parts[1]:
-            user["name"] = parts[1]
-    if "Path" in data:
-        file = _node(doc, "file")
-        file["path"] = _DEFENDER_PATH_PREFIX.sub("", data["Path"])
-        file["name"] = file["path"].rsplit("\\", 1)[-1]
-        dot = file["name"].find(".")
-        if dot > -1 and dot < len(file["name"]) - 1:
-            file["extension"] = file["name"][dot + 1 :]  # grok: GREEDYDATA after the first "."
-    if "Process_Name" in data and code != "1126":
-        executable = data.pop("Process_Name")
-        process = _node(doc, "process")
-        process["executable"] = executable
-        process["name"] = executable.rsplit("\\", 1)[-1]
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc)
@@ -690,8 +529,8 @@ BUILDERS: dict[tuple[str, int], Builder] = {
     (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
     (SECURITY_CHANNEL, 4688): _security_4688,
     (POWERSHELL_CHANNEL, 4104): _powershell_4104,
-    **{(SECURITY_CHANNEL, event_id): _security_event for event_id in _SECURITY_CATEGORIZATION},
-    **{(WINDOWS_DEFENDER_CHANNEL, event_id): _windows_defender for event_id in (1116, 1117, 1119)},
+    **{(SECURITY_CHANNEL, event_id): security_event for event_id in SECURITY_CATEGORIZATION},
+    **{(WINDOWS_DEFENDER_CHANNEL, event_id): windows_defender for event_id in (1116, 1117, 1119)},
 }
 
 
