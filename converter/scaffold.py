@@ -31,7 +31,11 @@ from converter.core.logsources import (
     CHANNELS,
     LINUX_SYSMON_CHANNEL,
     POWERSHELL_CHANNEL,
+    SECURITY_CHANNEL,
     SYSMON_CHANNEL,
+    TASK_SCHEDULER_CHANNEL,
+    WINDOWS_DEFENDER_CHANNEL,
+    WMI_CHANNEL,
     LogSource,
 )
 from converter.core.project import Project
@@ -184,6 +188,22 @@ class ServiceExample:
     lookalike: Callable[[str], dict[str, Any]]
 
 
+def _windows_service(
+    channel: str, event_id: int, name: str, prefix: str, match: str, lookalike: str
+) -> ServiceExample:
+    """A Windows service channel's example: `name` is `prefix` and `match` (marked) in the match
+    case, and ends otherwise in the look-alike."""
+
+    def event(value: str, record_id: int) -> dict[str, Any]:
+        return _event(Example(channel, event_id, (), {}, {}), {name: value}, record_id)
+
+    return ServiceExample(
+        (f"EventID: {event_id}", f"{name}|endswith: '{match}'"),
+        lambda marker: event(prefix + match.replace(EXAMPLE_MARKER, marker), 1),
+        lambda marker: event(lookalike, 2),
+    )
+
+
 SERVICE_EXAMPLES: dict[tuple[str, str], ServiceExample] = {
     ("linux", "auditd"): ServiceExample(
         ("type: 'EXECVE'", f"a0: '{EXAMPLE_MARKER}'", "a1: '--example-self-signed'"),
@@ -199,6 +219,42 @@ SERVICE_EXAMPLES: dict[tuple[str, str], ServiceExample] = {
         (f"server_name|endswith: '.{EXAMPLE_MARKER}.internal'",),
         lambda marker: _zeek_row("ssl", server_name=f"c2.{marker}.internal"),
         lambda marker: _zeek_row("ssl", server_name="www.example.com"),
+    ),
+    # Windows services: an event ID of the channel and one of its EventData values
+    ("windows", "security"): _windows_service(
+        SECURITY_CHANNEL, 4698, "TaskName", "\\Example", f"\\{EXAMPLE_MARKER}", "\\Example\\Backup"
+    ),
+    ("windows", "taskscheduler"): _windows_service(
+        TASK_SCHEDULER_CHANNEL,
+        141,
+        "TaskName",
+        "\\Example",
+        f"\\{EXAMPLE_MARKER}",
+        "\\Example\\Backup",
+    ),
+    ("windows", "wmi"): _windows_service(
+        WMI_CHANNEL,
+        5858,
+        "Operation",
+        "Start IWbemServices::ExecMethod - Win32_Process::Create C:\\Tools",
+        f"\\{EXAMPLE_MARKER}.exe",
+        "Start IWbemServices::ExecMethod - Win32_Process::Create C:\\Tools\\backup.exe",
+    ),
+    ("windows", "sysmon"): _windows_service(
+        SYSMON_CHANNEL,
+        16,
+        "Configuration",
+        "C:\\Tools",
+        f"\\{EXAMPLE_MARKER}.xml",
+        "C:\\sysmon.xml",
+    ),
+    ("windows", "windefend"): _windows_service(
+        WINDOWS_DEFENDER_CHANNEL,
+        1116,
+        "Path",
+        "file:_C:\\Tools",
+        f"\\{EXAMPLE_MARKER}.exe",
+        "file:_C:\\Tools\\eicar.com",
     ),
 }
 

@@ -163,7 +163,9 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
         " windows/file_event, windows/pipe_created, windows/registry_add, windows/registry_delete,"
         " windows/registry_set, windows/registry_event, windows/ps_script,"
         " linux/process_creation, linux/auditd (service), zeek/x509 (service),"
-        " zeek/ssl (service) [convention]",
+        " zeek/ssl (service), windows/security (service), windows/taskscheduler (service),"
+        " windows/wmi (service), windows/sysmon (service), windows/windefend (service)"
+        " [convention]",
     ]
 
 

@@ -218,8 +218,20 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},
+        # Windows services: pySigma's kusto pipeline has no table for them; the windows
+        # integration has no Task Scheduler or WMI-Activity stream; the Splunk model renders no
+        # UserData (WMI-Activity 5858)
+        "windows/security": {"kql"},
+        "windows/taskscheduler": {"eql", "kql"},
+        "windows/wmi": {"eql", "spl", "kql"},
+        "windows/sysmon": {"kql"},
+        "windows/windefend": {"kql"},
     }
     folders = {
+        "windows/security": "windows/builtin/security",
+        "windows/taskscheduler": "windows/builtin/taskscheduler",
+        "windows/wmi": "windows/builtin/wmi",
+        "windows/windefend": "windows/builtin/windefend",
         "linux/auditd": "linux/auditd",
         "zeek/x509": "network/zeek",
         "zeek/ssl": "network/zeek",

@@ -159,3 +159,42 @@ def test_a_match_count_that_is_not_a_count_is_one_line_and_exit_2(tmp_path: Path
     code, _, err = run("--rules", RULES, "--regression", str(data))
     assert code == 2
     assert err == f"certdetect: error: {info}: match_count 'one' is not a count of events\n"
+
+
+def test_a_service_rule_matching_event_ids_a_siem_does_not_keep_is_not_stored(
+    tmp_path: Path,
+) -> None:
+    # service: security reads the whole channel; no model stores 4624 (logon) yet
+    (tmp_path / "rule.yml").write_text(
+        "title: Logon of a test account\n"
+        "id: 6f0f3b8e-5d7c-4c1e-9a3b-2b7e1c0d4a55\n"
+        "status: test\n"
+        "logsource:\n    product: windows\n    service: security\n"
+        "detection:\n    selection:\n        EventID: 4624\n        TargetUserName: testuser\n"
+        "    condition: selection\n"
+        "level: low\n"
+    )
+    event = {
+        "Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}},
+                "EventID": 4624,
+                "Channel": "Security",
+                "Computer": "host.example.com",
+                "TimeCreated": {"#attributes": {"SystemTime": "2026-01-01T00:00:00.000Z"}},
+                "EventRecordID": 7,
+            },
+            "EventData": {"TargetUserName": "testuser", "LogonType": "2"},
+        }
+    }
+    (tmp_path / "events.jsonl").write_text(json.dumps(event) + "\n")
+    code, out, _ = run(
+        "--rules", str(tmp_path / "rule.yml"), "--format", "jsonl", str(tmp_path / "events.jsonl")
+    )
+    assert code == 0
+    line = json.loads(out)
+    assert line["logsource"] == "windows/security"
+    assert line["matches"]["sigma"] == 1
+    for target in ("eql", "spl"):
+        assert line["status"][target] == "unsupported"
+        assert "stores no Security 4624 events" in line["reasons"][target]

@@ -24,9 +24,9 @@ SIGMAHQ = SHARED / "conformance" / "sigmahq"
 
 # target -> (verified, unsupported by reason)
 PINNED = {
-    "eql": (186, {"refused": 6, "field": 4, "log source": 7}),
-    "spl": (188, {"refused": 8, "log source": 7}),
-    "kql": (183, {"refused": 13, "log source": 7}),
+    "eql": (188, {"refused": 7, "field": 5, "not stored": 2, "log source": 1}),
+    "spl": (191, {"refused": 9, "field": 1, "not stored": 1, "log source": 1}),
+    "kql": (183, {"refused": 19, "log source": 1}),
 }
 
 
@@ -81,7 +81,8 @@ def test_every_rule_of_a_supported_log_source_reaches_the_reference(
 ) -> None:
     unsupported_sources = {r.logsource for r in reports if r.sigma is None}
     assert "windows/process_creation" not in unsupported_sources
-    assert sum(1 for report in reports if report.sigma is None) == 7
+    # only cisco/aaa, whose test SigmaHQ keeps commented out (a raw syslog line, no events)
+    assert unsupported_sources == {"cisco/aaa"}
 
 
 def test_the_conformance_page_is_what_the_suite_renders(reports: list[RuleReport]) -> None:

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from converter.core.events import parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
 from converter.execute.ingest.ecs import security_argv, to_ecs, windows_argv
 
 from .ingest_support import FILES, load, record_from_xml, shared_file
@@ -450,3 +450,73 @@ def test_empty_arguments_survive_on_windows_but_not_in_sysmon_linux():
         record = json.loads((FILES / name).read_text(encoding="utf-8"))
         record["Event"]["EventData"]["CommandLine"] = 'openssl -passout "" -x'
         assert to_ecs(parse_windows_event(record))["process"]["args"] == expected
+
+
+def _service_event(channel: str, provider: str, event_id: int, **data: str) -> WindowsEvent:
+    return WindowsEvent(provider, event_id, channel, "host", "2026-01-01T00:00:00.000Z", 1, data)
+
+
+def test_security_scheduled_task_events_keep_the_task_in_event_data_and_name_the_subject():
+    # standard.yml: 4701 is iam/configuration, change/admin, scheduled-task-disabled; the subject
+    # fills user.*, and TaskName stays in winlog.event_data (the Sigma pipeline's field)
+    doc = to_ecs(
+        _service_event(
+            "Security",
+            "Microsoft-Windows-Security-Auditing",
+            4701,
+            SubjectUserName="HOST$",
+            SubjectDomainName="EXAMPLE",
+            SubjectLogonId="0x3e7",
+            TaskName="\\Microsoft\\Windows\\SystemRestore\\SR",
+        )
+    )
+    assert doc["event"]["dataset"] == "system.security"
+    assert doc["event"]["category"] == ["iam", "configuration"]
+    assert doc["event"]["action"] == "scheduled-task-disabled"
+    assert doc["user"] == {"name": "HOST$", "domain": "EXAMPLE"}
+    assert doc["winlog"]["logon"] == {"id": "0x3e7"}
+    assert doc["winlog"]["event_data"]["TaskName"] == "\\Microsoft\\Windows\\SystemRestore\\SR"
+
+
+def test_defender_detections_use_underscored_names_and_strip_the_path_prefix():
+    # windows_defender default.yml reads Process_Name, Detection_User, Path ("file:_" cut)
+    doc = to_ecs(
+        _service_event(
+            "Microsoft-Windows-Windows Defender/Operational",
+            "Microsoft-Windows-Windows Defender",
+            1117,
+            **{
+                "Threat Name": "Virus:DOS/EICAR_Test_File",
+                "Process Name": "C:\\Users\\alice\\RedSun.exe",
+                "Detection User": "HOST\\alice",
+                "Path": "file:_C:\\Temp\\eicar.com",
+                "Action Name": "Quarantine",
+            },
+        )
+    )
+    assert doc["event"]["dataset"] == "windows.windows_defender"
+    assert doc["event"]["action"] == "malware-quarantined"
+    assert doc["event"]["category"] == ["malware"]
+    assert doc["process"] == {"executable": "C:\\Users\\alice\\RedSun.exe", "name": "RedSun.exe"}
+    assert doc["file"] == {"path": "C:\\Temp\\eicar.com", "name": "eicar.com", "extension": "com"}
+    assert doc["user"] == {"domain": "HOST", "name": "alice"}
+    data = doc["winlog"]["event_data"]
+    assert data["Threat_Name"] == "Virus:DOS/EICAR_Test_File"
+    assert data["Path"] == "file:_C:\\Temp\\eicar.com"
+    assert "Process_Name" not in data and "Threat Name" not in data
+
+
+def test_sysmon_service_events_are_categorized_and_an_error_id_is_the_error_code():
+    sysmon = ("Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon")
+    config = to_ecs(_service_event(*sysmon, 16, Configuration="C:\\sysmon.xml"))
+    assert (config["event"]["category"], config["event"]["type"]) == (["configuration"], ["change"])
+    assert config["winlog"]["event_data"] == {"Configuration": "C:\\sysmon.xml"}
+    error = to_ecs(_service_event(*sysmon, 255, ID="DriverCommunication", Description="x"))
+    assert error["event"]["outcome"] == ["failure"] and "type" not in error["event"]
+    assert error["error"] == {"code": "DriverCommunication"}
+    assert "ID" not in error.get("winlog", {}).get("event_data", {})
+
+
+def test_task_scheduler_and_wmi_activity_have_no_elastic_data_stream():
+    assert to_ecs(_service_event("Microsoft-Windows-TaskScheduler/Operational", "x", 141)) is None
+    assert to_ecs(_service_event("Microsoft-Windows-WMI-Activity/Operational", "x", 5858)) is None

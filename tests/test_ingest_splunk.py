@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from converter.core.events import parse_windows_event
+from converter.core.events import WindowsEvent, parse_windows_event
 from converter.execute.ingest.splunk import render_xml, to_splunk
 
 from .ingest_support import load, record_from_xml, shared_file
@@ -255,3 +255,31 @@ def test_rendered_event_data_is_byte_identical_to_real_indexed_text():
         assert splunk.raw == rendered
         assert splunk.source == f"XmlWinEventLog:{event.channel}"
         assert splunk.fields["EventCode"] == [str(event.event_id)]
+
+
+def _service_event(channel: str, event_id: int, **data: str) -> WindowsEvent:
+    return WindowsEvent("provider", event_id, channel, "host", "2026-01-01T00:00:00Z", 1, data)
+
+
+def test_service_channels_are_searched_by_their_xmlwineventlog_source():
+    event = to_splunk(_service_event("Security", 4699, TaskName="\\Example", SubjectUserName="a"))
+    assert event.source == "XmlWinEventLog:Security"
+    assert event.fields["TaskName"] == ["\\Example"]
+    assert event.fields["SubjectUserName"] == ["a"]
+    task = to_splunk(
+        _service_event("Microsoft-Windows-TaskScheduler/Operational", 142, UserName="u")
+    )
+    assert task.source == "XmlWinEventLog:Microsoft-Windows-TaskScheduler/Operational"
+    assert task.fields["UserName"] == ["u"]
+
+
+def test_defender_names_with_spaces_are_cleaned_keys():
+    # CLEAN_KEYS: "Threat Name" is searched as Threat_Name, never as ThreatName
+    defender = "Microsoft-Windows-Windows Defender/Operational"
+    fields = to_splunk(_service_event(defender, 1116, **{"Threat Name": "EICAR"})).fields
+    assert fields["Threat_Name"] == ["EICAR"]
+    assert "ThreatName" not in fields and "Threat Name" not in fields
+
+
+def test_wmi_activity_user_data_is_not_stored():
+    assert to_splunk(_service_event("Microsoft-Windows-WMI-Activity/Operational", 5858)) is None

@@ -31,6 +31,7 @@ from converter.execute.ingest import defender, ecs, splunk
 from converter.reference import UnsupportedRuleError, compile_reference, sources_of
 from converter.scaffold import file_stem, parse_logsource
 from converter.verify.fields import document_fields, stored_fields
+from converter.verify.specimens import SPECIMENS
 
 TOY = LogSource(
     "windows",
@@ -187,3 +188,28 @@ def test_a_log_source_is_a_category_or_a_service_not_both() -> None:
     assert find_log_source("windows", "process_creation", "sysmon") is None
     assert find_log_source(None, "process_creation", None) is None
     assert find_log_source("linux", "auditd", None) is None  # auditd is a service
+
+
+def test_a_windows_service_is_its_whole_channel_with_a_specimen_per_modelled_event() -> None:
+    services = [s for s in logsources.LOG_SOURCES if s.product == "windows" and s.service]
+    assert {s.service for s in services} == {
+        "security",
+        "taskscheduler",
+        "wmi",
+        "sysmon",
+        "windefend",
+    }
+    for source in services:
+        (carrier,) = source.carriers
+        assert isinstance(carrier, WindowsEvents) and carrier.whole_channel
+        (channel,) = carrier.channels
+        assert CHANNELS[channel].service == source.service
+        assert carrier.reads(channel, 65535)  # any event ID of the channel
+        assert not carrier.reads(SYSMON_CHANNEL if channel != SYSMON_CHANNEL else "Security", 1)
+        assert all(key in SPECIMENS for key in carrier.keys), source.name
+    # a category keeps to its event IDs
+    process = find_log_source("windows", "process_creation", None)
+    assert process is not None
+    assert not any(
+        c.reads("Security", 4624) for c in process.carriers if isinstance(c, WindowsEvents)
+    )

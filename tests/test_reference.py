@@ -446,7 +446,7 @@ def test_one_compiled_rule_evaluates_many_events() -> None:
     ("logsource", "named"),
     [
         ({"product": "windows", "category": "network_connection"}, "network_connection"),
-        ({"product": "windows", "service": "security"}, "security"),
+        ({"product": "windows", "service": "system"}, "system"),
         ({"category": "process_creation"}, "process_creation"),
         ({"product": "macos", "category": "process_creation"}, "macos"),
         ({"product": "windows", "category": "process_creation", "service": "x"}, "service: x"),
@@ -456,6 +456,41 @@ def test_other_log_sources_unsupported(logsource: dict[str, str], named: str) ->
     rule = {"title": "t", "logsource": logsource, "detection": one("Image", "x")}
     with pytest.raises(UnsupportedRuleError, match=named):
         compile_reference(SigmaRule.from_yaml(yaml.safe_dump(rule)))
+
+
+def compile_service(service: str, detection: dict[str, Any]) -> ReferenceRule:
+    rule = {"title": "t", "logsource": {"product": "windows", "service": service}}
+    return compile_reference(SigmaRule.from_yaml(yaml.safe_dump({**rule, "detection": detection})))
+
+
+def test_a_security_service_rule_reads_every_security_event_and_raw_names() -> None:
+    # service: security is the whole channel (4624 is modelled nowhere) under EventData names;
+    # category: process_creation reads only 4688, under the taxonomy's names.
+    service = compile_service("security", one("NewProcessName", CERTUTIL))
+    logon = event(4624, "Security", "Microsoft-Windows-Security-Auditing", NewProcessName=CERTUTIL)
+    assert service.matches(logon)
+    assert service.matches(sec4688(NewProcessName=CERTUTIL))
+    assert not service.matches(sysmon1(NewProcessName=CERTUTIL))
+    category = compile_yaml(one("Image", CERTUTIL))
+    assert category.matches(sec4688(NewProcessName=CERTUTIL))
+    assert not category.matches(
+        event(4624, "Security", "Microsoft-Windows-Security-Auditing", NewProcessName=CERTUTIL)
+    )
+    assert not compile_yaml(one("NewProcessName", CERTUTIL)).matches(
+        sec4688(NewProcessName=CERTUTIL)
+    )
+
+
+def test_a_windefend_rule_names_defender_fields_without_their_spaces() -> None:
+    reference = compile_service("windefend", one("ThreatName|endswith", "EICAR_Test_File"))
+    defender = "Microsoft-Windows-Windows Defender/Operational"
+    detected = event(1116, defender, "Microsoft-Windows-Windows Defender")
+    hit = event(1116, defender, "x", **{"Threat Name": "Virus:DOS/EICAR_Test_File"})
+    assert reference.matches(hit)
+    assert not reference.matches(detected)
+    # the Sysmon service is not Defender's channel: names stay exact there
+    sysmon = compile_service("sysmon", one("ThreatName|endswith", "EICAR_Test_File"))
+    assert not sysmon.matches(event(16, **{"Threat Name": "Virus:DOS/EICAR_Test_File"}))
 
 
 @pytest.mark.parametrize(

@@ -130,6 +130,8 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
     ),
     # `event.original` is stored, not indexed (`index: false`, `doc_values: false`)
     *_group(_ECS, "keyword", "event.original", indexed=False),
+    # written for the Sysmon service (255) and Defender Antivirus events
+    *_group(_ECS, "keyword", "error.code event.outcome event.reference"),
     *_group(
         _ECS,
         "keyword",

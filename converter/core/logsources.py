@@ -51,6 +51,9 @@ SECURITY_CHANNEL = "Security"
 POWERSHELL_CHANNEL = "Microsoft-Windows-PowerShell/Operational"
 POWERSHELL_CORE_CHANNEL = "PowerShellCore/Operational"
 LINUX_SYSMON_CHANNEL = "Linux-Sysmon/Operational"  # Sysmon for Linux keeps the Windows layout
+TASK_SCHEDULER_CHANNEL = "Microsoft-Windows-TaskScheduler/Operational"
+WMI_CHANNEL = "Microsoft-Windows-WMI-Activity/Operational"
+WINDOWS_DEFENDER_CHANNEL = "Microsoft-Windows-Windows Defender/Operational"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,24 @@ CHANNELS: dict[str, Channel] = {
         ),
         Channel(POWERSHELL_CORE_CHANNEL, "PowerShellCore", None, "powershell"),
         Channel(LINUX_SYSMON_CHANNEL, "Linux-Sysmon", "{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"),
+        Channel(
+            TASK_SCHEDULER_CHANNEL,
+            "Microsoft-Windows-TaskScheduler",
+            "{de7b24ea-73c8-4a09-985d-5bdadcfa9017}",
+            "taskscheduler",
+        ),
+        Channel(
+            WMI_CHANNEL,
+            "Microsoft-Windows-WMI-Activity",
+            "{1418ef04-b0b4-4623-bf7e-d74ab47bbdaa}",
+            "wmi",
+        ),
+        Channel(
+            WINDOWS_DEFENDER_CHANNEL,
+            "Microsoft-Windows-Windows Defender",
+            "{11cd958a-c507-4ef3-b3f2-5fd9dfbd2c78}",
+            "windefend",
+        ),
     )
 }
 
@@ -104,10 +125,17 @@ class WindowsEvents:
     event_ids: frozenset[int]
     # EventData name -> accepted values, for log sources narrower than an event ID.
     required: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # A Sigma service is its whole channel: every event ID is read, and `event_ids` lists only
+    # those the project models (specimens, ingest builders, scaffold examples).
+    whole_channel: bool = False
+
+    def reads(self, channel: str, event_id: int) -> bool:
+        """Whether events of this channel and ID carry the log source."""
+        return channel in self.channels and (self.whole_channel or event_id in self.event_ids)
 
     @property
     def keys(self) -> tuple[tuple[str, int], ...]:
-        """Every (channel, event ID) pair, in a stable order."""
+        """Every modelled (channel, event ID) pair, in a stable order."""
         return tuple(
             (channel, event_id)
             for channel in sorted(self.channels)
@@ -170,6 +198,11 @@ def _service(product: str, service: str, prefix: str, folder: str, *carriers: Ca
     return LogSource(product, None, service, prefix, carriers, tuple(folder.split("/")))
 
 
+def _channel(name: str, channel: str, *modelled: int) -> WindowsEvents:
+    """Every event of a Windows channel (a Sigma service), with the event IDs modelled."""
+    return WindowsEvents(name, frozenset({channel}), frozenset(modelled), whole_channel=True)
+
+
 # Channels and event IDs from the taxonomy appendix. registry_delete is narrowed to deletions
 # (the taxonomy lists only EID 12, which Sysmon also writes for creations; its EventType tells
 # CreateKey/DeleteKey/CreateValue/DeleteValue apart); registry_add keeps every EID 12 event, as
@@ -218,6 +251,46 @@ LOG_SOURCES: tuple[LogSource, ...] = (
     _service("linux", "auditd", "lnx_auditd_", "sigma/linux/auditd", AuditdRecords()),
     _service("zeek", "x509", "zeek_x509_", "sigma/network/zeek", ZeekLog("x509")),
     _service("zeek", "ssl", "zeek_ssl_", "sigma/network/zeek", ZeekLog("ssl")),
+    # Windows services: pySigma's `windows_logsource_mapping` service -> channel, each read whole
+    # (a `service: security` rule reads every Security event, whereas `process_creation` reads
+    # only 4688). Modelled: Security 4648 (explicit credentials) and 4698-4702 (scheduled tasks),
+    # Task Scheduler 141/142, WMI-Activity 5858, the Sysmon service events (4 service state,
+    # 16 configuration change, 255 error) and Defender Antivirus 1116/1117/1119.
+    _service(
+        "windows",
+        "security",
+        "win_security_",
+        "sigma/windows/builtin/security",
+        _channel("Security", SECURITY_CHANNEL, 4648, 4688, 4698, 4699, 4700, 4701, 4702),
+    ),
+    _service(
+        "windows",
+        "taskscheduler",
+        "win_taskscheduler_",
+        "sigma/windows/builtin/taskscheduler",
+        _channel("Task Scheduler", TASK_SCHEDULER_CHANNEL, 141, 142),
+    ),
+    _service(
+        "windows",
+        "wmi",
+        "win_wmi_",
+        "sigma/windows/builtin/wmi",
+        _channel("WMI-Activity", WMI_CHANNEL, 5858),
+    ),
+    _service(
+        "windows",
+        "sysmon",
+        "sysmon_",
+        "sigma/windows/sysmon",
+        _channel("Sysmon service", SYSMON_CHANNEL, 4, 16, 255),
+    ),
+    _service(
+        "windows",
+        "windefend",
+        "win_defender_",
+        "sigma/windows/builtin/windefend",
+        _channel("Defender Antivirus", WINDOWS_DEFENDER_CHANNEL, 1116, 1117, 1119),
+    ),
 )
 
 

@@ -211,6 +211,54 @@ _POWERSHELL_4104 = _windows(
     "security_content powershell_script_block_logging_4104.yml",
 )
 
+# The Windows service channels (Sigma services): the add-on's generic `<Data Name>` extraction,
+# names from each provider's manifest. Sysmon's service events carry the Sysmon add-on's
+# `dest`, `signature_id` and `vendor_product` as its other events do.
+_SYSMON_SERVICE: dict[str, _Entries] = {
+    "4": _windows("UtcTime State Version SchemaVersion", _SYSMON_CIM + " dest", _TA_SYSMON),
+    "16": _windows(
+        "UtcTime Configuration ConfigurationFileHash", _SYSMON_CIM + " dest", _TA_SYSMON
+    ),
+    "255": _windows("UtcTime ID Description", _SYSMON_CIM + " dest", _TA_SYSMON),
+}
+_SECURITY_SOURCE = "XmlWinEventLog:Security"
+_SECURITY_SERVICE: dict[str, _Entries] = {
+    # Microsoft-Windows-Security-Auditing manifest: 4648 (explicit credentials), 4698-4702
+    # (scheduled task created, deleted, enabled, disabled, updated)
+    "4648": _windows(
+        "SubjectUserSid SubjectUserName SubjectDomainName SubjectLogonId LogonGuid "
+        "TargetUserName TargetDomainName TargetLogonGuid TargetServerName TargetInfo ProcessId "
+        "ProcessName IpAddress IpPort",
+        "",
+        _TA_SECURITY,
+    ),
+    **{
+        code: _windows(
+            "SubjectUserSid SubjectUserName SubjectDomainName SubjectLogonId TaskName "
+            f"{'TaskContentNew' if code == '4702' else 'TaskContent'} ClientProcessStartKey "
+            "ClientProcessId ParentProcessId RpcCallClientLocality FQDN",
+            "",
+            _TA_SECURITY,
+        )
+        for code in ("4698", "4699", "4700", "4701", "4702")
+    },
+}
+_TASK_SCHEDULER_SOURCE = "XmlWinEventLog:Microsoft-Windows-TaskScheduler/Operational"
+_TASK_SCHEDULER = _windows("TaskName UserName", "", _TA_WINDOWS)
+_DEFENDER_SOURCE = "XmlWinEventLog:Microsoft-Windows-Windows Defender/Operational"
+# Defender Antivirus names hold spaces ("Threat Name"); the extraction cleans key names
+# (transforms.conf.spec `CLEAN_KEYS`, default true: other characters become underscores).
+_DEFENDER_DETECTION = _windows(
+    "Product_Name Product_Version Detection_ID Detection_Time Threat_ID Threat_Name "
+    "Severity_ID Severity_Name Category_ID Category_Name FWLink Status_Code State Source_ID "
+    "Source_Name Process_Name Detection_User Path Origin_ID Origin_Name Execution_ID "
+    "Execution_Name Type_ID Type_Name Pre_Execution_Status Action_ID Action_Name Error_Code "
+    "Error_Description Post_Clean_Status Additional_Actions_ID Additional_Actions_String "
+    "Remediation_User Security_intelligence_Version Engine_Version",
+    "",
+    _TA_WINDOWS + " (CLEAN_KEYS)",
+)
+
 _LINUX_SYSMON_1 = _windows(
     _SYSMON_PROCESS,
     _PROCESS_CIM,
@@ -294,7 +342,23 @@ SPLUNK_FIELDS: Mapping[DataSource, Mapping[str, SplunkField]] = MappingProxyType
             DataSource("XmlWinEventLog", _SYSMON_SOURCE, code): _table(entries)
             for code, entries in _SYSMON.items()
         },
+        **{
+            DataSource("XmlWinEventLog", _SYSMON_SOURCE, code): _table(entries)
+            for code, entries in _SYSMON_SERVICE.items()
+        },
         DataSource("XmlWinEventLog", "XmlWinEventLog:Security", "4688"): _table(_SECURITY_4688),
+        **{
+            DataSource("XmlWinEventLog", _SECURITY_SOURCE, code): _table(entries)
+            for code, entries in _SECURITY_SERVICE.items()
+        },
+        **{
+            DataSource("XmlWinEventLog", _TASK_SCHEDULER_SOURCE, code): _table(_TASK_SCHEDULER)
+            for code in ("141", "142")
+        },
+        **{
+            DataSource("XmlWinEventLog", _DEFENDER_SOURCE, code): _table(_DEFENDER_DETECTION)
+            for code in ("1116", "1117", "1119")
+        },
         DataSource(
             "XmlWinEventLog", "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational", "4104"
         ): _table(_POWERSHELL_4104),

@@ -17,7 +17,13 @@ from sigma.rule import SigmaRule
 from converter.core import logsources
 from converter.core.auditd import AuditdEvent, AuditdRecord
 from converter.core.events import RawEvent, WindowsEvent
-from converter.core.logsources import SECURITY_CHANNEL, AuditdRecords, Carrier, WindowsEvents
+from converter.core.logsources import (
+    SECURITY_CHANNEL,
+    WINDOWS_DEFENDER_CHANNEL,
+    AuditdRecords,
+    Carrier,
+    WindowsEvents,
+)
 from converter.core.zeek import ZeekRecord
 
 from .errors import UnsupportedRuleError
@@ -37,6 +43,12 @@ def _absent(event: WindowsEvent) -> None:
     return None
 
 
+def _spaceless_get(data: Mapping[str, str], name: str) -> str | None:
+    if name in data:
+        return data[name]
+    return next((v for k, v in data.items() if k.replace(" ", "") == name), None)
+
+
 @dataclass(frozen=True)
 class EventSource:
     """The raw events of one provider that carry a Sigma log source, and their Sigma field names."""
@@ -50,13 +62,21 @@ class EventSource:
     hidden: frozenset[str] = frozenset()
     # EventData name -> accepted values, for log sources narrower than an event ID.
     required: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # A Sigma service reads every event ID of its channels (`WindowsEvents.whole_channel`).
+    whole_channel: bool = False
+    # Sigma names are the EventData names without their spaces (`ThreatName` for "Threat Name").
+    spaceless: bool = False
     # One Windows event is one unit: the predicate reads the event itself.
     grouped = False
+
+    def reads(self, channel: str, event_id: int) -> bool:
+        """Whether events of this channel and ID belong to the source (before `required`)."""
+        return channel in self.channels and (self.whole_channel or event_id in self.event_ids)
 
     def accepts(self, event: RawEvent) -> bool:
         if type(event) is not WindowsEvent:
             return False
-        if event.event_id not in self.event_ids or event.channel not in self.channels:
+        if not self.reads(event.channel, event.event_id):
             return False
         if not self.required:
             return True
@@ -72,6 +92,8 @@ class EventSource:
             return _absent
         else:
             raw_name = name
+        if self.spaceless:
+            return lambda event: _spaceless_get(event.data, raw_name)
         return lambda event: event.data.get(raw_name)
 
     def units(self, event: RawEvent) -> tuple[Any, ...]:
@@ -98,6 +120,9 @@ class AuditRecordSource:
     channels: frozenset[str] = frozenset()
     event_ids: frozenset[int] = frozenset()
     grouped = True
+
+    def reads(self, channel: str, event_id: int) -> bool:
+        return False  # no Windows channel
 
     def accepts(self, event: RawEvent) -> bool:
         return type(event) is AuditdEvent
@@ -136,6 +161,9 @@ class ZeekLogSource:
     @property
     def name(self) -> str:
         return f"Zeek {self.log}.log"
+
+    def reads(self, channel: str, event_id: int) -> bool:
+        return False  # no Windows channel
 
     def accepts(self, event: RawEvent) -> bool:
         return type(event) is ZeekRecord and event.log == self.log
@@ -185,15 +213,29 @@ TAXONOMY_FIELDS: dict[tuple[str, int], tuple[Mapping[str, str], frozenset[str]]]
 }
 
 
+# Channels whose EventData names hold spaces ("Threat Name", "Process Name") that SigmaHQ's rules
+# write without them (`ThreatName`, `ProcessName`, `SourceName`), as its windefend regression
+# test expects of the recorded Defender Antivirus 1119 event.
+SPACELESS_CHANNELS = frozenset({WINDOWS_DEFENDER_CHANNEL})
+
+
 def _event_source(events: WindowsEvents) -> EventSource:
     field_map: dict[str, str] = {}
     hidden: frozenset[str] = frozenset()
-    for key in events.keys:
+    # A service rule names raw EventData fields; the taxonomy's names are for categories.
+    for key in () if events.whole_channel else events.keys:
         names, hidden_names = TAXONOMY_FIELDS.get(key, ({}, frozenset()))
         field_map.update(names)
         hidden |= hidden_names
     return EventSource(
-        events.name, events.channels, events.event_ids, field_map, hidden, events.required
+        events.name,
+        events.channels,
+        events.event_ids,
+        field_map,
+        hidden,
+        events.required,
+        events.whole_channel,
+        bool(events.channels & SPACELESS_CHANNELS),
     )
 
 

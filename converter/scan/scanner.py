@@ -155,20 +155,14 @@ class SigmaEvaluator:
 
     def wants(self, channel: str, event_id: int) -> bool:
         return any(
-            channel in source.channels and event_id in source.event_ids
-            for _, sources in self._rules
-            for source in sources
+            source.reads(channel, event_id) for _, sources in self._rules for source in sources
         )
 
     def _rules_for(self, event: WindowsEvent) -> list[ReferenceRule]:
         key = (event.channel, event.event_id)
         found = self._by_key.get(key)
         if found is None:
-            found = [
-                rule
-                for rule, sources in self._rules
-                if any(key[0] in s.channels and key[1] in s.event_ids for s in sources)
-            ]
+            found = [rule for rule, sources in self._rules if any(s.reads(*key) for s in sources)]
             if len(self._by_key) < KEY_CACHE:
                 self._by_key[key] = found
         return found

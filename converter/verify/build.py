@@ -22,7 +22,7 @@ from converter.execute.engines.base import QueryError
 from converter.execute.runtimes import TargetRuntime, select
 from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
-from converter.verify.fields import field_pipeline, require_known_fields
+from converter.verify.fields import field_pipeline, not_stored, require_known_fields
 from converter.verify.oracle import check_oracle, load_oracle
 from converter.verify.vendor_check import Validator
 
@@ -164,6 +164,10 @@ def run_build(
                 converted = convert_for_target(backends, result.rule)
             except ConversionError as error:
                 result.targets[target.name] = Outcome(status=Status.UNSUPPORTED, reason=str(error))
+                continue
+            stored = not_stored(target, result.rule)
+            if stored is not None:
+                result.targets[target.name] = Outcome(status=Status.UNSUPPORTED, reason=stored)
                 continue
             result.targets[target.name] = evaluate_artifact(
                 result.rule, converted.query, runtime, cases, documents

@@ -37,7 +37,6 @@ from converter.convert.conversion import (
 from converter.core.auditd import AuditdEvent
 from converter.core.errors import InputError
 from converter.core.events import RawEvent, WindowsEvent
-from converter.core.logsources import AuditdRecords, WindowsEvents, find_log_source
 from converter.core.rules import RuleFile, load_rule
 from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.textfiles import load_yaml, read_text
@@ -48,7 +47,12 @@ from converter.execute.runtimes import TargetRuntime, select
 from converter.formats.base import BadRecord, Filtered
 from converter.formats.readers import detect, read_items
 from converter.reference import UnsupportedRuleError, compile_reference, event_sources
-from converter.verify.fields import field_pipeline, unknown_fields_message, unknown_in
+from converter.verify.fields import (
+    field_pipeline,
+    not_stored,
+    unknown_fields_message,
+    unknown_in,
+)
 
 VERIFIED = "verified"
 DISAGREES = "disagrees"
@@ -285,7 +289,7 @@ class Verifier:
             query = convert_for_target(target.backends, rule).query
         except ConversionError as error:
             return Verdict(UNSUPPORTED, reason=str(error), kind=REFUSED)
-        stored = _not_stored(target.spec, rule)
+        stored = not_stored(target.spec, rule) or _unstored_matches(target.spec, job, expected)
         if stored is not None:
             return Verdict(UNSUPPORTED, reason=stored, kind=NOT_STORED)
         unknown = unknown_in(rule, target.spec, target.fields)
@@ -317,21 +321,24 @@ def _shortened(query: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[:limit] + " ..."
 
 
-def _not_stored(spec: TargetSpec, rule: RuleFile) -> str | None:
-    """Why the target's SIEM keeps no event of the rule's log source; None when it keeps some."""
-    logsource = rule.rule.logsource
-    source = find_log_source(logsource.product, logsource.category, logsource.service)
-    if source is None:
+def _unstored_matches(spec: TargetSpec, job: Job, expected: set[int]) -> str | None:
+    """Why the target cannot hold events the reference matched: a service log source reads its
+    whole channel, and the SIEM (as modelled) keeps only some of its event IDs."""
+    if spec.stores is None:
         return None
-    models = spec.ingest_models()
-    stores = resolve(spec.stores) if spec.stores is not None else None
-    for carrier in source.carriers:
-        if isinstance(carrier, WindowsEvents):
-            if stores is not None and any(stores(c, e) for c, e in carrier.keys):
-                return None
-        elif (AuditdEvent if isinstance(carrier, AuditdRecords) else ZeekRecord) in models:
-            return None
-    return f"{spec.title} stores no {source.name} events"
+    stores = resolve(spec.stores)
+    missing = sorted(
+        {
+            (event.channel, event.event_id)
+            for index in expected
+            if isinstance(event := job.events[index], WindowsEvent)
+            and not stores(event.channel, event.event_id)
+        }
+    )
+    if not missing:
+        return None
+    named = ", ".join(f"{channel} {event_id}" for channel, event_id in missing)
+    return f"{spec.title} stores no {named} events, which the rule matches"
 
 
 def run_regression(rules: Path, regression: Path, root: Path) -> list[RuleReport]:

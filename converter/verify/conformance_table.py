@@ -42,8 +42,9 @@ match at least each test's `match_count` (more only warns, as in SigmaHQ's runne
 Reasons: *refused* - the backend, or a certdetect refusal (`docs/converter-defects.md`), cannot
 express the rule faithfully; *field* - a field after the target's pipelines is not in the
 documents its SIEM stores (e.g. `winlog.event_data.Hashes` in ECS); *not stored* - the SIEM keeps
-no event of the log source; *log source* - the project has no reference events for the log
-source yet (the service channels).
+no event of the log source, or not the event IDs of a service channel that the rule matches;
+*log source* - the project has no reference events for the log source (`cisco/aaa`: a raw
+syslog line whose test SigmaHQ keeps commented out, and no target's pipeline maps it).
 """
 
 

@@ -34,13 +34,16 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from converter.convert.conversion import make_backend, resolve_pipeline
+from converter.core.auditd import AuditdEvent
 from converter.core.defender_schema import DEFENDER_TABLES
 from converter.core.documents import DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
+from converter.core.logsources import AuditdRecords, WindowsEvents, find_log_source
 from converter.core.rules import RuleFile, detection_items
 from converter.core.splunk_fields import data_source, declared_names, splunk_field
 from converter.core.targets import TargetSpec, resolve, target_by_name
 from converter.core.textfiles import line_of
+from converter.core.zeek import ZeekRecord
 from converter.reference import sources_of
 from converter.verify.specimens import specimen_events
 
@@ -147,10 +150,33 @@ def stored_fields(
         return None
     names_of = resolve(target.document_fields)
     fields: set[str] = set()
+    stored = False
     for event in events:
         for document in _stored(target, event):
+            stored = True
             fields.update(names_of(document))
-    return frozenset(fields)
+    # a SIEM that keeps none of the log source's events (Elastic and Task Scheduler) knows no
+    # field of it: that is "not stored", decided where the query runs, not an unknown field
+    return frozenset(fields) if stored else None
+
+
+def not_stored(spec: TargetSpec, rule: RuleFile) -> str | None:
+    """Why the target's SIEM keeps no event of the rule's log source; None when it keeps some."""
+    logsource = rule.rule.logsource
+    source = find_log_source(logsource.product, logsource.category, logsource.service)
+    if source is None:
+        return None
+    models = spec.ingest_models()
+    stores = resolve(spec.stores) if spec.stores is not None else None
+    if stores is None and not models:
+        return None  # a target that models no SIEM storage (no engine runs it)
+    for carrier in source.carriers:
+        if isinstance(carrier, WindowsEvents):
+            if stores is not None and any(stores(c, e) for c, e in carrier.keys):
+                return None
+        elif (AuditdEvent if isinstance(carrier, AuditdRecords) else ZeekRecord) in models:
+            return None
+    return f"{spec.title} stores no {source.name} events"
 
 
 def known_fields(

@@ -7,8 +7,13 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
-auditing manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 7, 10, 11, 12, 13, 14, 17, 18 and the service events 4, 16, 255 (Sysmon for Linux uses
+the event 1 names), the Security auditing manifest for 4688, 4648 and 4698-4702 (Microsoft Learn,
+"4648(S)", "4698(S)" ... "4702(S)"; the client process fields of 4698-4702 as Windows 11 writes
+them), the PowerShell manifest for 4104, the Task Scheduler manifest for 141/142, the
+WMI-Activity manifest for 5858 (UserData `Operation_ClientFailure`, flattened) and the Defender
+Antivirus manifest for 1116/1117/1119 (Microsoft Learn, "Microsoft Defender Antivirus event IDs";
+names with spaces, as the EVTX writes them).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from converter.core.logsources import (
     POWERSHELL_CORE_CHANNEL,
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
+    TASK_SCHEDULER_CHANNEL,
+    WINDOWS_DEFENDER_CHANNEL,
+    WMI_CHANNEL,
 )
 from converter.core.zeek import ZeekRecord
 from converter.reference import EventSource, Source
@@ -153,6 +161,113 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
     },
     (LINUX_SYSMON_CHANNEL, 1): _LINUX_PROCESS,
 }
+_SECURITY_SUBJECT = {
+    "SubjectUserSid": "S-1-5-21-1-2-3-1104",
+    "SubjectUserName": "alice",
+    "SubjectDomainName": "EXAMPLE",
+    "SubjectLogonId": "0x3e7",
+}
+SPECIMENS[(SECURITY_CHANNEL, 4648)] = {
+    **_SECURITY_SUBJECT,
+    "LogonGuid": _GUID,
+    "TargetUserName": "bob",
+    "TargetDomainName": "EXAMPLE",
+    "TargetLogonGuid": _GUID,
+    "TargetServerName": "server.example.com",
+    "TargetInfo": "server.example.com",
+    "ProcessId": "0x1092",
+    "ProcessName": "C:\\Windows\\System32\\example.exe",
+    "IpAddress": "192.0.2.10",
+    "IpPort": "445",
+}
+_TASK_XML = (
+    '<?xml version="1.0" encoding="UTF-16"?><Task xmlns="http://schemas.microsoft.com/windows/'
+    '2004/02/mit/task"><RegistrationInfo><URI>\\Example\\Task</URI></RegistrationInfo>'
+    "<Actions><Exec><Command>C:\\Windows\\System32\\example.exe</Command></Exec></Actions>"
+    "</Task>"
+)
+_SCHEDULED_TASK = {
+    **_SECURITY_SUBJECT,
+    "TaskName": "\\Example\\Task",
+    "ClientProcessStartKey": "2251799813691708",
+    "ClientProcessId": "5204",
+    "ParentProcessId": "4242",
+    "RpcCallClientLocality": "0",
+    "FQDN": "host.example.com",
+}
+for _event_id in (4698, 4699, 4700, 4701):
+    SPECIMENS[(SECURITY_CHANNEL, _event_id)] = {**_SCHEDULED_TASK, "TaskContent": _TASK_XML}
+SPECIMENS[(SECURITY_CHANNEL, 4702)] = {**_SCHEDULED_TASK, "TaskContentNew": _TASK_XML}
+for _event_id in (141, 142):
+    SPECIMENS[(TASK_SCHEDULER_CHANNEL, _event_id)] = {
+        "TaskName": "\\Example\\Task",
+        "UserName": "EXAMPLE\\alice",
+    }
+SPECIMENS[(WMI_CHANNEL, 5858)] = {
+    "Id": _GUID,
+    "ClientMachine": "HOST",
+    "User": "EXAMPLE\\alice",
+    "ClientProcessId": "4242",
+    "Component": "Unknown",
+    "Operation": "Start IWbemServices::ExecQuery - root\\cimv2 : select * from Win32_Process",
+    "ResultCode": "0x80041003",
+    "PossibleCause": "Unknown",
+}
+SPECIMENS[(SYSMON_CHANNEL, 4)] = {
+    "UtcTime": "2026-01-01 00:00:00.000",
+    "State": "Started",
+    "Version": "15.15",
+    "SchemaVersion": "4.90",
+}
+SPECIMENS[(SYSMON_CHANNEL, 16)] = {
+    "UtcTime": "2026-01-01 00:00:00.000",
+    "Configuration": "C:\\Windows\\sysmon.xml",
+    "ConfigurationFileHash": "SHA256=" + "0123456789ABCDEF" * 4,
+}
+SPECIMENS[(SYSMON_CHANNEL, 255)] = {
+    "UtcTime": "2026-01-01 00:00:00.000",
+    "ID": "DriverCommunication",
+    "Description": "Failed to open service configuration with error 1060",
+}
+_DEFENDER_DETECTION = {
+    "Product Name": "Microsoft Defender Antivirus",
+    "Product Version": "4.18.26030.3011",
+    "Detection ID": _GUID,
+    "Detection Time": "2026-01-01T00:00:00.000Z",
+    "Threat ID": "2147519003",
+    "Threat Name": "Virus:DOS/EICAR_Test_File",
+    "Severity ID": "5",
+    "Severity Name": "Severe",
+    "Category ID": "42",
+    "Category Name": "Virus",
+    "FWLink": "https://go.microsoft.com/fwlink/?linkid=37020&name=Virus:DOS/EICAR_Test_File",
+    "Status Code": "1",
+    "State": "1",
+    "Source ID": "3",
+    "Source Name": "Real-Time Protection",
+    "Process Name": "C:\\Windows\\System32\\example.exe",
+    "Detection User": "EXAMPLE\\alice",
+    "Path": "file:_C:\\Users\\alice\\Downloads\\eicar.com",
+    "Origin ID": "1",
+    "Origin Name": "Local machine",
+    "Execution ID": "1",
+    "Execution Name": "Suspended",
+    "Type ID": "0",
+    "Type Name": "Concrete",
+    "Pre Execution Status": "0",
+    "Action ID": "2",
+    "Action Name": "Quarantine",
+    "Error Code": "0x00000000",
+    "Error Description": "The operation completed successfully. ",
+    "Post Clean Status": "0",
+    "Additional Actions ID": "0",
+    "Additional Actions String": "No additional actions required",
+    "Remediation User": "NT AUTHORITY\\SYSTEM",
+    "Security intelligence Version": "AV: 1.449.142.0, AS: 1.449.142.0, NIS: 1.449.142.0",
+    "Engine Version": "AM: 1.1.26030.3008, NIS: 1.1.26030.3008",
+}
+for _event_id in (1116, 1117, 1119):
+    SPECIMENS[(WINDOWS_DEFENDER_CHANNEL, _event_id)] = _DEFENDER_DETECTION
 for _channel in (POWERSHELL_CHANNEL, POWERSHELL_CORE_CHANNEL):
     SPECIMENS[(_channel, 4104)] = {
         "MessageNumber": "1",

@@ -11,6 +11,8 @@ replays, step by step, the ingest pipelines of the integrations (elastic/integra
 - Security 4688: `packages/system/data_stream/security/elasticsearch/ingest_pipeline/
   standard.yml` (data stream `system.security`; the Windows package's `windows.forwarded`
   stream links the same pipeline).
+- Sysmon 4, 16 and 255 (the Sysmon service's own events): the Sysmon pipeline's categorization
+  (255 is `event.outcome` "failure" with no type, and its `ID` becomes `error.code`).
 - PowerShell 4104: `packages/windows/data_stream/powershell_operational/.../default.yml`.
 - Sysmon for Linux: `packages/sysmon_linux/data_stream/log/.../default.yml`.
 - The `winlog` input fields (`winlog.event_id` as a string, `winlog.record_id`,
@@ -45,6 +47,9 @@ Quirks kept on purpose, because real documents have them:
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
   strings, not arrays.
 
+The other Security events and Defender Antivirus are `ecs_services`'; the `winlog` input's
+common fields are `ecs_winlog`'s.
+
 Not modelled: what a `WindowsEvent` does not carry (`winlog.user`, `log.level`, task, opcode,
 keywords, `event.outcome`, the System element's `process.thread`), agent and `data_stream`
 metadata, and the Security pipeline's descriptions of `%%` codes.
@@ -63,7 +68,20 @@ from converter.core.logsources import (
     POWERSHELL_CHANNEL,
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
+    WINDOWS_DEFENDER_CHANNEL,
 )
+from converter.execute.ingest.ecs_services import (
+    SECURITY_CATEGORIZATION,
+    security_event,
+    security_subject,
+    windows_defender,
+)
+from converter.execute.ingest.ecs_winlog import decode_long as _decode_long
+from converter.execute.ingest.ecs_winlog import iso_millis as _iso_millis
+from converter.execute.ingest.ecs_winlog import long_value as _long
+from converter.execute.ingest.ecs_winlog import node as _node
+from converter.execute.ingest.ecs_winlog import prune as _prune
+from converter.execute.ingest.ecs_winlog import winlog_base as _base
 
 Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 
@@ -78,6 +96,10 @@ _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     14: (["configuration", "registry"], ["change"]),
     17: (["file"], ["creation"]),
     18: (["file"], ["access"]),
+    # the Sysmon service's own events
+    4: (["process"], ["change"]),
+    16: (["configuration"], ["change"]),
+    255: (["process"], []),  # and event.outcome ["failure"]
 }
 _SYSMON_EMPTY = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
 # Removed by the Sysmon pipelines' cleanup step (after being copied elsewhere, if at all).
@@ -112,7 +134,6 @@ _HIVES = {
 }
 _QWORD = re.compile(r"QWORD \(((0x[0-9A-F]{8})-(0x[0-9A-F]{8}))\)", re.IGNORECASE)
 _DWORD = re.compile(r"DWORD \((0x[0-9A-F]{8})\)", re.IGNORECASE)
-_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?")
 # Painless Character.isWhitespace is false for the no-break spaces Python's isspace accepts.
 _NOT_JAVA_WHITESPACE = frozenset("\u00a0\u2007\u202f")
 
@@ -202,82 +223,6 @@ def security_argv(command_line: str) -> list[str]:
     return args
 
 
-def _iso_millis(text: str | None) -> str | None:
-    # The date processor keeps milliseconds and writes UTC with a "Z".
-    match = _TIME.match(text or "")
-    if match is None:
-        return None
-    fraction = (match.group(3) or "").ljust(3, "0")[:3]
-    return f"{match.group(1)}T{match.group(2)}.{fraction}Z"
-
-
-def _long(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _decode_long(text: str | None) -> int | None:
-    # Painless Long.decode: "0x" hex or decimal.
-    if text is None:
-        return None
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _node(doc: dict[str, Any], *path: str) -> dict[str, Any]:
-    for key in path:
-        doc = doc.setdefault(key, {})
-    return doc
-
-
-def _prune(value: Any, blanks: bool = False) -> Any:
-    """Drop None and empty objects; with `blanks`, also "" and [] (sysmon_linux's last step)."""
-    if isinstance(value, dict):
-        pruned = ((k, _prune(v, blanks)) for k, v in value.items())
-        return {k: v for k, v in pruned if not _empty(v, blanks)}
-    if isinstance(value, list) and blanks:
-        return [v for v in (_prune(item, blanks) for item in value) if not _empty(v, blanks)]
-    return value
-
-
-def _empty(value: Any, blanks: bool) -> bool:
-    if value is None or value == {}:
-        return True
-    return blanks and (value == "" or value == [])
-
-
-def _base(event: WindowsEvent, dataset: str, module: str, os_type: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "event": {
-            "kind": "event",
-            "code": str(event.event_id),
-            "provider": event.provider,
-            "module": module,
-            "dataset": dataset,
-        },
-        "winlog": {
-            "channel": event.channel,
-            "event_id": str(event.event_id),
-            "provider_name": event.provider,
-            "computer_name": event.computer,
-        },
-        "host": {"name": event.computer, "os": {"type": os_type}},
-    }
-    if event.record_id is not None:
-        doc["winlog"]["record_id"] = str(event.record_id)
-    created = _iso_millis(event.time_created)
-    if created is not None:
-        doc["event"]["created"] = created
-        doc["@timestamp"] = created
-    return doc
-
-
 def _windows_name(path: str) -> str:
     index = path.rfind("\\")
     return path[index + 1 :] if index > -1 else ""
@@ -297,7 +242,12 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
         doc["ecs"] = {"version": "8.0.0"}
     category, types = _SYSMON_CATEGORIZATION[code]
     doc["event"]["category"] = list(category)
-    doc["event"]["type"] = list(types)
+    if types:
+        doc["event"]["type"] = list(types)
+    if code == 255:
+        doc["event"]["outcome"] = ["failure"]
+        if event.data.get("ID"):
+            doc["error"] = {"code": event.data["ID"]}
 
     data = {k: v for k, v in event.data.items() if v not in _SYSMON_EMPTY}
     utc = _iso_millis(data.get("UtcTime"))
@@ -380,6 +330,8 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
 
     for name in _SYSMON_CLEANUP + (_LINUX_CLEANUP if linux else ()):
         data.pop(name, None)
+    if code == 255:
+        data.pop("ID", None)
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc, blanks=linux)
@@ -505,15 +457,8 @@ def _security_4688(event: WindowsEvent) -> EcsDocument:
         process["command_line"] = data["CommandLine"]
         process["args_count"] = len(process["args"])
 
-    related: list[str] = []
+    related = security_subject(doc, data)
     user = _node(doc, "user")
-    if "SubjectUserSid" in data:
-        user["id"] = data["SubjectUserSid"]
-    if "SubjectUserName" in data:
-        user["name"] = data["SubjectUserName"]
-        related.append(data["SubjectUserName"])
-    if "SubjectDomainName" in data:
-        user["domain"] = data["SubjectDomainName"]
     effective = _node(user, "effective")
     if data.get("TargetUserSid") not in (None, "", "-"):
         effective["id"] = data["TargetUserSid"]
@@ -528,8 +473,6 @@ def _security_4688(event: WindowsEvent) -> EcsDocument:
         effective["domain"] = data["TargetDomainName"]
     if related:
         doc["related"] = {"user": related}
-    if "SubjectLogonId" in data:
-        doc["winlog"]["logon"] = {"id": data["SubjectLogonId"]}
     if data:
         doc["winlog"]["event_data"] = data
     return _prune(doc)
@@ -586,6 +529,8 @@ BUILDERS: dict[tuple[str, int], Builder] = {
     (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
     (SECURITY_CHANNEL, 4688): _security_4688,
     (POWERSHELL_CHANNEL, 4104): _powershell_4104,
+    **{(SECURITY_CHANNEL, event_id): security_event for event_id in SECURITY_CATEGORIZATION},
+    **{(WINDOWS_DEFENDER_CHANNEL, event_id): windows_defender for event_id in (1116, 1117, 1119)},
 }
 
 

@@ -30,6 +30,17 @@ what they yield in its security_content data sources (`data_sources/sysmon_event
 Each field written here is declared, with how the add-on extracts it, in
 `converter.core.splunk_fields`.
 
+The Windows service channels (Sigma services `security`, `taskscheduler`, `sysmon`,
+`windefend`) are stored as the Splunk pipeline searches them, `source="XmlWinEventLog:<channel>"`
+(pySigma's splunk `windows_logsource_mapping`), with the same `<Data Name>` extraction and no CIM
+mapping beyond the Sysmon add-on's for the Sysmon channel: Security 4648 and 4698-4702, Task
+Scheduler 141/142, the Sysmon service events 4/16/255 and Defender Antivirus 1116/1117/1119.
+Defender's names hold spaces ("Threat Name"); the extraction's key names are cleaned
+(transforms.conf `CLEAN_KEYS = true`, the default: characters other than letters, digits and
+underscores become underscores), so Splunk holds `Threat_Name`. WMI-Activity 5858 carries its
+values in `UserData`, which this model's rendering (EventData only) does not reproduce, so it is
+not stored here.
+
 Not modelled: System elements a `WindowsEvent` does not carry (Version, Level, Task, Opcode,
 Keywords, Execution, Security UserID, so no `user_id`), lookups (`EventDescription`,
 `signature`), `date_*`, `punct`, `eventtype`/`tag`, and `registry_hive`.
@@ -47,6 +58,8 @@ from converter.core.logsources import (
     POWERSHELL_CHANNEL,
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
+    TASK_SCHEDULER_CHANNEL,
+    WINDOWS_DEFENDER_CHANNEL,
 )
 
 Builder = Callable[[WindowsEvent], SplunkEvent]
@@ -55,7 +68,9 @@ XML_SOURCETYPE = "XmlWinEventLog"
 LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
-_SYSMON_IDS = frozenset({1, 7, 10, 11, 12, 13, 14, 17, 18})
+_SYSMON_IDS = frozenset({1, 4, 7, 10, 11, 12, 13, 14, 16, 17, 18, 255})
+# CLEAN_KEYS: an extracted key keeps letters, digits and underscores; the rest become "_".
+_UNCLEAN_KEY = re.compile(r"[^A-Za-z0-9_]")
 # transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
 _TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
 
@@ -100,6 +115,11 @@ def _security_4688(event: WindowsEvent) -> SplunkEvent:
 
 
 def _powershell_4104(event: WindowsEvent) -> SplunkEvent:
+    return _stored(event, _extracted(event))
+
+
+def _event_data_only(event: WindowsEvent) -> SplunkEvent:
+    # A service channel: the extracted System and EventData fields, no CIM mapping.
     return _stored(event, _extracted(event))
 
 
@@ -155,7 +175,7 @@ def _extracted(event: WindowsEvent) -> dict[str, list[str]]:
     if event.record_id is not None:
         put("EventRecordID", str(event.record_id))
     for name, value in event.data.items():
-        put(name, value)
+        put(_UNCLEAN_KEY.sub("_", name), value)
     return fields
 
 
@@ -304,6 +324,9 @@ BUILDERS: dict[tuple[str, int], Builder] = {
     (LINUX_SYSMON_CHANNEL, 1): _linux_sysmon,
     (SECURITY_CHANNEL, 4688): _security_4688,
     (POWERSHELL_CHANNEL, 4104): _powershell_4104,
+    **{(SECURITY_CHANNEL, event_id): _event_data_only for event_id in (4648, *range(4698, 4703))},
+    **{(TASK_SCHEDULER_CHANNEL, event_id): _event_data_only for event_id in (141, 142)},
+    **{(WINDOWS_DEFENDER_CHANNEL, event_id): _event_data_only for event_id in (1116, 1117, 1119)},
 }
 
 

@@ -49,6 +49,11 @@ INDEX_PATTERNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("linux", "auditd"): ("logs-auditd.log-*",),
     ("zeek", "x509"): ("logs-zeek.x509-*",),
     ("zeek", "ssl"): ("logs-zeek.ssl-*",),
+    # Windows services; the windows integration has no data stream for Task Scheduler or
+    # WMI-Activity, so their EQL is never verified and never deployed
+    ("windows", "security"): ("logs-system.security-*",),
+    ("windows", "sysmon"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "windefend"): ("logs-windows.windows_defender-*",),
 }
 _OS_TAGS = {"windows": "OS: Windows", "linux": "OS: Linux"}
 _DOMAINS = {"zeek": "Domain: Network"}
