@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 from sigma.backends.elasticsearch import EqlBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
+from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaString
 
+from converter.convert.backends.accounts import ACCOUNT_NAME_FIELDS, check_account_value
 from converter.convert.backends.refusals import (
     Refusal,
     UnsupportedShape,
@@ -44,6 +46,19 @@ class CertdetectEqlBackend(EqlBackend):
     # `==` does no wildcard matching; `like` is EQL's case-sensitive wildcard operator.
     case_sensitive_match_expression: ClassVar[str] = "{field} like {value}"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._windows_category = False
+
+    def convert_rule(self, rule: SigmaRule, *args: Any, **kwargs: Any) -> list[Any]:
+        source = rule.logsource
+        self._windows_category = source.product == "windows" and source.category is not None
+        return super().convert_rule(rule, *args, **kwargs)
+
+    def _check_account(self, cond: ConditionFieldEqualsValueExpression) -> None:
+        if self._windows_category and cond.field in ACCOUNT_NAME_FIELDS:
+            check_account_value("EQL", cond.field, cond.value)
+
     def escape_and_quote_field(self, field_name: str) -> str:
         # Every field of the query passes here, after the pipelines have named it.
         mapping = ELASTIC_FIELDS.get(field_name)
@@ -64,6 +79,10 @@ class CertdetectEqlBackend(EqlBackend):
             return False
         if any(_is_empty(getattr(arg, "value", None)) for arg in cond.args):
             return False
+        if self._windows_category and any(
+            getattr(arg, "field", None) in ACCOUNT_NAME_FIELDS for arg in cond.args
+        ):
+            return False  # each value is checked on its own (accounts)
         return super().decide_convert_condition_as_in_expression(cond, state)
 
     def convert_condition_field_eq_val_str(
@@ -71,6 +90,7 @@ class CertdetectEqlBackend(EqlBackend):
     ) -> Any:
         # Elastic's Sysmon pipelines drop empty values ("", "-"), so stock `field == ""` never
         # matches what the Sigma rule means by ''; the value is also absent where it was empty.
+        self._check_account(cond)
         if _is_empty(cond.value):
             field = self.escape_and_quote_field(cond.field)
             return f'(?{field} == null or {field} == "")'
@@ -87,6 +107,7 @@ class CertdetectEqlBackend(EqlBackend):
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
+        self._check_account(cond)
         lucene = backend_regex(cond, LUCENE, "EQL")
         return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'
 

@@ -18,6 +18,7 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaNumber, SigmaString, SpecialChars
 
+from converter.convert.backends.accounts import KUSTO_ACCOUNT_FIELDS, check_account_value
 from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
     registry_data,
@@ -59,10 +60,16 @@ class CertdetectKustoBackend(KustoBackend):
         if self.processing_pipeline is not None:
             keep_registry_wildcards(self.processing_pipeline)
         self._category: str | None = None
+        self._windows_category = False
 
     def convert_rule(self, rule: SigmaRule, *args: Any, **kwargs: Any) -> list[Any]:
         self._category = rule.logsource.category
+        self._windows_category = rule.logsource.product == "windows" and self._category is not None
         return super().convert_rule(rule, *args, **kwargs)
+
+    def _check_account(self, cond: ConditionFieldEqualsValueExpression) -> None:
+        if self._windows_category and cond.field in KUSTO_ACCOUNT_FIELDS:
+            check_account_value("KQL", cond.field, cond.value)
 
     def _column_type(self, field: str, state: ConversionState) -> str | None:
         """The Kusto type of `field` in the rule's table; None where the table is unknown."""
@@ -85,6 +92,7 @@ class CertdetectKustoBackend(KustoBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         value = cond.value
+        self._check_account(cond)
         if self._column_type(cond.field, state) in _NUMERIC and isinstance(value, SigmaString):
             return self._number_column(cond.field, value, state)
         if self._category in REGISTRY_CATEGORIES and isinstance(value, SigmaString):
@@ -109,7 +117,8 @@ class CertdetectKustoBackend(KustoBackend):
         """A Sigma string on a numeric column: `=~` and `contains` take strings only in Kusto."""
         text = str(value)
         if not value.contains_special() and _INTEGER.fullmatch(text):
-            return f"{self.escape_and_quote_field(field)}{self.num_eq_token}{int(text)}"
+            number = int(text, 16) if text[:2].lower() == "0x" else int(text)
+            return f"{self.escape_and_quote_field(field)}{self.num_eq_token}{number}"
         raise UnsupportedShape(
             f"KQL: {field} is a number column in Defender; {text!r} is not a plain integer"
         )
@@ -117,7 +126,10 @@ class CertdetectKustoBackend(KustoBackend):
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
-        # numbers on string columns and strings on numeric ones are converted value by value
+        # numbers on string columns and strings on numeric ones are converted value by value,
+        # and so are account names (accounts)
+        if self._windows_category and _field_of(cond) in KUSTO_ACCOUNT_FIELDS:
+            return False
         column = self._column_type(_field_of(cond), state)
         if any(
             isinstance(arg, ConditionFieldEqualsValueExpression)
@@ -140,6 +152,7 @@ class CertdetectKustoBackend(KustoBackend):
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
+        self._check_account(cond)
         re2 = backend_regex(cond, RE2, "KQL")
         return f'{self.escape_and_quote_field(cond.field)} matches regex "{kql_string(re2)}"'
 
@@ -168,7 +181,8 @@ class CertdetectKustoBackend(KustoBackend):
 
 
 _NUMERIC = frozenset({"long", "int", "real"})
-_INTEGER = re.compile(r"-?[0-9]+")
+# decimal, or hexadecimal as Windows writes logon IDs (`0x3e7`); the models store both as numbers
+_INTEGER = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
 
 
 def _field_of(cond: ConditionOR | ConditionAND) -> str:
