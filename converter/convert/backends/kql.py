@@ -19,6 +19,7 @@ from sigma.types import SigmaString, SpecialChars
 
 from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
+    SYSMON_PATH,
     registry_data,
     target_object_test,
 )
@@ -66,6 +67,11 @@ class CertdetectKustoBackend(KustoBackend):
             if cond.field == "RegistryValueData":
                 return self._plain(cond.field, registry_data(value), state)
         return self._plain(cond.field, value, state)
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        if field_name == SYSMON_PATH:  # an expression (kql_registry), not a column name
+            return field_name
+        return str(super().escape_and_quote_field(field_name))
 
     def _plain(self, field: str, value: Any, state: ConversionState) -> Any:
         """One comparison, converted as it is (no registry split)."""
