@@ -26,7 +26,7 @@ SIGMAHQ = SHARED / "conformance" / "sigmahq"
 PINNED = {
     "eql": (186, {"refused": 6, "field": 4, "log source": 7}),
     "spl": (188, {"refused": 8, "log source": 7}),
-    "kql": (183, {"refused": 13, "log source": 7}),
+    "kql": (187, {"refused": 9, "log source": 7}),
 }
 
 
