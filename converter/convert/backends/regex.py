@@ -4,9 +4,10 @@ The Sigma reference evaluates `|re` as Python's `re.search` (PCRE reads the cons
 same way). The targets' regex engines differ: Lucene (Elasticsearch `regex`) matches the whole
 value, has no anchors, reads `.` as any character and `\d`/`\s`/`\w` as ASCII classes; RE2
 (Kusto `matches regex`) searches, but its `$` is only the end of the text and its classes are
-ASCII too (`\s` and `\d` are written out as the code point ranges Python's `re` matches). `translate_regex` parses the pattern with Python's own parser and writes it again
+ASCII too. `translate_regex` parses the pattern with Python's own parser and writes it again
 for the target: case-insensitivity as explicit classes of the case variants Python's `re`
-accepts, `.` as "not a newline" unless `|s`, `$` as "end, or a newline that ends the value".
+accepts, `.` as "not a newline" unless `|s`, `$` as "end, or a newline that ends the value", and
+for RE2 `\s` and `\d` as the code point ranges Python's `re` matches.
 What has no faithful form raises UnsupportedShape.
 """
 
