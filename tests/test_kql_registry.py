@@ -287,6 +287,17 @@ SHAPES = [
     ),
     ("all-with-a-spanning-part", {"s": {"TargetObject|contains|all": ["Run*Ev", "il"]}}, True),
     ("all-split-and-rebuilt", {"s": {"TargetObject|endswith|all": ["Evil", "\\E*l"]}}, True),
+    ("regex-across-the-boundary", {"s": {"TargetObject|re": r"\\Run\\Ev.l$"}}, True),
+    ("regex-default-value", {"s": {"TargetObject|re": r"(?i)command\\\(default\)$"}}, True),
+    (
+        "negated-regex-filter",
+        {
+            "s": {"TargetObject|contains": "\\Run"},
+            "f": {"TargetObject|re": r"Run.Ev"},
+            "condition": "s and not f",
+        },
+        True,
+    ),
     ("list-of-wildcard-names", {"s": {"TargetObject|endswith": ["\\Ev?l", "\\Eva*"]}}, True),
 ]
 CATEGORIES = ("registry_set", "registry_add", "registry_delete", "registry_event")

@@ -21,6 +21,7 @@ from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
     SYSMON_PATH,
     registry_data,
+    target_object_regex,
     target_object_test,
 )
 from converter.convert.backends.refusals import Refusal, refuse_cased, refuse_non_ascii_case
@@ -98,6 +99,8 @@ class CertdetectKustoBackend(KustoBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         re2 = backend_regex(cond, RE2, "KQL")
+        if self._category in REGISTRY_CATEGORIES and cond.field == "RegistryKey":
+            return target_object_regex(re2, self._category)
         return f'{self.escape_and_quote_field(cond.field)} matches regex "{kql_string(re2)}"'
 
     def convert_condition_as_in_expression(

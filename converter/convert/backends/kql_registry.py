@@ -48,15 +48,35 @@ _TYPED_DATA = re.compile(r"(?i)[dq]word \(|binary data")
 
 def target_object_test(value: SigmaString, category: str | None, test: Test) -> str:
     """The KQL test for `TargetObject` holding `value` (a registry log source)."""
-    value_events = value_event_test(value, test)
+    return _per_action(
+        category,
+        value_event_test(value, test),
+        test("RegistryKey", value),
+        test("PreviousRegistryKey", value),
+    )
+
+
+def target_object_regex(re2: str, category: str | None) -> str:
+    """The KQL test for `TargetObject|re` (`re2` already in Kusto's dialect)."""
+
+    def test(field: str) -> str:
+        return f'{field} matches regex "{kql_string(re2)}"'
+
+    return _per_action(
+        category, test(SYSMON_PATH), test("RegistryKey"), test("PreviousRegistryKey")
+    )
+
+
+def _per_action(category: str | None, value_events: str, key_events: str, renamed: str) -> str:
+    """Each ActionType's test: Sysmon's TargetObject is the key and value name for value events,
+    the key for created and deleted keys, the old key for renamed ones."""
     if category == "registry_set":  # Sysmon 13 only: every row is RegistryValueSet
         return value_events
     return (
         '((ActionType in~ ("RegistryValueSet", "RegistryValueDeleted") and '
         f"{value_events}) or "
-        f'(ActionType in~ ("RegistryKeyCreated", "RegistryKeyDeleted") and '
-        f"{test('RegistryKey', value)}) or "
-        f'(ActionType =~ "RegistryKeyRenamed" and {test("PreviousRegistryKey", value)}))'
+        f'(ActionType in~ ("RegistryKeyCreated", "RegistryKeyDeleted") and {key_events}) or '
+        f'(ActionType =~ "RegistryKeyRenamed" and {renamed}))'
     )
 
 
