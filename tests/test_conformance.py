@@ -26,7 +26,7 @@ SIGMAHQ = SHARED / "conformance" / "sigmahq"
 PINNED = {
     "eql": (187, {"refused": 8, "field": 5, "not stored": 2, "log source": 1}),
     "spl": (191, {"refused": 9, "field": 1, "not stored": 1, "log source": 1}),
-    "kql": (182, {"refused": 20, "log source": 1}),
+    "kql": (186, {"refused": 16, "log source": 1}),
 }
 
 

@@ -38,6 +38,8 @@ NOT_FUNCTION = DOCS + "not-function"
 ISNOTEMPTY = DOCS + "isnotempty-function"
 ISEMPTY = DOCS + "isempty-function"
 NUMERICAL = DOCS + "numerical-operators"
+STRCAT = DOCS + "strcat-function"
+IFF = DOCS + "iff-function"
 
 TABLE = "DeviceProcessEvents"
 MISSING = object()  # the row has no value for the column
@@ -252,6 +254,24 @@ CASES = [
         "isnotempty-long", ISNOTEMPTY, "isnotempty(ProcessId)", (0, None), [0], column="ProcessId"
     ),
     Case("isempty-string", ISEMPTY, f"isempty({C})", ("", MISSING, "x"), [0, 1]),
+    # strcat() and iff(): the KQL registry correction rebuilds Sysmon's TargetObject with them
+    Case("strcat", STRCAT, f'strcat("a", {C}, "c") == "abc"', ("b", "B", MISSING), [0]),
+    Case("strcat-empty", STRCAT, f'strcat({C}, "\\\\") == "\\\\"', ("", MISSING, "x"), [0, 1]),
+    Case(
+        "strcat-contains-spans",
+        STRCAT,
+        f'strcat("HKLM\\\\Key", "\\\\", {C}) contains "KEY\\\\na"',
+        ("Name", "Other", MISSING),
+        [0],
+    ),
+    Case(
+        "iff",
+        IFF,
+        f'iff(isempty({C}), "(Default)", {C}) =~ "(default)"',
+        ("", MISSING, "(Default)", "x"),
+        [0, 1, 2],
+    ),
+    Case("iff-else", IFF, f'iff({C} == "a", "x", {C}) == "b"', ("a", "b", "x"), [1]),
     # null values: strings are never null; null vs non-null: == false, != true; where drops null
     Case("string-never-null", NULL_VALUES, f"isnull({C})", ("", MISSING), []),
     Case(

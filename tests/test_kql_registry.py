@@ -12,10 +12,13 @@ import pytest
 import yaml
 from sigma.rule import SigmaRule
 
+from converter.convert.conversion import convert_for_target
 from converter.core.events import WindowsEvent
 from converter.core.rules import RuleFile
 from converter.execute.ingest.defender import to_defender
 from converter.verify.conformance import DISAGREES, UNSUPPORTED, VERIFIED, Job, Verifier
+from converter.verify.kusto_validator import validate
+from converter.verify.vendor_check import require_validators
 
 REPO = Path(__file__).resolve().parents[1]
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -223,3 +226,139 @@ def test_the_old_double_split_disagrees_so_the_check_bites(
     report = verifier.verify(Job(the_rule, [registry(13, AMSI, "DWORD (0x00000000)")]))
     assert report.targets["kql"].status == DISAGREES
     assert report.failed
+
+
+# --- Values the split cannot test exactly: the path Sysmon writes, rebuilt (SYSMON_PATH) --------
+# Shapes written here for the boundary between key and value name, each run on events built for
+# it: value events whose names and keys share text, the default value, and key-only actions.
+
+RUN = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run"
+OPEN = "HKU\\S-1-5-21-1004336348-1177238915-682003330-1001_Classes\\ms-x\\shell\\open\\command"
+BOUNDARY_EVENTS = (
+    registry(13, f"{RUN}\\Evil", "C:\\evil.exe"),
+    registry(13, f"{RUN}\\(Default)", "C:\\default.exe"),
+    registry(13, f"{RUN}Once\\Sub\\Evil", "C:\\evil.exe"),
+    registry(13, f"{RUN}\\Ev\\il", "x"),  # key ...\Run\Ev, value il
+    registry(13, f"{OPEN}\\(Default)", "C:\\open.exe"),
+    registry(13, f"{OPEN}\\DelegateExecute", ""),
+    registry(12, f"{RUN}\\Eval", EventType="DeleteValue"),
+    registry(12, f"{RUN}\\(Default)", EventType="DeleteValue"),
+    registry(12, f"{RUN}\\Evil", EventType="CreateKey"),
+    registry(12, f"{RUN}\\Ev1l", EventType="DeleteKey"),
+    registry(14, f"{RUN}\\Evxl", EventType="RenameKey", NewName=f"{RUN}\\Renamed"),
+)
+
+# (id, detection, the query tests the rebuilt path)
+SHAPES = [
+    ("star-in-value-name", {"s": {"TargetObject|endswith": "\\Run\\Ev*l"}}, True),
+    ("question-mark-in-value-name", {"s": {"TargetObject": "*\\Run\\Ev?l"}}, True),
+    ("star-spans-the-boundary", {"s": {"TargetObject|contains": "Run*Evil"}}, True),
+    ("question-mark-is-the-boundary", {"s": {"TargetObject|endswith": "Run?Evil"}}, True),
+    ("star-before-the-name", {"s": {"TargetObject|endswith": "*Evil"}}, False),
+    ("star-in-the-key", {"s": {"TargetObject": "HKLM\\SOFTWARE\\Micro*\\Run\\Evil"}}, False),
+    ("star-at-the-boundary", {"s": {"TargetObject": "*\\Run*\\Evil"}}, False),
+    ("star-in-key-and-trailing", {"s": {"TargetObject": "*\\Run*\\Ev*"}}, False),
+    ("star-in-key-and-name", {"s": {"TargetObject": "*\\Run*\\E*l"}}, True),
+    ("default-value-split", {"s": {"TargetObject|endswith": "\\command\\(Default)"}}, False),
+    ("default-value-prefix-star", {"s": {"TargetObject|endswith": "\\command\\(Def*"}}, False),
+    ("default-value-star", {"s": {"TargetObject|endswith": "\\command\\(De*lt)"}}, True),
+    ("default-value-spans", {"s": {"TargetObject|contains": "command?(Default)"}}, True),
+    ("default-value-prefix", {"s": {"TargetObject|endswith": "Run\\(Default)"}}, False),
+    ("trailing-backslash", {"s": {"TargetObject|endswith": "\\Run\\"}}, True),
+    ("trailing-backslash-contains", {"s": {"TargetObject|contains": "\\Run\\"}}, False),
+    ("trailing-backslash-startswith", {"s": {"TargetObject|startswith": f"{RUN}\\"}}, False),
+    (
+        "negated-filter-with-a-wildcard-name",
+        {
+            "s": {"TargetObject|contains": "\\CurrentVersion\\Run"},
+            "f": {"TargetObject|endswith": "\\Ev*l"},
+            "condition": "s and not f",
+        },
+        True,
+    ),
+    (
+        "negated-filter-spanning",
+        {
+            "s": {"TargetObject|contains": "\\Run"},
+            "f": {"TargetObject|contains": "Run*Evil"},
+            "condition": "s and not f",
+        },
+        True,
+    ),
+    ("all-with-a-spanning-part", {"s": {"TargetObject|contains|all": ["Run*Ev", "il"]}}, True),
+    ("all-split-and-rebuilt", {"s": {"TargetObject|endswith|all": ["Evil", "\\E*l"]}}, True),
+    ("regex-across-the-boundary", {"s": {"TargetObject|re": r"\\Run\\Ev.l$"}}, True),
+    ("regex-default-value", {"s": {"TargetObject|re": r"(?i)command\\\(default\)$"}}, True),
+    (
+        "negated-regex-filter",
+        {
+            "s": {"TargetObject|contains": "\\Run"},
+            "f": {"TargetObject|re": r"Run.Ev"},
+            "condition": "s and not f",
+        },
+        True,
+    ),
+    ("list-of-wildcard-names", {"s": {"TargetObject|endswith": ["\\Ev?l", "\\Eva*"]}}, True),
+]
+CATEGORIES = ("registry_set", "registry_add", "registry_delete", "registry_event")
+
+
+def kql_query(verifier: Verifier, the_rule: RuleFile) -> str:
+    (target,) = [t for t in verifier._targets if t.spec.name == "kql"]
+    return convert_for_target(target.backends, the_rule).query
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize(
+    ("detection", "rebuilt"), [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES]
+)
+def test_a_value_across_the_boundary_agrees_with_the_reference(
+    verifier: Verifier, category: str, detection: dict[str, Any], rebuilt: bool
+) -> None:
+    the_rule = rule({"condition": "s", **detection}, category)
+    report = verifier.verify(Job(the_rule, BOUNDARY_EVENTS))
+    verdict = report.targets["kql"]
+    assert verdict.status == VERIFIED, verdict.reason
+    assert ("strcat(" in kql_query(verifier, the_rule)) is rebuilt
+
+
+def test_every_shape_selects_some_events_and_not_all(verifier: Verifier) -> None:
+    # a shape that matches nothing, or everything, would pass against any query
+    counts = {}
+    for name, detection, _ in SHAPES:
+        the_rule = rule({"condition": "s", **detection}, "registry_event")
+        counts[name] = verifier.verify(Job(the_rule, BOUNDARY_EVENTS)).sigma
+    outside = {n: c for n, c in counts.items() if not 0 < c < len(BOUNDARY_EVENTS)}
+    # a Sysmon path never ends with `\`: what that shape checks is that no (Default) row matches
+    assert outside == {"trailing-backslash": 0}
+
+
+def test_the_rebuilt_path_without_the_default_name_disagrees_so_the_check_bites(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Swap in the path without iff(): the default value's row would end with `\`, not
+    # `\(Default)`, and the reference's match is missed.
+    from converter.convert.backends import kql, kql_registry
+
+    wrong = 'strcat(RegistryKey, "\\\\", RegistryValueName)'
+    monkeypatch.setattr(kql_registry, "SYSMON_PATH", wrong)
+    monkeypatch.setattr(kql, "SYSMON_PATH", wrong)
+    the_rule = rule({"s": {"TargetObject|contains": "command?(Default)"}, "condition": "s"})
+    report = verifier.verify(Job(the_rule, BOUNDARY_EVENTS))
+    assert report.sigma == 1
+    assert report.targets["kql"].status == DISAGREES
+
+
+def test_kusto_language_accepts_the_rebuilt_path(verifier: Verifier) -> None:
+    queries = {
+        f"{name}/{category}": kql_query(verifier, rule({"condition": "s", **detection}, category))
+        for name, detection, rebuilt in SHAPES
+        if rebuilt
+        for category in ("registry_set", "registry_event")
+    }
+    check = validate(queries)
+    if check.skipped is not None:
+        if require_validators():
+            pytest.fail(f"CI=true needs Kusto.Language: {check.skipped}")
+        pytest.skip(check.skipped)
+    assert {name: check.errors(name) for name in queries if check.errors(name)} == {}

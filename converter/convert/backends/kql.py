@@ -21,7 +21,9 @@ from sigma.types import SigmaNumber, SigmaString, SpecialChars
 from converter.convert.backends.accounts import KUSTO_ACCOUNT_FIELDS, check_account_value
 from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
+    SYSMON_PATH,
     registry_data,
+    target_object_regex,
     target_object_test,
 )
 from converter.convert.backends.refusals import (
@@ -104,6 +106,11 @@ class CertdetectKustoBackend(KustoBackend):
                 return self._plain(cond.field, registry_data(value), state)
         return self._plain(cond.field, value, state)
 
+    def escape_and_quote_field(self, field_name: str) -> str:
+        if field_name == SYSMON_PATH:  # an expression (kql_registry), not a column name
+            return field_name
+        return str(super().escape_and_quote_field(field_name))
+
     def _plain(self, field: str, value: Any, state: ConversionState) -> Any:
         """One comparison, converted as it is (no registry split)."""
         if isinstance(value, SigmaString) and _needs_regex(value):
@@ -154,6 +161,8 @@ class CertdetectKustoBackend(KustoBackend):
     ) -> Any:
         self._check_account(cond)
         re2 = backend_regex(cond, RE2, "KQL")
+        if self._category in REGISTRY_CATEGORIES and cond.field == "RegistryKey":
+            return target_object_regex(re2, self._category)
         return f'{self.escape_and_quote_field(cond.field)} matches regex "{kql_string(re2)}"'
 
     def convert_condition_as_in_expression(

@@ -11,6 +11,12 @@ name never holds one; a Sigma test on `TargetObject` is therefore a test on
 deleted keys and on `PreviousRegistryKey` for renamed ones (Sysmon 14's TargetObject is the old
 name). `Details` (`RegistryValueData`) holds DWORD and QWORD data as decimal text.
 
+Where the value's last backslash is the boundary for certain, the test stays on the two columns
+(Defender can use their indexes); where a wildcard could span or match the boundary, or the
+value ends with `\\` (which would read as the default value's empty name), it is tested on
+`SYSMON_PATH`, the path Sysmon writes, rebuilt with Kusto's `strcat` and `iff`
+(learn.microsoft.com/kusto/query/strcat-function, iff-function).
+
 Each function takes `test(field, value)`: the backend's own conversion of one plain comparison,
 which never splits again.
 """
@@ -33,29 +39,50 @@ REGISTRY_CATEGORIES = frozenset(
     {"registry_set", "registry_add", "registry_delete", "registry_event"}
 )
 DEFAULT_NAME = "(default)"  # Sysmon's name of the default value, compared case-insensitively
+# A value event's TargetObject as Sysmon writes it: key, backslash, value name or "(Default)".
+SYSMON_PATH = (
+    'strcat(RegistryKey, "\\\\", iff(isempty(RegistryValueName), "(Default)", RegistryValueName))'
+)
 _TYPED_DATA = re.compile(r"(?i)[dq]word \(|binary data")
-
-
-def _refuse(value: SigmaString, why: str) -> UnsupportedShape:
-    return UnsupportedShape(f"KQL: TargetObject value {str(value)!r}: {why}")
 
 
 def target_object_test(value: SigmaString, category: str | None, test: Test) -> str:
     """The KQL test for `TargetObject` holding `value` (a registry log source)."""
-    value_events = value_event_test(value, test)
+    return _per_action(
+        category,
+        value_event_test(value, test),
+        test("RegistryKey", value),
+        test("PreviousRegistryKey", value),
+    )
+
+
+def target_object_regex(re2: str, category: str | None) -> str:
+    """The KQL test for `TargetObject|re` (`re2` already in Kusto's dialect)."""
+
+    def test(field: str) -> str:
+        return f'{field} matches regex "{kql_string(re2)}"'
+
+    return _per_action(
+        category, test(SYSMON_PATH), test("RegistryKey"), test("PreviousRegistryKey")
+    )
+
+
+def _per_action(category: str | None, value_events: str, key_events: str, renamed: str) -> str:
+    """Each ActionType's test: Sysmon's TargetObject is the key and value name for value events,
+    the key for created and deleted keys, the old key for renamed ones."""
     if category == "registry_set":  # Sysmon 13 only: every row is RegistryValueSet
         return value_events
     return (
         '((ActionType in~ ("RegistryValueSet", "RegistryValueDeleted") and '
         f"{value_events}) or "
-        f'(ActionType in~ ("RegistryKeyCreated", "RegistryKeyDeleted") and '
-        f"{test('RegistryKey', value)}) or "
-        f'(ActionType =~ "RegistryKeyRenamed" and {test("PreviousRegistryKey", value)}))'
+        f'(ActionType in~ ("RegistryKeyCreated", "RegistryKeyDeleted") and {key_events}) or '
+        f'(ActionType =~ "RegistryKeyRenamed" and {renamed}))'
     )
 
 
 def value_event_test(value: SigmaString, test: Test) -> str:
-    """`RegistryKey + "\\" + RegistryValueName` holds `value` (the name has no backslash)."""
+    """`RegistryKey + "\\" + RegistryValueName` holds `value` (the name has no backslash):
+    split at the value's last backslash where that is exact, else on `SYSMON_PATH`."""
     parts = list(value.s)
     lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
     trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
@@ -63,15 +90,19 @@ def value_event_test(value: SigmaString, test: Test) -> str:
     boundary = _last_backslash(core)
     if boundary is None:
         if any(isinstance(part, SpecialChars) for part in core):
-            raise _refuse(value, "a wildcard without a backslash may span key and value name")
+            return test(SYSMON_PATH, value)  # the wildcard may span key and value name
         return _without_backslash("".join(core), lead, trail, value, test)
     index, position = boundary
     last = core[index]
     assert isinstance(last, str)
     name_parts = [last[position + 1 :], *core[index + 1 :]]
     if any(isinstance(part, SpecialChars) for part in name_parts):
-        raise _refuse(value, "a wildcard in the value name part may match a backslash")
+        return test(SYSMON_PATH, value)  # the wildcard may match the boundary backslash
     name = "".join(str(part) for part in name_parts)
+    if not name and not trail:
+        # a Sysmon path never ends with `\`, while the split would read the empty (default)
+        # value name as the end of one
+        return test(SYSMON_PATH, value)
     key = _sigma_string([SpecialChars.WILDCARD_MULTI] * lead + [*core[:index], last[:position]])
     key_test = _key_test(key, test)
     if not trail:  # equals, endswith: the value ends with the whole value name

@@ -6,7 +6,8 @@ value, has no anchors, reads `.` as any character and `\d`/`\s`/`\w` as ASCII cl
 (Kusto `matches regex`) searches, but its `$` is only the end of the text and its classes are
 ASCII too. `translate_regex` parses the pattern with Python's own parser and writes it again
 for the target: case-insensitivity as explicit classes of the case variants Python's `re`
-accepts, `.` as "not a newline" unless `|s`, `$` as "end, or a newline that ends the value".
+accepts, `.` as "not a newline" unless `|s`, `$` as "end, or a newline that ends the value", and
+for RE2 `\s` and `\d` as the code point ranges Python's `re` matches.
 What has no faithful form raises UnsupportedShape.
 """
 
@@ -136,7 +137,7 @@ class _RegexWriter:
                 return body + "?"
             return body + (f"{{{low}}}" if low == high else f"{{{low},{high}}}")
         if op is _OP.AT and (arg is _OP.AT_BOUNDARY or arg is _OP.AT_NON_BOUNDARY):
-            raise UnsupportedShape(f"the target reads {CLASS_REASON}")
+            raise UnsupportedShape(f"the target reads {self.class_reason}")
         if op is _OP.AT:
             raise UnsupportedShape("anchors are supported only at the start and the end")
         name = _CONSTRUCTS.get(str(op), str(op).lower())
@@ -177,15 +178,58 @@ class _RegexWriter:
                     members.extend(self.char(c, in_class=True) for c in _case_variants(chr(code)))
             elif op is _OP.RANGE:
                 raise UnsupportedShape("a case-insensitive range wider than 256 characters")
+            elif op is _OP.CATEGORY and self.dialect == RE2 and str(arg) in _UNICODE_CATEGORIES:
+                members.extend(_re2_ranges(str(arg)))
             else:
-                raise UnsupportedShape(f"the target reads {CLASS_REASON}")
+                raise UnsupportedShape(f"the target reads {self.class_reason}")
         return "[" + ("^" if negated else "") + "".join(dict.fromkeys(members)) + "]"
+
+    @property
+    def class_reason(self) -> str:
+        return RE2_CLASS_REASON if self.dialect == RE2 else CLASS_REASON
 
 
 CLASS_REASON = (
     "\\d, \\w, \\s and \\b as ASCII classes, Sigma's reference (Python re) as Unicode "
     "classes; spell the class out, e.g. [0-9]"
 )
+RE2_CLASS_REASON = (
+    "\\w and \\b as ASCII classes, Sigma's reference (Python re) as Unicode classes; spell "
+    "the class out, e.g. [A-Za-z0-9_]"
+)
+# Python's re (str patterns) reads \s and \d as Unicode classes (str.isspace(), category Nd:
+# docs.python.org/3/library/re.html); RE2 reads them as ASCII classes
+# (github.com/google/re2/wiki/Syntax), so they are written out as the code point ranges Python's
+# re itself matches.
+_UNICODE_CATEGORIES = {
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+}
+# surrogates never occur in UTF-8 text, and RE2 refuses them in a class
+_CODE_POINTS = (range(0, 0xD800), range(0xE000, 0x110000))
+
+
+@cache
+def unicode_class_ranges(category: str) -> tuple[tuple[int, int], ...]:
+    """The code point ranges Python's re matches with the class escape `category`."""
+    runs = re.compile(_UNICODE_CATEGORIES[category] + "+")
+    ranges = []
+    for points in _CODE_POINTS:
+        text = "".join(map(chr, points))
+        for match in runs.finditer(text):
+            ranges.append((points.start + match.start(), points.start + match.end() - 1))
+    return tuple(ranges)
+
+
+def _re2_ranges(category: str) -> list[str]:
+    return [
+        f"\\x{{{low:x}}}" if low == high else f"\\x{{{low:x}}}-\\x{{{high:x}}}"
+        for low, high in unicode_class_ranges(category)
+    ]
+
+
 _CONSTRUCTS = {
     "ASSERT": "a lookaround",
     "ASSERT_NOT": "a negative lookaround",
