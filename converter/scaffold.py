@@ -73,6 +73,20 @@ _PROCESS = Example(
 )
 
 
+# Sysmon 3 fields as the schema names them; the ports differ between match and lookalike.
+_CONNECTION = {
+    "Image": _TOOL,
+    "User": "EXAMPLE\\alice",
+    "Protocol": "tcp",
+    "Initiated": "true",
+    "SourceIsIpv6": "false",
+    "SourceIp": "10.0.0.5",
+    "SourcePort": "50000",
+    "DestinationIsIpv6": "false",
+    "DestinationIp": "203.0.113.10",
+}
+
+
 def _registry(event_id: int, event_type: str, details: dict[str, str]) -> Example:
     # No trailing backslash in the value: microsoft_xdr's HKLM replacement breaks it (finding 1),
     # and Defender's RegistryKey holds the key without the value name (finding 2).
@@ -124,6 +138,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         ("PipeName: '\\example-certgen-pipe'",),
         {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-certgen-pipe"},
         {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-settings-pipe"},
+    ),
+    ("windows", "network_connection"): Example(
+        SYSMON_CHANNEL,
+        3,
+        ("Image|endswith: '\\example-certgen.exe'", "DestinationPort: 8443"),
+        {**_CONNECTION, "DestinationPort": "8443"},
+        {**_CONNECTION, "DestinationPort": "443"},
     ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),

@@ -178,6 +178,42 @@ def test_sysmon_pipe_created_names_the_pipe_in_file_name():
     assert doc["winlog"]["event_data"] == {"EventType": "CreatePipe"}
 
 
+def test_sysmon_network_connection_fills_source_destination_and_network():
+    doc = to_ecs(load("sysmon_3_network_connection.json"))
+    assert doc["event"]["category"] == ["network"]
+    assert doc["event"]["type"] == ["start", "connection", "protocol"]
+    assert doc["source"] == {"ip": "10.1.2.42", "port": 50112}  # SourceHostname "-" dropped
+    assert doc["destination"] == {"ip": "10.1.0.10", "port": 443}
+    # Initiated "true" is egress; the destination's port name is the protocol
+    assert doc["network"] == {
+        "transport": "tcp",
+        "protocol": "https",
+        "direction": "egress",
+        "type": "ipv4",
+    }
+    assert doc["related"]["ip"] == ["10.1.2.42", "10.1.0.10"]
+    assert doc["process"]["name"] == "powershell.exe"
+    assert "event_data" not in doc["winlog"]  # every network field is renamed or removed
+
+
+def test_sysmon_network_connection_keeps_hosts_and_drops_what_is_no_ip_address():
+    record = json.loads((FILES / "sysmon_3_network_connection.json").read_text(encoding="utf-8"))
+    data = record["Event"]["EventData"]
+    data.update(
+        Initiated="false",
+        SourceIp="not-an-ip",
+        DestinationHostname="dc01.corp.example.com",
+        DestinationPortName="-",
+        SourcePortName="epmap",
+    )
+    doc = to_ecs(parse_windows_event(record))
+    assert "source" in doc and "ip" not in doc["source"]  # the convert processor fails quietly
+    assert doc["destination"]["domain"] == "dc01.corp.example.com"
+    assert doc["network"]["direction"] == "ingress"
+    assert doc["network"]["protocol"] == "epmap"  # the source's name when no destination's
+    assert doc["related"]["ip"] == ["10.1.0.10"]
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))
@@ -397,7 +433,7 @@ def test_security_argv_keeps_quotes_and_empty_strings(command_line, args):
 
 
 def test_unsupported_events_are_none():
-    assert to_ecs(load("sysmon_3_network_unsupported.json")) is None
+    assert to_ecs(load("sysmon_25_process_tampering_unsupported.json")) is None
 
 
 def test_real_mdecrevoisier_events_are_not_supported_event_types():

@@ -117,6 +117,18 @@ def test_sysmon_process_access_fields():
     assert fields["signature_id"] == ["10"]
 
 
+def test_sysmon_network_connection_fields():
+    fields = to_splunk(load("sysmon_3_network_connection.json")).fields
+    # the raw names the Splunk pipeline searches, and the Network_Traffic renames
+    assert fields["Initiated"] == ["true"]
+    assert fields["DestinationPort"] == ["443"]
+    assert fields["dest_ip"] == ["10.1.0.10"]
+    assert fields["src_port"] == ["50112"]
+    assert fields["transport"] == ["tcp"]
+    assert fields["signature_id"] == ["3"]
+    assert "dest" not in fields  # not the Computer, as for file and registry events
+
+
 def test_sysmon_pipe_created_fields():
     fields = to_splunk(load("sysmon_17_pipe_created_from_public.json")).fields
     assert fields["PipeName"] == ["\\dumper_out"]
@@ -221,7 +233,7 @@ def test_sysmon_for_linux_source_raw_and_fields():
 
 
 def test_unsupported_events_are_none():
-    assert to_splunk(load("sysmon_3_network_unsupported.json")) is None
+    assert to_splunk(load("sysmon_25_process_tampering_unsupported.json")) is None
 
 
 def test_real_mdecrevoisier_events_are_not_supported_event_types():

@@ -120,6 +120,7 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "file.x509.subject.country file.x509.subject.locality file.x509.subject.organization "
         "file.x509.subject.state_or_province file.x509.version_number host.architecture "
         "host.hostname host.name host.os.type network.transport process.args "
+        "source.domain destination.domain network.protocol network.direction network.type "
         "process.entity_id process.hash.md5 process.hash.sha1 process.hash.sha256 "
         "process.parent.args process.parent.entity_id process.pe.company process.pe.description "
         "process.pe.file_version process.pe.imphash process.pe.original_file_name "

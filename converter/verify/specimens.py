@@ -7,7 +7,7 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
+events 1, 3, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
 auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
@@ -114,6 +114,22 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "TargetFilename": "C:\\Windows\\Temp\\example.txt",
         "CreationUtcTime": "2026-01-01 00:00:00.000",
         "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 3): {
+        **_SYSMON_COMMON,
+        "User": "EXAMPLE\\alice",
+        "Protocol": "tcp",
+        "Initiated": "true",
+        "SourceIsIpv6": "false",
+        "SourceIp": "10.0.0.5",
+        "SourceHostname": "example.corp.example",
+        "SourcePort": "50000",
+        "SourcePortName": "example-src",
+        "DestinationIsIpv6": "false",
+        "DestinationIp": "203.0.113.10",
+        "DestinationHostname": "example.example.net",
+        "DestinationPort": "443",
+        "DestinationPortName": "https",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
     (SYSMON_CHANNEL, 17): {

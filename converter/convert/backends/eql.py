@@ -1,9 +1,9 @@
 """The Elastic EQL backend, corrected (docs/converter-defects.md).
 
 `|cased` values become case-sensitive `like`, `|re` values Lucene regexes that match what the
-Sigma reference matches, booleans `==`; literal wildcards and non-ASCII case folding are refused,
-and so is a field Elastic maps as analysed text with no keyword form (`core.elastic_fields`):
-Elasticsearch's EQL rejects every comparison on it.
+Sigma reference matches, booleans and numbers on numeric fields `==`; literal wildcards and
+non-ASCII case folding are refused, and so is a field Elastic maps as analysed text with no
+keyword form (`core.elastic_fields`): Elasticsearch's EQL rejects every comparison on it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sigma.backends.elasticsearch import EqlBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCasedString
+from sigma.types import SigmaCasedString, SigmaNumber
 
 from converter.convert.backends.refusals import (
     Refusal,
@@ -23,7 +23,7 @@ from converter.convert.backends.refusals import (
 )
 from converter.convert.backends.regex import LUCENE, backend_regex
 from converter.convert.backends.strings import eql_string
-from converter.core.elastic_fields import ELASTIC_FIELDS
+from converter.core.elastic_fields import ELASTIC_FIELDS, NUMERIC_TYPES, elastic_field
 
 
 class CertdetectEqlBackend(EqlBackend):
@@ -62,6 +62,9 @@ class CertdetectEqlBackend(EqlBackend):
         # `like~ (...)` lists are case-insensitive: never put |cased values in one.
         if any(isinstance(getattr(arg, "value", None), SigmaCasedString) for arg in cond.args):
             return False
+        # `like~ (...)` is a string operator too: numbers on a numeric field are `==` each.
+        if any(_numeric_comparison(arg) for arg in cond.args):
+            return False
         return super().decide_convert_condition_as_in_expression(cond, state)
 
     def convert_condition_field_eq_val_bool(
@@ -72,8 +75,25 @@ class CertdetectEqlBackend(EqlBackend):
         value = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
         return f"{self.escape_and_quote_field(cond.field)} == {value}"
 
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Stock writes `destination.port:3389`; on a numeric field (`long` in the mapping)
+        # Elasticsearch's EQL rejects `:` ("Expected string not number"); `==` compares numbers.
+        if _numeric_comparison(cond):
+            return f"{self.escape_and_quote_field(cond.field)} == {cond.value}"
+        return super().convert_condition_field_eq_val_num(cond, state)
+
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         lucene = backend_regex(cond, LUCENE, "EQL")
         return f'{self.escape_and_quote_field(cond.field)} regex "{eql_string(lucene)}"'
+
+
+def _numeric_comparison(cond: Any) -> bool:
+    """A number compared with a field Elastic maps as a number."""
+    if not isinstance(getattr(cond, "value", None), SigmaNumber):
+        return False
+    mapping = elastic_field(cond.field)
+    return mapping is not None and mapping.type in NUMERIC_TYPES

@@ -3,8 +3,8 @@
 Values with inner or `?` wildcards become anchored, case-insensitive RE2 regexes, `|re` values
 RE2 regexes that match what the Sigma reference matches, `|all` lists stay equality tests, Sysmon
 registry paths and data are tested on the columns Defender stores them in (`kql_registry`), and
-user hives are spelled `HKEY_CURRENT_USER\\<SID>`; `|cased` and non-ASCII case folding are
-refused.
+user hives are spelled `HKEY_CURRENT_USER\\<SID>`; `|cased`, non-ASCII case folding and
+`|cidr` (which the offline engine cannot run) are refused.
 """
 
 from __future__ import annotations
@@ -15,14 +15,19 @@ from sigma.backends.kusto import KustoBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import SigmaNumber, SigmaString, SpecialChars
 
 from converter.convert.backends.kql_registry import (
     REGISTRY_CATEGORIES,
     registry_data,
     target_object_test,
 )
-from converter.convert.backends.refusals import Refusal, refuse_cased, refuse_non_ascii_case
+from converter.convert.backends.refusals import (
+    Refusal,
+    UnsupportedShape,
+    refuse_cased,
+    refuse_non_ascii_case,
+)
 from converter.convert.backends.regex import RE2, RE2_SPECIAL, backend_regex
 from converter.convert.backends.strings import kql_string
 
@@ -76,6 +81,16 @@ class CertdetectKustoBackend(KustoBackend):
             ConditionFieldEqualsValueExpression(field, value), state
         )
 
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Stock writes ipv4_is_in_range / ipv6_is_match, which Defender runs; the offline engine
+        # (duckdb-kql) has no translation for either, so such a query could not be verified.
+        raise UnsupportedShape(
+            f"{cond.field}|cidr: the KQL engine (duckdb-kql) cannot execute ipv4_is_in_range or "
+            "ipv6_is_match, so the query cannot be verified offline"
+        )
+
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
@@ -85,6 +100,10 @@ class CertdetectKustoBackend(KustoBackend):
             and arg.field in ("RegistryKey", "RegistryValueData")
             for arg in cond.args
         ):
+            return False
+        # Stock quotes numbers into `in~ ("4444", "8443")`, a string operator that Kusto refuses
+        # on an int column such as RemotePort; each number stays `==`, as a single one does.
+        if any(isinstance(getattr(arg, "value", None), SigmaNumber) for arg in cond.args):
             return False
         return bool(super().decide_convert_condition_as_in_expression(cond, state))
 

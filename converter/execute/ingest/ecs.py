@@ -40,6 +40,8 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
+- Sysmon 3 (network connection): `converter.execute.ingest.ecs_network` sets `source.*`,
+  `destination.*`, `network.*` and `related.ip` as the pipeline's network section does.
 - Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
   `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
@@ -64,12 +66,14 @@ from converter.core.logsources import (
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
 )
+from converter.execute.ingest.ecs_network import NETWORK_CLEANUP, network_fields
 
 Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
+    3: (["network"], ["start", "connection", "protocol"]),
     7: (["process"], ["change"]),
     10: (["process"], ["access"]),
     11: (["file"], ["creation"]),
@@ -374,11 +378,13 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     if "PipeName" in data:
         _node(doc, "file")["name"] = data.pop("PipeName")
 
+    if code == 3:
+        network_fields(doc, data)
     _sysmon_user(doc, data.get("User"))
     if code in (12, 13, 14) and "TargetObject" in data:
         doc["registry"] = _registry(data["TargetObject"], data.get("Details"))
 
-    for name in _SYSMON_CLEANUP + (_LINUX_CLEANUP if linux else ()):
+    for name in _SYSMON_CLEANUP + NETWORK_CLEANUP + (_LINUX_CLEANUP if linux else ()):
         data.pop(name, None)
     if data:
         doc["winlog"]["event_data"] = data

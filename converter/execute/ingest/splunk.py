@@ -5,7 +5,7 @@ module builds them the way the add-ons do, not the way a Sigma pipeline assumes.
 Splunk Add-on for Sysmon 5.0.1 (Splunk_TA_microsoft_sysmon, Splunkbase 5709) and the Splunk
 Add-on for Microsoft Windows 10.0.1 (Splunk_TA_windows, 4688 and 4104), as Splunk documents
 what they yield in its security_content data sources (`data_sources/sysmon_eventid_1.yml`,
-`_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `windows_event_log_security_4688.yml`,
+`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `windows_event_log_security_4688.yml`,
 `powershell_script_block_logging_4104.yml`, `sysmon_for_linux_eventid_1.yml`: `source`,
 `sourcetype`, the extracted `fields`, and the CIM `field_mappings`):
 
@@ -52,7 +52,7 @@ XML_SOURCETYPE = "XmlWinEventLog"
 LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
-_SYSMON_IDS = frozenset({1, 7, 10, 11, 12, 13, 14, 17, 18})
+_SYSMON_IDS = frozenset({1, 3, 7, 10, 11, 12, 13, 14, 17, 18})
 # transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
 _TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
 
@@ -224,7 +224,9 @@ def _sysmon_cim(code: int, fields: dict[str, list[str]]) -> None:
         _set(fields, "user", user.rsplit("\\", 1)[-1] if user else None)
     fields["vendor_product"] = ["Microsoft Sysmon"]
     fields["signature_id"] = list(fields["EventCode"])
-    if code == 11:
+    if code == 3:
+        _network_cim(fields)
+    elif code == 11:
         _file_cim(fields)
     elif code in (12, 13, 14):
         _registry_cim(code, fields)
@@ -238,6 +240,20 @@ def _file_cim(fields: dict[str, list[str]]) -> None:
     fields["object_category"] = ["file"]
     created = _value(fields, "UtcTime") == _value(fields, "CreationUtcTime")
     fields["action"] = ["created" if created else "modified"]
+
+
+def _network_cim(fields: dict[str, list[str]]) -> None:
+    # sysmon_eventid_3.yml lists the Network_Traffic fields without their mapping; only the
+    # one-to-one renames are modelled (`dest`, `src`, `direction`, `app` are not).
+    fields.pop("dest", None)  # the Computer alias above is the image-load and file pages' dest
+    for source, target in (
+        ("SourceIp", "src_ip"),
+        ("SourcePort", "src_port"),
+        ("DestinationIp", "dest_ip"),
+        ("DestinationPort", "dest_port"),
+        ("Protocol", "transport"),
+    ):
+        _alias(fields, source, target)
 
 
 def _registry_cim(code: int, fields: dict[str, list[str]]) -> None:

@@ -1,0 +1,73 @@
+"""`certdetect verify` on SigmaHQ-style rules of the Sysmon log sources beyond process creation:
+each target is verified on the recorded events or unsupported with its reason, never disagrees."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+
+from .conftest import FILES, REPO
+
+SYSMON = FILES / "verify" / "sysmon"
+
+# rule file stem -> (events file, reference matches, target -> status or the reason's start)
+EXPECTED = {
+    "net_connection_win_rdp_outbound_unusual_process": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "RemoteIP|cidr: the KQL engine"},
+    ),
+    "net_connection_win_tunnel_domain": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
+    "net_connection_win_script_host_uncommon_port": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
+}
+
+
+def verify(rule: str, events: str) -> dict[str, object]:
+    result = CliRunner().invoke(
+        main,
+        [
+            "verify",
+            "--project",
+            str(REPO),
+            "--rules",
+            str(SYSMON / "rules" / f"{rule}.yml"),
+            "--format",
+            "jsonl",
+            str(SYSMON / events),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    line: dict[str, object] = json.loads(result.stdout)
+    return line
+
+
+@pytest.mark.parametrize("rule", sorted(EXPECTED))
+def test_each_target_is_verified_or_unsupported_with_the_reason(rule: str) -> None:
+    events, sigma, expected = EXPECTED[rule]
+    line = verify(rule, events)
+    matches, status, reasons = line["matches"], line["status"], line["reasons"]
+    assert isinstance(matches, dict) and isinstance(status, dict) and isinstance(reasons, dict)
+    assert matches["sigma"] == sigma
+    for target, want in expected.items():
+        if want == "verified":
+            assert status[target] == "verified", reasons.get(target)
+            assert matches[target] == sigma
+        else:
+            assert status[target] == "unsupported"
+            assert reasons[target].startswith(want)
+
+
+def test_every_rule_file_has_an_expectation() -> None:
+    assert sorted(path.stem for path in (SYSMON / "rules").glob("*.yml")) == sorted(EXPECTED)
