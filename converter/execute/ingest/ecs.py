@@ -40,8 +40,7 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
-- Sysmon 3 (network connection): `converter.execute.ingest.ecs_network` sets `source.*`,
-  `destination.*`, `network.*` and `related.ip` as the pipeline's network section does.
+- Sysmon 3 (network connection): `source.*`, `destination.*`, `network.*` in `ecs_network`.
 - Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
   `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
