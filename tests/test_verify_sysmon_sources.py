@@ -4,6 +4,7 @@ each target is verified on the recorded events or unsupported with its reason, n
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +27,16 @@ EXPECTED = {
         1,
         {"eql": "verified", "spl": "verified", "kql": "verified"},
     ),
+    "net_connection_win_powershell_https_outbound": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
+    "net_connection_win_link_local_destination": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "Elastic maps destination.ip as ip", "spl": "verified", "kql": "verified"},
+    ),
     "net_connection_win_script_host_uncommon_port": (
         "network_connection.jsonl",
         1,
@@ -34,7 +45,7 @@ EXPECTED = {
 }
 
 
-def verify(rule: str, events: str) -> dict[str, object]:
+def verify(rule: str, events: str | Path) -> dict[str, object]:
     result = CliRunner().invoke(
         main,
         [
@@ -45,7 +56,7 @@ def verify(rule: str, events: str) -> dict[str, object]:
             str(SYSMON / "rules" / f"{rule}.yml"),
             "--format",
             "jsonl",
-            str(SYSMON / events),
+            str(SYSMON / events),  # an absolute path stays itself
         ],
     )
     assert result.exit_code == 0, result.output
@@ -71,3 +82,11 @@ def test_each_target_is_verified_or_unsupported_with_the_reason(rule: str) -> No
 
 def test_every_rule_file_has_an_expectation() -> None:
     assert sorted(path.stem for path in (SYSMON / "rules").glob("*.yml")) == sorted(EXPECTED)
+
+
+def test_real_sysmon_3_events_agree_on_every_target(shared_dir: Path) -> None:
+    # splunk/attack_data's T1027 baseline: 20 real Sysmon 3 events of powershell.exe to 443
+    baseline = shared_dir / "real-logs" / "splunk-attack-data" / "baseline_T1027.tgz"
+    line = verify("net_connection_win_powershell_https_outbound", baseline)
+    assert line["matches"] == {"sigma": 20, "eql": 20, "spl": 20, "kql": 20}
+    assert set(line["status"].values()) == {"verified"}  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sigma.backends.elasticsearch import EqlBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCasedString, SigmaNumber
+from sigma.types import SigmaCasedString, SigmaNumber, SigmaString
 
 from converter.convert.backends.refusals import (
     Refusal,
@@ -62,8 +62,9 @@ class CertdetectEqlBackend(EqlBackend):
         # `like~ (...)` lists are case-insensitive: never put |cased values in one.
         if any(isinstance(getattr(arg, "value", None), SigmaCasedString) for arg in cond.args):
             return False
-        # `like~ (...)` is a string operator too: numbers on a numeric field are `==` each.
-        if any(_numeric_comparison(arg) for arg in cond.args):
+        # `like~ (...)` is a string operator too: numbers on a numeric field are `==` each, and
+        # values on an `ip` field are compared one by one.
+        if any(_numeric_comparison(arg) or _ip_field(arg) for arg in cond.args):
             return False
         return super().decide_convert_condition_as_in_expression(cond, state)
 
@@ -74,6 +75,21 @@ class CertdetectEqlBackend(EqlBackend):
         # "Comparison operators") and Elasticsearch rejects the query. `==` compares booleans.
         value = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
         return f"{self.escape_and_quote_field(cond.field)} == {value}"
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # On an `ip` field Elasticsearch rejects `:` and `like` ("must be [string], found value
+        # [destination.ip] type [ip]"); `==` takes one address, a range needs |cidr.
+        if _ip_field(cond):
+            value = cond.value
+            if not isinstance(value, SigmaString) or value.contains_special():
+                raise UnsupportedShape(
+                    f"Elastic maps {cond.field} as ip: EQL compares it with one address (==) or "
+                    "cidrMatch, not with wildcards, startswith, endswith or contains; use |cidr"
+                )
+            return f'{self.escape_and_quote_field(cond.field)} == "{eql_string(str(value))}"'
+        return super().convert_condition_field_eq_val_str(cond, state)
 
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -97,3 +113,8 @@ def _numeric_comparison(cond: Any) -> bool:
         return False
     mapping = elastic_field(cond.field)
     return mapping is not None and mapping.type in NUMERIC_TYPES
+
+
+def _ip_field(cond: Any) -> bool:
+    mapping = elastic_field(getattr(cond, "field", None) or "")
+    return mapping is not None and mapping.type == "ip"
