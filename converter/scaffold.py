@@ -146,6 +146,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {**_CONNECTION, "DestinationPort": "8443"},
         {**_CONNECTION, "DestinationPort": "443"},
     ),
+    ("windows", "dns_query"): Example(
+        SYSMON_CHANNEL,
+        22,
+        ("QueryName|endswith: '.example-certgen.test'",),
+        {"Image": _TOOL, "QueryName": "ca.example-certgen.test", "QueryStatus": "0"},
+        {"Image": _TOOL, "QueryName": "ca.example-certgen.test.example.net", "QueryStatus": "0"},
+    ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),
     ("windows", "registry_set"): _registry(13, "SetValue", {"Details": "DWORD (0x00000001)"}),

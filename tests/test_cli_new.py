@@ -215,6 +215,7 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "windows/ps_script": {"eql", "kql"},
         "windows/process_access": {"kql"},
         "windows/pipe_created": {"kql"},
+        "windows/dns_query": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

@@ -300,13 +300,14 @@ NO_ROW = (
     "sysmon_25_process_tampering_unsupported.json",
     "sysmon_10_lsass_access_from_public.json",
     "sysmon_17_pipe_created_from_public.json",
+    "sysmon_22_dns_query.json",
 )
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104, Sysmon 10, 17 and 25: no script-block, process-access, named-pipe or tampering table
-    # or column.
+    # 4104, Sysmon 10, 17, 22 and 25: no script-block, process-access, named-pipe, DNS-query or
+    # tampering table or column.
     assert to_defender(load(name)) is None
 
 

@@ -214,6 +214,26 @@ def test_sysmon_network_connection_keeps_hosts_and_drops_what_is_no_ip_address()
     assert doc["related"]["ip"] == ["10.1.0.10"]
 
 
+def test_sysmon_dns_query_splits_query_results_into_answers_and_resolved_ips():
+    doc = to_ecs(load("sysmon_22_dns_query.json"))
+    assert doc["event"]["type"] == ["connection", "protocol", "info"]
+    assert doc["network"] == {"protocol": "dns"}
+    # "type:  5 <name>" is a CNAME answer; "::ffff:" addresses are cut to IPv4 and become A
+    assert doc["dns"] == {
+        "question": {"name": "raw.githubusercontent.com"},
+        "answers": [
+            {"type": "CNAME", "data": "github.map.fastly.net"},
+            {"type": "A", "data": "185.199.108.133"},
+            {"type": "A", "data": "185.199.109.133"},
+        ],
+        "resolved_ip": ["185.199.108.133", "185.199.109.133"],
+    }
+    assert doc["related"]["hosts"] == ["github.map.fastly.net", "raw.githubusercontent.com"]
+    assert doc["related"]["ip"] == ["185.199.108.133", "185.199.109.133"]
+    # QueryStatus is translated into sysmon.dns.status, which is not modelled; both are gone
+    assert "event_data" not in doc["winlog"] and "sysmon" not in doc
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

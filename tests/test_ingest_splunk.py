@@ -129,6 +129,14 @@ def test_sysmon_network_connection_fields():
     assert "dest" not in fields  # not the Computer, as for file and registry events
 
 
+def test_sysmon_dns_query_fields():
+    fields = to_splunk(load("sysmon_22_dns_query.json")).fields
+    assert fields["QueryName"] == fields["query"] == ["raw.githubusercontent.com"]
+    assert fields["answer"] == fields["QueryResults"]
+    assert fields["src"] == ["WKS-042.corp.example.com"]
+    assert fields["signature_id"] == ["22"]
+
+
 def test_sysmon_pipe_created_fields():
     fields = to_splunk(load("sysmon_17_pipe_created_from_public.json")).fields
     assert fields["PipeName"] == ["\\dumper_out"]

@@ -15,6 +15,8 @@ from .conftest import FILES, REPO
 
 SYSMON = FILES / "verify" / "sysmon"
 
+NO_DNS_TABLE = "Defender XDR advanced hunting has no DNS query table"
+
 # rule file stem -> (events file, reference matches, target -> status or the reason's start)
 EXPECTED = {
     "net_connection_win_rdp_outbound_unusual_process": (
@@ -41,6 +43,27 @@ EXPECTED = {
         "network_connection.jsonl",
         1,
         {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
+    "dns_query_win_tunnel_domain": (
+        "dns_query.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DNS_TABLE},
+    ),
+    "dns_query_win_script_host_paste_site": (
+        "dns_query.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DNS_TABLE},
+    ),
+    "dns_query_win_domain_controller_srv_lookup": (
+        "dns_query.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DNS_TABLE},
+    ),
+    # the integration translates QueryStatus into a name (sysmon.dns.status), not modelled
+    "dns_query_win_failed_lookup_status": (
+        "dns_query.jsonl",
+        1,
+        {"eql": "eql: field(s) 'sysmon.dns.status'", "spl": "verified", "kql": NO_DNS_TABLE},
     ),
 }
 
@@ -90,3 +113,11 @@ def test_real_sysmon_3_events_agree_on_every_target(shared_dir: Path) -> None:
     line = verify("net_connection_win_powershell_https_outbound", baseline)
     assert line["matches"] == {"sigma": 20, "eql": 20, "spl": 20, "kql": 20}
     assert set(line["status"].values()) == {"verified"}  # type: ignore[union-attr]
+
+
+def test_real_sysmon_22_events_agree_where_the_target_stores_them(shared_dir: Path) -> None:
+    # the same baseline: 10 real DC-locator SRV queries (_ldap._tcp...._msdcs...)
+    baseline = shared_dir / "real-logs" / "splunk-attack-data" / "baseline_T1027.tgz"
+    line = verify("dns_query_win_domain_controller_srv_lookup", baseline)
+    assert line["matches"] == {"sigma": 10, "eql": 10, "spl": 10, "kql": None}
+    assert line["status"] == {"eql": "verified", "spl": "verified", "kql": "unsupported"}

@@ -121,6 +121,7 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "file.x509.subject.state_or_province file.x509.version_number host.architecture "
         "host.hostname host.name host.os.type network.transport process.args "
         "source.domain destination.domain network.protocol network.direction network.type "
+        "dns.question.name dns.answers.data dns.answers.type related.hosts "
         "process.entity_id process.hash.md5 process.hash.sha1 process.hash.sha256 "
         "process.parent.args process.parent.entity_id process.pe.company process.pe.description "
         "process.pe.file_version process.pe.imphash process.pe.original_file_name "
@@ -153,7 +154,7 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "process.thread.id",
     ),
     *_group(_ECS, "long", "file.x509.public_key_exponent", indexed=False),
-    *_group(_ECS, "ip", "source.ip destination.ip related.ip"),
+    *_group(_ECS, "ip", "source.ip destination.ip related.ip dns.resolved_ip"),
     *_group(
         _ECS,
         "boolean",

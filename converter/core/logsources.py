@@ -189,6 +189,7 @@ LOG_SOURCES: tuple[LogSource, ...] = (
     _category("windows", "file_event", "file_event_win_", _sysmon("Sysmon 11", 11)),
     _category("windows", "pipe_created", "pipe_created_", _sysmon("Sysmon 17/18", 17, 18)),
     _category("windows", "network_connection", "net_connection_win_", _sysmon("Sysmon 3", 3)),
+    _category("windows", "dns_query", "dns_query_win_", _sysmon("Sysmon 22", 22)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(
         "windows",

@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 3, 7, 10, 11, 12, 13, 14, 17, 18 (Sysmon for Linux uses the event 1 names), the Security
-auditing manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 3, 7, 10, 11, 12, 13, 14, 17, 18, 22 (Sysmon for Linux uses the event 1 names), the
+Security auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -130,6 +130,13 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "DestinationHostname": "example.example.net",
         "DestinationPort": "443",
         "DestinationPortName": "https",
+    },
+    (SYSMON_CHANNEL, 22): {
+        **_SYSMON_COMMON,
+        "QueryName": "example.example.net",
+        "QueryStatus": "0",
+        "QueryResults": "type:  5 edge.example.net;::ffff:203.0.113.10;",
+        "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
     (SYSMON_CHANNEL, 17): {

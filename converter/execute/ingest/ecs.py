@@ -40,7 +40,7 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
-- Sysmon 3 (network connection): `source.*`, `destination.*`, `network.*` in `ecs_network`.
+- Sysmon 3 and 22 (network connection, DNS query): `source.*`, `dns.*`, ... in `ecs_network`.
 - Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
   `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
@@ -65,14 +65,14 @@ from converter.core.logsources import (
     SECURITY_CHANNEL,
     SYSMON_CHANNEL,
 )
-from converter.execute.ingest.ecs_network import NETWORK_CLEANUP, network_fields
+from converter.execute.ingest import ecs_network
 
 Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
-    3: (["network"], ["start", "connection", "protocol"]),
+    **ecs_network.NETWORK_CATEGORIZATION,  # 3 and 22
     7: (["process"], ["change"]),
     10: (["process"], ["access"]),
     11: (["file"], ["creation"]),
@@ -377,13 +377,13 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     if "PipeName" in data:
         _node(doc, "file")["name"] = data.pop("PipeName")
 
-    if code == 3:
-        network_fields(doc, data)
+    if code in ecs_network.NETWORK_CATEGORIZATION:
+        ecs_network.network_fields(doc, data, code)
     _sysmon_user(doc, data.get("User"))
     if code in (12, 13, 14) and "TargetObject" in data:
         doc["registry"] = _registry(data["TargetObject"], data.get("Details"))
 
-    for name in _SYSMON_CLEANUP + NETWORK_CLEANUP + (_LINUX_CLEANUP if linux else ()):
+    for name in _SYSMON_CLEANUP + ecs_network.NETWORK_CLEANUP + (_LINUX_CLEANUP if linux else ()):
         data.pop(name, None)
     if data:
         doc["winlog"]["event_data"] = data

@@ -5,7 +5,8 @@ module builds them the way the add-ons do, not the way a Sigma pipeline assumes.
 Splunk Add-on for Sysmon 5.0.1 (Splunk_TA_microsoft_sysmon, Splunkbase 5709) and the Splunk
 Add-on for Microsoft Windows 10.0.1 (Splunk_TA_windows, 4688 and 4104), as Splunk documents
 what they yield in its security_content data sources (`data_sources/sysmon_eventid_1.yml`,
-`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `windows_event_log_security_4688.yml`,
+`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `_22`,
+`windows_event_log_security_4688.yml`,
 `powershell_script_block_logging_4104.yml`, `sysmon_for_linux_eventid_1.yml`: `source`,
 `sourcetype`, the extracted `fields`, and the CIM `field_mappings`):
 
@@ -52,7 +53,7 @@ XML_SOURCETYPE = "XmlWinEventLog"
 LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
-_SYSMON_IDS = frozenset({1, 3, 7, 10, 11, 12, 13, 14, 17, 18})
+_SYSMON_IDS = frozenset({1, 3, 7, 10, 11, 12, 13, 14, 17, 18, 22})
 # transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
 _TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
 
@@ -226,6 +227,12 @@ def _sysmon_cim(code: int, fields: dict[str, list[str]]) -> None:
     fields["signature_id"] = list(fields["EventCode"])
     if code == 3:
         _network_cim(fields)
+    elif code == 22:
+        # sysmon_eventid_22.yml, DNS mapping: QueryName -> query, QueryResults -> answer,
+        # Computer -> src (dest stays the Computer alias, as the page lists no dest).
+        for source, target in (("QueryName", "query"), ("QueryResults", "answer")):
+            _alias(fields, source, target)
+        _alias(fields, "Computer", "src")
     elif code == 11:
         _file_cim(fields)
     elif code in (12, 13, 14):

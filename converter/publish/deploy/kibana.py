@@ -41,6 +41,7 @@ INDEX_PATTERNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("windows", "file_event"): ("logs-windows.sysmon_operational-*",),
     ("windows", "pipe_created"): ("logs-windows.sysmon_operational-*",),
     ("windows", "network_connection"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "dns_query"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_add"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_delete"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_set"): ("logs-windows.sysmon_operational-*",),
