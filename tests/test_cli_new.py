@@ -216,6 +216,8 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "windows/process_access": {"kql"},
         "windows/pipe_created": {"kql"},
         "windows/dns_query": {"kql"},
+        "windows/create_remote_thread": {"kql"},
+        "windows/driver_load": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

@@ -294,6 +294,14 @@ def test_an_accepted_connection_is_inbound_connection_accepted():
     assert row.columns["ActionType"] == "InboundConnectionAccepted"
 
 
+def test_sysmon_file_delete_is_a_file_deleted_row_with_the_file_hashes():
+    row = to_defender(load("sysmon_23_event_log_deleted.json"))
+    assert (row.table, row.columns["ActionType"]) == ("DeviceFileEvents", "FileDeleted")
+    assert row.columns["FolderPath"] == "C:\\Windows\\System32\\winevt\\Logs\\Security.evtx"
+    assert row.columns["SHA1"] == "aaaa1111aaaa1111aaaa1111aaaa1111aaaa1111"
+    assert row.columns["InitiatingProcessFileName"] == "cmd.exe"
+
+
 # Events with no Defender XDR table; every other fixture is a row.
 NO_ROW = (
     "powershell_4104_selfsigned.json",
@@ -301,13 +309,15 @@ NO_ROW = (
     "sysmon_10_lsass_access_from_public.json",
     "sysmon_17_pipe_created_from_public.json",
     "sysmon_22_dns_query.json",
+    "sysmon_6_driver_loaded_from_temp.json",
+    "sysmon_8_remote_thread_loadlibrary.json",
 )
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104, Sysmon 10, 17, 22 and 25: no script-block, process-access, named-pipe, DNS-query or
-    # tampering table or column.
+    # 4104, Sysmon 6, 8, 10, 17, 22 and 25: no table or column for script blocks, driver loads
+    # (not mapped), remote threads, process access, named pipes, DNS queries or tampering.
     assert to_defender(load(name)) is None
 
 

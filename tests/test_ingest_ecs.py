@@ -234,6 +234,42 @@ def test_sysmon_dns_query_splits_query_results_into_answers_and_resolved_ips():
     assert "event_data" not in doc["winlog"] and "sysmon" not in doc
 
 
+def test_sysmon_driver_load_fills_file_like_an_image_load():
+    doc = to_ecs(load("sysmon_6_driver_loaded_from_temp.json"))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["driver"], ["start"])
+    assert doc["file"]["path"] == "C:\\Users\\alice\\AppData\\Local\\Temp\\RTCore64.sys"
+    assert doc["file"]["hash"]["sha256"].startswith("0123456789abcdef")
+    assert doc["file"]["pe"] == {"imphash": "33333333333333333333333333333333"}
+    assert doc["file"]["code_signature"] == {
+        "subject_name": "Micro-Star Int'l Co. Ltd.",
+        "status": "Expired",  # not "Valid", so no `valid`
+    }
+    assert "process" not in doc  # a driver load has no process
+    assert doc["winlog"]["event_data"]["Signed"] == "true"  # never becomes code_signature.signed
+
+
+def test_sysmon_remote_thread_makes_the_source_the_process_and_renames_the_target_guid():
+    doc = to_ecs(load("sysmon_8_remote_thread_loadlibrary.json"))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["process"], ["change"])
+    assert doc["process"]["executable"].endswith("\\inject.exe")
+    assert doc["process"]["pid"] == 4242
+    data = doc["winlog"]["event_data"]
+    assert data["StartFunction"] == "LoadLibraryW"
+    assert data["TargetImage"] == "C:\\Windows\\System32\\notepad.exe"
+    # the pipeline's "Conformity" rename
+    assert "TargetProcessGuid" not in data and data["TargetProcessGUID"].startswith("{8a3f")
+
+
+def test_sysmon_file_delete_puts_the_hashes_on_the_process_and_flags_in_sysmon_file():
+    doc = to_ecs(load("sysmon_23_event_log_deleted.json"))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["file"], ["deletion"])
+    assert doc["file"]["name"] == "Security.evtx"
+    assert "hash" not in doc["file"]  # the pipeline lists 23 among the process-hash events
+    assert doc["process"]["hash"]["sha1"] == "aaaa1111aaaa1111aaaa1111aaaa1111aaaa1111"
+    assert doc["sysmon"] == {"file": {"archived": True, "is_executable": False}}
+    assert "event_data" not in doc["winlog"]
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

@@ -137,6 +137,17 @@ def test_sysmon_dns_query_fields():
     assert fields["signature_id"] == ["22"]
 
 
+def test_sysmon_remote_thread_driver_and_delete_events_keep_their_extracted_fields():
+    thread = to_splunk(load("sysmon_8_remote_thread_loadlibrary.json")).fields
+    assert thread["StartFunction"] == ["LoadLibraryW"]
+    assert thread["TargetImage"] == ["C:\\Windows\\System32\\notepad.exe"]
+    driver = to_splunk(load("sysmon_6_driver_loaded_from_temp.json")).fields
+    assert driver["SignatureStatus"] == ["Expired"]
+    deleted = to_splunk(load("sysmon_23_event_log_deleted.json")).fields
+    assert deleted["TargetFilename"] == ["C:\\Windows\\System32\\winevt\\Logs\\Security.evtx"]
+    assert [f["signature_id"] for f in (thread, driver, deleted)] == [["8"], ["6"], ["23"]]
+
+
 def test_sysmon_pipe_created_fields():
     fields = to_splunk(load("sysmon_17_pipe_created_from_public.json")).fields
     assert fields["PipeName"] == ["\\dumper_out"]

@@ -16,6 +16,8 @@ from .conftest import FILES, REPO
 SYSMON = FILES / "verify" / "sysmon"
 
 NO_DNS_TABLE = "Defender XDR advanced hunting has no DNS query table"
+NO_THREAD_COLUMNS = "Defender XDR advanced hunting has no table of remote thread creation"
+NO_DRIVER_TABLE = "pySigma's microsoft_xdr pipeline maps no table for driver loads"
 
 # rule file stem -> (events file, reference matches, target -> status or the reason's start)
 EXPECTED = {
@@ -65,6 +67,57 @@ EXPECTED = {
         1,
         {"eql": "eql: field(s) 'sysmon.dns.status'", "spl": "verified", "kql": NO_DNS_TABLE},
     ),
+    "create_remote_thread_win_lsass_target": (
+        "create_remote_thread.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_THREAD_COLUMNS},
+    ),
+    "create_remote_thread_win_loadlibrary": (
+        "create_remote_thread.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_THREAD_COLUMNS},
+    ),
+    "create_remote_thread_win_start_address_suffix": (
+        "create_remote_thread.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_THREAD_COLUMNS},
+    ),
+    "driver_load_win_from_temp": (
+        "driver_load.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DRIVER_TABLE},
+    ),
+    "driver_load_win_unsigned_signature_status": (
+        "driver_load.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DRIVER_TABLE},
+    ),
+    "driver_load_win_signed_system_driver": (
+        "driver_load.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_DRIVER_TABLE},
+    ),
+    # the integration moves Hashes into file.hash.* and drops the string
+    "driver_load_win_vulnerable_hash": (
+        "driver_load.jsonl",
+        1,
+        {
+            "eql": "eql: field(s) 'winlog.event_data.Hashes'",
+            "spl": "verified",
+            "kql": NO_DRIVER_TABLE,
+        },
+    ),
+    # the Sysmon 26 event of file_delete.jsonl is file_delete_detected: no target reads it
+    "file_delete_win_event_log_file": (
+        "file_delete.jsonl",
+        2,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
+    "file_delete_win_console_history": (
+        "file_delete.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
 }
 
 
@@ -113,6 +166,14 @@ def test_real_sysmon_3_events_agree_on_every_target(shared_dir: Path) -> None:
     line = verify("net_connection_win_powershell_https_outbound", baseline)
     assert line["matches"] == {"sigma": 20, "eql": 20, "spl": 20, "kql": 20}
     assert set(line["status"].values()) == {"verified"}  # type: ignore[union-attr]
+
+
+def test_real_sysmon_6_events_agree_where_the_target_stores_them(shared_dir: Path) -> None:
+    # the same baseline: 3 real driver loads from System32\drivers with a valid signature
+    baseline = shared_dir / "real-logs" / "splunk-attack-data" / "baseline_T1027.tgz"
+    line = verify("driver_load_win_signed_system_driver", baseline)
+    assert line["matches"] == {"sigma": 3, "eql": 3, "spl": 3, "kql": None}
+    assert line["status"] == {"eql": "verified", "spl": "verified", "kql": "unsupported"}
 
 
 def test_real_sysmon_22_events_agree_where_the_target_stores_them(shared_dir: Path) -> None:

@@ -72,6 +72,7 @@ class ElasticField:
 
 _ECS = "elastic/ecs generated/elasticsearch/composable/component (ECS 8.17)"
 _POWERSHELL = "elastic/integrations packages/windows/data_stream/powershell_operational/fields"
+_SYSMON_FIELDS = "elastic/integrations packages/windows/data_stream/sysmon_operational/fields"
 _WINLOG = "elastic/integrations packages/windows/data_stream/*/fields/winlog.yml"
 _AUDITD = "elastic/integrations packages/auditd/data_stream/log/fields"
 _ZEEK_SSL = "elastic/integrations packages/zeek/data_stream/ssl/fields/fields.yml"
@@ -167,6 +168,9 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
     ),
     *_group(_POWERSHELL + "/fields.yml", "keyword", "powershell.file.script_block_id"),
     *_group(_POWERSHELL + "/fields.yml", "long", "powershell.sequence powershell.total"),
+    *_group(
+        _SYSMON_FIELDS + "/fields.yml", "boolean", "sysmon.file.archived sysmon.file.is_executable"
+    ),
     *_group(
         _WINLOG,
         "keyword",

@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 3, 7, 10, 11, 12, 13, 14, 17, 18, 22 (Sysmon for Linux uses the event 1 names), the
-Security auditing manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 3, 6, 7, 8, 10, 11, 12, 13, 14, 17, 18, 22, 23 (Sysmon for Linux uses the event 1
+names), the Security auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -137,6 +137,39 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "QueryStatus": "0",
         "QueryResults": "type:  5 edge.example.net;::ffff:203.0.113.10;",
         "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 6): {
+        "RuleName": "technique_id=T1543.003",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "ImageLoaded": "C:\\Windows\\System32\\drivers\\example.sys",
+        "Hashes": _HASHES,
+        "Signed": "true",
+        "Signature": "Example Corporation",
+        "SignatureStatus": "Valid",
+    },
+    (SYSMON_CHANNEL, 8): {
+        "RuleName": "technique_id=T1055",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "SourceProcessGuid": _GUID,
+        "SourceProcessId": "4242",
+        "SourceImage": "C:\\Windows\\System32\\example.exe",
+        "TargetProcessGuid": _GUID,
+        "TargetProcessId": "4343",
+        "TargetImage": "C:\\Windows\\System32\\notepad.exe",
+        "NewThreadId": "5151",
+        "StartAddress": "0x00007FF6A1B21000",
+        "StartModule": "C:\\Windows\\System32\\kernel32.dll",
+        "StartFunction": "LoadLibraryW",
+        "SourceUser": "EXAMPLE\\alice",
+        "TargetUser": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 23): {
+        **_SYSMON_COMMON,
+        "User": "EXAMPLE\\alice",
+        "TargetFilename": "C:\\Users\\alice\\AppData\\Local\\Temp\\example.tmp",
+        "Hashes": _HASHES,
+        "IsExecutable": "false",
+        "Archived": "true",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
     (SYSMON_CHANNEL, 17): {

@@ -11,7 +11,7 @@ column names and types stay inside those schemas):
   `ProcessId`, `ProcessVersionInfo*` and the account columns; its parent fills
   `InitiatingProcess*`.
 - `DeviceFileEvents`, ActionType "FileCreated": from Sysmon 11; `Image` is the initiating
-  process.
+  process. ActionType "FileDeleted": from Sysmon 23, with the deleted file's hashes.
 - `DeviceImageLoadEvents`, ActionType "ImageLoaded" (the table's only action): from Sysmon 7.
   The loaded module fills `FileName`, `FolderPath` and its `SHA1`/`MD5`/`SHA256`; `Image` is
   the initiating process. The table has no column for the module's version info or signature
@@ -246,6 +246,19 @@ def _sysmon_file(event: WindowsEvent) -> DefenderRow:
     )
 
 
+def _sysmon_file_delete(event: WindowsEvent) -> DefenderRow:
+    target = _value(event, "TargetFilename")
+    return _row(
+        FILE_TABLE,
+        event,
+        "FileDeleted",
+        FileName=_name(target, "\\"),
+        FolderPath=target,
+        **_hashes(_value(event, "Hashes")),
+        **_initiating_from_image(event),
+    )
+
+
 def _sysmon_image_load(event: WindowsEvent) -> DefenderRow:
     loaded = _value(event, "ImageLoaded")
     return _row(
@@ -345,6 +358,7 @@ BUILDERS: dict[tuple[str, int], Builder] = {
     (SYSMON_CHANNEL, 3): _sysmon_network,
     (SYSMON_CHANNEL, 7): _sysmon_image_load,
     (SYSMON_CHANNEL, 11): _sysmon_file,
+    (SYSMON_CHANNEL, 23): _sysmon_file_delete,
     **{(SYSMON_CHANNEL, event_id): _sysmon_registry for event_id in (12, 13, 14)},
     (LINUX_SYSMON_CHANNEL, 1): _linux_process,
     (SECURITY_CHANNEL, 4688): _security_process,
