@@ -218,6 +218,8 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "windows/dns_query": {"kql"},
         "windows/create_remote_thread": {"kql"},
         "windows/driver_load": {"kql"},
+        "windows/raw_access_thread": {"kql"},
+        "windows/process_termination": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

@@ -270,6 +270,35 @@ def test_sysmon_file_delete_puts_the_hashes_on_the_process_and_flags_in_sysmon_f
     assert "event_data" not in doc["winlog"]
 
 
+def test_sysmon_raw_access_read_renames_the_device_to_file_path_and_cuts_its_name():
+    record = json.loads((FILES / "sysmon_3_network_connection.json").read_text(encoding="utf-8"))
+    record["Event"]["System"]["EventID"] = 9
+    data = record["Event"]["EventData"]
+    record["Event"]["EventData"] = {
+        "UtcTime": data["UtcTime"],
+        "ProcessGuid": data["ProcessGuid"],
+        "ProcessId": data["ProcessId"],
+        "Image": data["Image"],
+        "Device": "\\Device\\HarddiskVolume2",
+        "User": data["User"],
+    }
+    doc = to_ecs(parse_windows_event(record))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["process"], ["access"])
+    # the "Adds file information" script cuts at the last backslash; there is no dot
+    assert doc["file"] == {
+        "path": "\\Device\\HarddiskVolume2",
+        "name": "HarddiskVolume2",
+        "directory": "\\Device",
+    }
+    assert doc["process"]["name"] == "powershell.exe"
+    assert "event_data" not in doc["winlog"]
+    record["Event"]["System"]["EventID"] = 5  # process terminated: process/end, no file
+    del record["Event"]["EventData"]["Device"]
+    doc = to_ecs(parse_windows_event(record))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["process"], ["end"])
+    assert "file" not in doc and doc["process"]["pid"] == 6044
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ import re
 from converter.core.events import parse_windows_event
 from converter.execute.ingest.splunk import render_xml, to_splunk
 
-from .ingest_support import load, record_from_xml, shared_file
+from .ingest_support import FILES, load, record_from_xml, shared_file
 
 
 def test_sysmon_process_create_metadata_and_raw():
@@ -146,6 +146,12 @@ def test_sysmon_remote_thread_driver_and_delete_events_keep_their_extracted_fiel
     deleted = to_splunk(load("sysmon_23_event_log_deleted.json")).fields
     assert deleted["TargetFilename"] == ["C:\\Windows\\System32\\winevt\\Logs\\Security.evtx"]
     assert [f["signature_id"] for f in (thread, driver, deleted)] == [["8"], ["6"], ["23"]]
+    record = json.loads((FILES / "sysmon_23_event_log_deleted.json").read_text(encoding="utf-8"))
+    record["Event"]["System"]["EventID"] = 9
+    record["Event"]["EventData"]["Device"] = "\\Device\\HarddiskVolume2"
+    raw_read = to_splunk(parse_windows_event(record)).fields
+    assert raw_read["Device"] == ["\\Device\\HarddiskVolume2"]
+    assert raw_read["signature_id"] == ["9"]
 
 
 def test_sysmon_pipe_created_fields():

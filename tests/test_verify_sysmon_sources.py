@@ -18,6 +18,8 @@ SYSMON = FILES / "verify" / "sysmon"
 NO_DNS_TABLE = "Defender XDR advanced hunting has no DNS query table"
 NO_THREAD_COLUMNS = "Defender XDR advanced hunting has no table of remote thread creation"
 NO_DRIVER_TABLE = "pySigma's microsoft_xdr pipeline maps no table for driver loads"
+NO_RAW_ACCESS_TABLE = "pySigma's microsoft_xdr pipeline maps no table for raw disk reads"
+NO_TERMINATION_TABLE = "pySigma's microsoft_xdr pipeline maps no table for process terminations"
 
 # rule file stem -> (events file, reference matches, target -> status or the reason's start)
 EXPECTED = {
@@ -106,6 +108,26 @@ EXPECTED = {
             "spl": "verified",
             "kql": NO_DRIVER_TABLE,
         },
+    ),
+    "raw_access_thread_win_unusual_reader": (
+        "raw_access_thread.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_RAW_ACCESS_TABLE},
+    ),
+    "raw_access_thread_win_script_host_reader": (
+        "raw_access_thread.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_RAW_ACCESS_TABLE},
+    ),
+    "proc_termination_win_security_tool_killed": (
+        "process_termination.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_TERMINATION_TABLE},
+    ),
+    "proc_termination_win_temp_process_ends": (
+        "process_termination.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_TERMINATION_TABLE},
     ),
     # the Sysmon 26 event of file_delete.jsonl is file_delete_detected: no target reads it
     "file_delete_win_event_log_file": (

@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 3, 6, 7, 8, 10, 11, 12, 13, 14, 17, 18, 22, 23 (Sysmon for Linux uses the event 1
-names), the Security auditing manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 22, 23 (Sysmon for Linux uses the
+event 1 names), the Security auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -170,6 +170,12 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         "Hashes": _HASHES,
         "IsExecutable": "false",
         "Archived": "true",
+    },
+    (SYSMON_CHANNEL, 5): {**_SYSMON_COMMON, "User": "EXAMPLE\\alice"},
+    (SYSMON_CHANNEL, 9): {
+        **_SYSMON_COMMON,
+        "Device": "\\Device\\HarddiskVolume2",
+        "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},
     (SYSMON_CHANNEL, 17): {

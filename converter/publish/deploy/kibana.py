@@ -45,6 +45,8 @@ INDEX_PATTERNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("windows", "create_remote_thread"): ("logs-windows.sysmon_operational-*",),
     ("windows", "driver_load"): ("logs-windows.sysmon_operational-*",),
     ("windows", "file_delete"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "raw_access_thread"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "process_termination"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_add"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_delete"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_set"): ("logs-windows.sysmon_operational-*",),
