@@ -163,6 +163,7 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
         " windows/file_event, windows/pipe_created, windows/network_connection,"
         " windows/dns_query, windows/create_remote_thread, windows/driver_load,"
         " windows/file_delete, windows/raw_access_thread, windows/process_termination,"
+        " windows/create_stream_hash, windows/file_change,"
         " windows/registry_add, windows/registry_delete,"
         " windows/registry_set, windows/registry_event, windows/ps_script,"
         " linux/process_creation, linux/auditd (service), zeek/x509 (service),"

@@ -220,6 +220,8 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "windows/driver_load": {"kql"},
         "windows/raw_access_thread": {"kql"},
         "windows/process_termination": {"kql"},
+        "windows/create_stream_hash": {"kql"},
+        "windows/file_change": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

@@ -299,6 +299,23 @@ def test_sysmon_raw_access_read_renames_the_device_to_file_path_and_cuts_its_nam
     assert "file" not in doc and doc["process"]["pid"] == 6044
 
 
+def test_sysmon_stream_hash_puts_the_stream_hash_on_file_and_keeps_contents():
+    record = json.loads((FILES / "sysmon_23_event_log_deleted.json").read_text(encoding="utf-8"))
+    record["Event"]["System"]["EventID"] = 15
+    data = record["Event"]["EventData"]
+    data["Hash"] = data.pop("Hashes")
+    data["TargetFilename"] = "C:\\Users\\alice\\Downloads\\tool.exe:Zone.Identifier"
+    data["Contents"] = "[ZoneTransfer]  ZoneId=3  "
+    for name in ("Archived", "IsExecutable"):
+        del data[name]
+    doc = to_ecs(parse_windows_event(record))
+    assert (doc["event"]["category"], doc["event"]["type"]) == (["file"], ["access"])
+    assert doc["file"]["hash"]["sha1"] == "aaaa1111aaaa1111aaaa1111aaaa1111aaaa1111"
+    assert "hash" not in doc["process"]  # 15 is a file-hash event, 23 a process-hash one
+    assert doc["file"]["extension"] == "Identifier"  # cut at the last dot, in the stream name
+    assert doc["winlog"]["event_data"] == {"Contents": "[ZoneTransfer]  ZoneId=3  "}
+
+
 def test_file_extension_is_cut_at_the_last_dot_of_the_whole_path():
     # The pipeline's "Adds file information" script takes path.lastIndexOf(".").
     record = json.loads((FILES / "sysmon_11_pfx_in_temp.json").read_text(encoding="utf-8"))

@@ -20,6 +20,8 @@ NO_THREAD_COLUMNS = "Defender XDR advanced hunting has no table of remote thread
 NO_DRIVER_TABLE = "pySigma's microsoft_xdr pipeline maps no table for driver loads"
 NO_RAW_ACCESS_TABLE = "pySigma's microsoft_xdr pipeline maps no table for raw disk reads"
 NO_TERMINATION_TABLE = "pySigma's microsoft_xdr pipeline maps no table for process terminations"
+NO_STREAM_TABLE = "pySigma's microsoft_xdr pipeline maps no table for alternate data stream"
+NO_CREATION_TIME_ACTION = "Defender XDR's DeviceFileEvents records no change of a file's creation"
 
 # rule file stem -> (events file, reference matches, target -> status or the reason's start)
 EXPECTED = {
@@ -128,6 +130,36 @@ EXPECTED = {
         "process_termination.jsonl",
         1,
         {"eql": "verified", "spl": "verified", "kql": NO_TERMINATION_TABLE},
+    ),
+    "create_stream_hash_win_zone_identifier_exe": (
+        "create_stream_hash.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_STREAM_TABLE},
+    ),
+    "create_stream_hash_win_stream_contents": (
+        "create_stream_hash.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_STREAM_TABLE},
+    ),
+    # the integration renames Hash to Hashes, splits it into file.hash.* and drops the string
+    "create_stream_hash_win_hash": (
+        "create_stream_hash.jsonl",
+        1,
+        {
+            "eql": "eql: field(s) 'winlog.event_data.Hash'",
+            "spl": "verified",
+            "kql": NO_STREAM_TABLE,
+        },
+    ),
+    "file_change_win_timestomp_system32": (
+        "file_change.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_CREATION_TIME_ACTION},
+    ),
+    "file_change_win_backdated_dll": (
+        "file_change.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": NO_CREATION_TIME_ACTION},
     ),
     # the Sysmon 26 event of file_delete.jsonl is file_delete_detected: no target reads it
     "file_delete_win_event_log_file": (

@@ -199,6 +199,8 @@ LOG_SOURCES: tuple[LogSource, ...] = (
     _category("windows", "file_delete", "file_delete_win_", _sysmon("Sysmon 23", 23)),
     _category("windows", "raw_access_thread", "raw_access_thread_win_", _sysmon("Sysmon 9", 9)),
     _category("windows", "process_termination", "proc_termination_win_", _sysmon("Sysmon 5", 5)),
+    _category("windows", "create_stream_hash", "create_stream_hash_", _sysmon("Sysmon 15", 15)),
+    _category("windows", "file_change", "file_change_win_", _sysmon("Sysmon 2", 2)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(
         "windows",

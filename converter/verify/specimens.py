@@ -7,8 +7,8 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 22, 23 (Sysmon for Linux uses the
-event 1 names), the Security auditing manifest for 4688 and the PowerShell manifest for 4104.
+events 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 22, 23 (Sysmon for Linux uses
+the event 1 names), the Security auditing manifest for 4688 and the PowerShell manifest for 4104.
 """
 
 from __future__ import annotations
@@ -175,6 +175,21 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
     (SYSMON_CHANNEL, 9): {
         **_SYSMON_COMMON,
         "Device": "\\Device\\HarddiskVolume2",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 2): {
+        **_SYSMON_COMMON,
+        "TargetFilename": "C:\\Users\\alice\\AppData\\Local\\Temp\\example.dll",
+        "CreationUtcTime": "2009-07-14 01:14:24.000",
+        "PreviousCreationUtcTime": "2026-01-01 00:00:00.000",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 15): {
+        **_SYSMON_COMMON,
+        "TargetFilename": "C:\\Users\\alice\\Downloads\\example.exe:Zone.Identifier",
+        "CreationUtcTime": "2026-01-01 00:00:00.000",
+        "Hash": _HASHES,
+        "Contents": "[ZoneTransfer]  ZoneId=3  HostUrl=https://example.example.net/  ",
         "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},

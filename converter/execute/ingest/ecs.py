@@ -40,7 +40,7 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
-- Sysmon 3, 5, 6, 8, 9, 22, 23: the steps only they get are in `ecs_sysmon_events`.
+- Sysmon 2, 3, 5, 6, 8, 9, 15, 22, 23: the steps only they get are in `ecs_sysmon_events`.
 - Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
   `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
@@ -72,7 +72,7 @@ Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
-    **ecs_sysmon_events.CATEGORIZATION,  # 3, 5, 6, 8, 9, 22, 23
+    **ecs_sysmon_events.CATEGORIZATION,  # 2, 3, 5, 6, 8, 9, 15, 22, 23
     7: (["process"], ["change"]),
     10: (["process"], ["access"]),
     11: (["file"], ["creation"]),

@@ -1,6 +1,7 @@
-"""Elastic model, the Sysmon events beyond process, file, registry and pipe events: network
-connections (3), process terminations (5), driver loads (6), remote threads (8), raw disk reads
-(9), DNS queries (22), file deletions (23).
+"""Elastic model, the Sysmon events beyond process, file, registry and pipe events: file creation
+times changed (2), network connections (3), process terminations (5), driver loads (6), remote
+threads (8), raw disk reads (9), alternate data streams (15), DNS queries (22), file deletions
+(23).
 
 `converter.execute.ingest.ecs` builds every Sysmon document; this module holds what the windows
 integration's `sysmon_operational` pipeline (elastic/integrations `packages/windows/data_stream/
@@ -18,9 +19,10 @@ What `ecs` does for them with the shared steps: the terminated process of 5 and 
 process of 9 fill `process.*`, the device 9 reads (a volume such as `HarddiskVolume2`) is renamed to
 `file.path` (and `file.name`, `file.directory` cut from it), the source process of 8 fills
 `process.*` (as for 10), `ImageLoaded`, hashes and signature of 6 fill `file.*` (as for 7),
-the hashes of 23 are the deleting process's (`process.hash`, the pipeline's list "1", "23",
-"24", "25"), although Sysmon hashes the deleted file; the pipeline's list for `file.hash` is "6",
-"7", "15", "26", "29".
+the `Hash` of 15 (renamed to `Hashes` first) is the stream's (`file.hash`; `Contents` stays in
+`winlog.event_data`), the hashes of 23 are the deleting process's (`process.hash`, the
+pipeline's list "1", "23", "24", "25"), although Sysmon hashes the deleted file; the pipeline's
+list for `file.hash` is "6", "7", "15", "26", "29".
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from converter.execute.ingest import ecs_network
 
 CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     **ecs_network.NETWORK_CATEGORIZATION,
+    2: (["file"], ["change"]),
     5: (["process"], ["end"]),
     6: (["driver"], ["start"]),
     8: (["process"], ["change"]),
     9: (["process"], ["access"]),
+    15: (["file"], ["access"]),
     23: (["file"], ["deletion"]),
 }
 CLEANUP = ecs_network.NETWORK_CLEANUP + ("Archived", "IsExecutable")

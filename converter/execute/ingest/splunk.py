@@ -5,8 +5,8 @@ module builds them the way the add-ons do, not the way a Sigma pipeline assumes.
 Splunk Add-on for Sysmon 5.0.1 (Splunk_TA_microsoft_sysmon, Splunkbase 5709) and the Splunk
 Add-on for Microsoft Windows 10.0.1 (Splunk_TA_windows, 4688 and 4104), as Splunk documents
 what they yield in its security_content data sources (`data_sources/sysmon_eventid_1.yml`,
-`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `_22`, and for `_5`, `_6`, `_8`, `_9`, `_23` the
-extracted fields only (their CIM mappings are not modelled),
+`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `_22`, and for `_2`, `_5`, `_6`, `_8`, `_9`,
+`_15`, `_23` the extracted fields only (their CIM mappings are not modelled),
 `windows_event_log_security_4688.yml`,
 `powershell_script_block_logging_4104.yml`, `sysmon_for_linux_eventid_1.yml`: `source`,
 `sourcetype`, the extracted `fields`, and the CIM `field_mappings`):
@@ -54,7 +54,7 @@ XML_SOURCETYPE = "XmlWinEventLog"
 LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
-_SYSMON_IDS = frozenset({1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 22, 23})
+_SYSMON_IDS = frozenset({1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 22, 23})
 # transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
 _TYPED_DETAILS = re.compile(r"(\w+)\s\((.+)\)", re.ASCII | re.DOTALL)
 

@@ -47,6 +47,8 @@ INDEX_PATTERNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("windows", "file_delete"): ("logs-windows.sysmon_operational-*",),
     ("windows", "raw_access_thread"): ("logs-windows.sysmon_operational-*",),
     ("windows", "process_termination"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "create_stream_hash"): ("logs-windows.sysmon_operational-*",),
+    ("windows", "file_change"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_add"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_delete"): ("logs-windows.sysmon_operational-*",),
     ("windows", "registry_set"): ("logs-windows.sysmon_operational-*",),
