@@ -77,6 +77,20 @@ _PROCESS = Example(
 )
 
 
+# Sysmon 3 fields as the schema names them; the ports differ between match and lookalike.
+_CONNECTION = {
+    "Image": _TOOL,
+    "User": "EXAMPLE\\alice",
+    "Protocol": "tcp",
+    "Initiated": "true",
+    "SourceIsIpv6": "false",
+    "SourceIp": "10.0.0.5",
+    "SourcePort": "50000",
+    "DestinationIsIpv6": "false",
+    "DestinationIp": "203.0.113.10",
+}
+
+
 def _registry(event_id: int, event_type: str, details: dict[str, str]) -> Example:
     # No trailing backslash in the value: microsoft_xdr's HKLM replacement breaks it (finding 1),
     # and Defender's RegistryKey holds the key without the value name (finding 2).
@@ -128,6 +142,69 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         ("PipeName: '\\example-certgen-pipe'",),
         {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-certgen-pipe"},
         {"EventType": "CreatePipe", "Image": _TOOL, "PipeName": "\\example-settings-pipe"},
+    ),
+    ("windows", "network_connection"): Example(
+        SYSMON_CHANNEL,
+        3,
+        ("Image|endswith: '\\example-certgen.exe'", "DestinationPort: 8443"),
+        {**_CONNECTION, "DestinationPort": "8443"},
+        {**_CONNECTION, "DestinationPort": "443"},
+    ),
+    ("windows", "dns_query"): Example(
+        SYSMON_CHANNEL,
+        22,
+        ("QueryName|endswith: '.example-certgen.test'",),
+        {"Image": _TOOL, "QueryName": "ca.example-certgen.test", "QueryStatus": "0"},
+        {"Image": _TOOL, "QueryName": "ca.example-certgen.test.example.net", "QueryStatus": "0"},
+    ),
+    ("windows", "create_remote_thread"): Example(
+        SYSMON_CHANNEL,
+        8,
+        ("SourceImage|endswith: '\\example-certgen.exe'", "TargetImage|endswith: '\\lsass.exe'"),
+        {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\lsass.exe"},
+        {"SourceImage": _TOOL, "TargetImage": "C:\\Windows\\System32\\svchost.exe"},
+    ),
+    ("windows", "driver_load"): Example(
+        SYSMON_CHANNEL,
+        6,
+        ("ImageLoaded|endswith: '\\example-certgen.sys'",),
+        {"ImageLoaded": "C:\\Tools\\example-certgen.sys", "Signed": "false"},
+        {"ImageLoaded": "C:\\Tools\\example-certgen-ui.sys", "Signed": "false"},
+    ),
+    ("windows", "file_delete"): Example(
+        SYSMON_CHANNEL,
+        23,
+        ("TargetFilename|endswith: '.example-certgen'",),
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen"},
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen.txt"},
+    ),
+    ("windows", "raw_access_thread"): Example(
+        SYSMON_CHANNEL,
+        9,
+        ("Image|endswith: '\\example-certgen.exe'", "Device|contains: '\\HarddiskVolume'"),
+        {"Image": _TOOL, "Device": "\\Device\\HarddiskVolume2"},
+        {"Image": _TOOL, "Device": "\\Device\\CdRom0"},
+    ),
+    ("windows", "process_termination"): Example(
+        SYSMON_CHANNEL,
+        5,
+        ("Image|endswith: '\\example-certgen.exe'",),
+        {"Image": _TOOL},
+        {"Image": "C:\\Tools\\example-certgen-ui.exe"},
+    ),
+    ("windows", "create_stream_hash"): Example(
+        SYSMON_CHANNEL,
+        15,
+        ("TargetFilename|endswith: '.example-certgen:Zone.Identifier'",),
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\a.example-certgen:Zone.Identifier"},
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\a.txt:Zone.Identifier"},
+    ),
+    ("windows", "file_change"): Example(
+        SYSMON_CHANNEL,
+        2,
+        ("TargetFilename|endswith: '.example-certgen'",),
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen"},
+        {"Image": _TOOL, "TargetFilename": "C:\\ExampleData\\server.example-certgen.txt"},
     ),
     ("windows", "registry_add"): _registry(12, "CreateKey", {}),
     ("windows", "registry_delete"): _registry(12, "DeleteKey", {}),

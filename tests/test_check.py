@@ -146,21 +146,25 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
     source = project.root / PROCESS / "proc_creation_win_certutil_certificate_import.yml"
     renamed = source.with_name("file_event_win_certutil_certificate_import.yml")
     source.rename(renamed)
-    network = project.root / PROCESS / "net_connection_win_example.yml"
+    network = project.root / PROCESS / "proc_tampering_win_example.yml"
     network.write_text(
         renamed.read_text()
         .replace("17976649-cec8-47e5-9118-f95515f1123a", "5b9ab1c4-3c0a-4a43-9b0f-3f3c3e7b4b11")
-        .replace("category: process_creation", "category: network_connection")
+        .replace("category: process_creation", "category: process_tampering")
     )
     report = run_checks(project, [renamed, network])
     conventions = [str(f) for f in report.findings if f.check == "convention"]
     assert conventions == [
         f"{PROCESS}/file_event_win_certutil_certificate_import.yml:1: file name must start with"
         " 'proc_creation_win_' for this log source [convention]",
-        f"{PROCESS}/net_connection_win_example.yml:28: log source windows/network_connection has"
+        f"{PROCESS}/proc_tampering_win_example.yml:28: log source windows/process_tampering has"
         " no recorded-event model, so its cases cannot verify it; use one of: "
         "windows/process_creation, windows/image_load, windows/process_access,"
-        " windows/file_event, windows/pipe_created, windows/registry_add, windows/registry_delete,"
+        " windows/file_event, windows/pipe_created, windows/network_connection,"
+        " windows/dns_query, windows/create_remote_thread, windows/driver_load,"
+        " windows/file_delete, windows/raw_access_thread, windows/process_termination,"
+        " windows/create_stream_hash, windows/file_change,"
+        " windows/registry_add, windows/registry_delete,"
         " windows/registry_set, windows/registry_event, windows/ps_script,"
         " linux/process_creation, linux/auditd (service), zeek/x509 (service),"
         " zeek/ssl (service), windows/security (service), windows/taskscheduler (service),"
@@ -317,7 +321,7 @@ def test_document_fields_come_from_the_ingest_models() -> None:
     assert {"file.path", "file.name", "file.extension", "process.executable"} <= eql
     assert "TargetFilename" not in eql  # renamed by the integration's pipeline
     assert {"TargetFilename", "Image", "file_path", "source", "sourcetype", "_raw"} <= spl
-    assert document_fields("eql", "windows", "network_connection") is None
+    assert document_fields("eql", "windows", "process_tampering") is None
     assert target_by_name("kql").name == "kql"
 
 
@@ -411,7 +415,7 @@ def test_a_pipeline_crash_on_an_odd_value_is_no_check_crash(project: Project) ->
     condition=st.sampled_from(["sel", "not sel", "1 of sel*", "all of them", "sel or filter"]),
     logsource=st.sampled_from(
         sorted((s.product, s.category) for s in LOG_SOURCES if s.category)
-        + [("windows", "network_connection")]
+        + [("windows", "process_tampering")]
     ),
 )
 def test_check_never_crashes_on_a_loadable_rule(

@@ -194,9 +194,9 @@ def test_bad_options_are_one_line_errors(project: Project, args: list[str], mess
 
 
 def test_unknown_log_source_is_a_usage_error(project: Project) -> None:
-    result = run(project, "new", "--title", "X Y", "--logsource", "windows/network_connection")
+    result = run(project, "new", "--title", "X Y", "--logsource", "windows/process_tampering")
     assert result.exit_code == 2
-    assert "'windows/network_connection' is not one of" in result.stderr
+    assert "'windows/process_tampering' is not one of" in result.stderr
 
 
 def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project) -> None:
@@ -215,6 +215,13 @@ def test_every_scaffold_builds_and_is_verified_on_every_target(project: Project)
         "windows/ps_script": {"eql", "kql"},
         "windows/process_access": {"kql"},
         "windows/pipe_created": {"kql"},
+        "windows/dns_query": {"kql"},
+        "windows/create_remote_thread": {"kql"},
+        "windows/driver_load": {"kql"},
+        "windows/raw_access_thread": {"kql"},
+        "windows/process_termination": {"kql"},
+        "windows/create_stream_hash": {"kql"},
+        "windows/file_change": {"kql"},
         "linux/auditd": {"eql", "kql"},
         "zeek/x509": {"eql", "kql"},
         "zeek/ssl": {"kql"},

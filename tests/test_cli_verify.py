@@ -124,13 +124,13 @@ def test_a_log_source_without_reference_events_is_unsupported_on_every_target(
     tmp_path: Path,
 ) -> None:
     rule = (VERIFY / "rules" / "windows" / "proc_creation_win_whoami_all.yml").read_text()
-    (tmp_path / "rule.yml").write_text(rule.replace("process_creation", "network_connection"))
+    (tmp_path / "rule.yml").write_text(rule.replace("process_creation", "process_tampering"))
     code, out, _ = run(
         "--rules", str(tmp_path / "rule.yml"), "--format", "jsonl", str(VERIFY / "events.jsonl")
     )
     assert code == 0
     line = json.loads(out)
-    assert line["logsource"] == "windows/network_connection"
+    assert line["logsource"] == "windows/process_tampering"
     assert line["matches"] == {"sigma": None, "eql": None, "spl": None, "kql": None}
     assert set(line["status"].values()) == {"unsupported"}
     assert "no reference event source" in line["reasons"]["kql"]

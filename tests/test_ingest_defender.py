@@ -275,18 +275,49 @@ def test_parse_time(text, expected):
     assert parse_time(text) == expected
 
 
+def test_sysmon_network_connection_is_a_device_network_events_row():
+    row = to_defender(load("sysmon_3_network_connection.json"))
+    assert row.table == "DeviceNetworkEvents"
+    columns = row.columns
+    assert columns["ActionType"] == "ConnectionSuccess"  # Initiated "true"
+    assert (columns["RemoteIP"], columns["RemotePort"]) == ("10.1.0.10", 443)
+    assert (columns["LocalIP"], columns["LocalPort"]) == ("10.1.2.42", 50112)
+    assert columns["Protocol"] == "Tcp"
+    assert "RemoteUrl" not in columns  # DestinationHostname "-"
+    assert columns["InitiatingProcessFileName"] == "powershell.exe"
+
+
+def test_an_accepted_connection_is_inbound_connection_accepted():
+    record = json.loads((FILES / "sysmon_3_network_connection.json").read_text(encoding="utf-8"))
+    record["Event"]["EventData"]["Initiated"] = "false"
+    row = to_defender(parse_windows_event(record))
+    assert row.columns["ActionType"] == "InboundConnectionAccepted"
+
+
+def test_sysmon_file_delete_is_a_file_deleted_row_with_the_file_hashes():
+    row = to_defender(load("sysmon_23_event_log_deleted.json"))
+    assert (row.table, row.columns["ActionType"]) == ("DeviceFileEvents", "FileDeleted")
+    assert row.columns["FolderPath"] == "C:\\Windows\\System32\\winevt\\Logs\\Security.evtx"
+    assert row.columns["SHA1"] == "aaaa1111aaaa1111aaaa1111aaaa1111aaaa1111"
+    assert row.columns["InitiatingProcessFileName"] == "cmd.exe"
+
+
 # Events with no Defender XDR table; every other fixture is a row.
 NO_ROW = (
     "powershell_4104_selfsigned.json",
-    "sysmon_3_network_unsupported.json",
+    "sysmon_25_process_tampering_unsupported.json",
     "sysmon_10_lsass_access_from_public.json",
     "sysmon_17_pipe_created_from_public.json",
+    "sysmon_22_dns_query.json",
+    "sysmon_6_driver_loaded_from_temp.json",
+    "sysmon_8_remote_thread_loadlibrary.json",
 )
 
 
 @pytest.mark.parametrize("name", NO_ROW)
 def test_unsupported_events_are_none(name):
-    # 4104, Sysmon 10 and 17: no script-block, process-access or named-pipe table or column.
+    # 4104, Sysmon 6, 8, 10, 17, 22 and 25: no table or column for script blocks, driver loads
+    # (not mapped), remote threads, process access, named pipes, DNS queries or tampering.
     assert to_defender(load(name)) is None
 
 

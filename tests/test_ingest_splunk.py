@@ -15,7 +15,7 @@ import re
 from converter.core.events import WindowsEvent, parse_windows_event
 from converter.execute.ingest.splunk import render_xml, to_splunk
 
-from .ingest_support import load, record_from_xml, shared_file
+from .ingest_support import FILES, load, record_from_xml, shared_file
 
 
 def test_sysmon_process_create_metadata_and_raw():
@@ -115,6 +115,43 @@ def test_sysmon_process_access_fields():
     assert fields["GrantedAccess"] == ["0x1fffff"]
     assert fields["CallTrace"][0].endswith("dumper.exe+1a0b")
     assert fields["signature_id"] == ["10"]
+
+
+def test_sysmon_network_connection_fields():
+    fields = to_splunk(load("sysmon_3_network_connection.json")).fields
+    # the raw names the Splunk pipeline searches, and the Network_Traffic renames
+    assert fields["Initiated"] == ["true"]
+    assert fields["DestinationPort"] == ["443"]
+    assert fields["dest_ip"] == ["10.1.0.10"]
+    assert fields["src_port"] == ["50112"]
+    assert fields["transport"] == ["tcp"]
+    assert fields["signature_id"] == ["3"]
+    assert "dest" not in fields  # not the Computer, as for file and registry events
+
+
+def test_sysmon_dns_query_fields():
+    fields = to_splunk(load("sysmon_22_dns_query.json")).fields
+    assert fields["QueryName"] == fields["query"] == ["raw.githubusercontent.com"]
+    assert fields["answer"] == fields["QueryResults"]
+    assert fields["src"] == ["WKS-042.corp.example.com"]
+    assert fields["signature_id"] == ["22"]
+
+
+def test_sysmon_remote_thread_driver_and_delete_events_keep_their_extracted_fields():
+    thread = to_splunk(load("sysmon_8_remote_thread_loadlibrary.json")).fields
+    assert thread["StartFunction"] == ["LoadLibraryW"]
+    assert thread["TargetImage"] == ["C:\\Windows\\System32\\notepad.exe"]
+    driver = to_splunk(load("sysmon_6_driver_loaded_from_temp.json")).fields
+    assert driver["SignatureStatus"] == ["Expired"]
+    deleted = to_splunk(load("sysmon_23_event_log_deleted.json")).fields
+    assert deleted["TargetFilename"] == ["C:\\Windows\\System32\\winevt\\Logs\\Security.evtx"]
+    assert [f["signature_id"] for f in (thread, driver, deleted)] == [["8"], ["6"], ["23"]]
+    record = json.loads((FILES / "sysmon_23_event_log_deleted.json").read_text(encoding="utf-8"))
+    record["Event"]["System"]["EventID"] = 9
+    record["Event"]["EventData"]["Device"] = "\\Device\\HarddiskVolume2"
+    raw_read = to_splunk(parse_windows_event(record)).fields
+    assert raw_read["Device"] == ["\\Device\\HarddiskVolume2"]
+    assert raw_read["signature_id"] == ["9"]
 
 
 def test_sysmon_pipe_created_fields():
@@ -221,7 +258,7 @@ def test_sysmon_for_linux_source_raw_and_fields():
 
 
 def test_unsupported_events_are_none():
-    assert to_splunk(load("sysmon_3_network_unsupported.json")) is None
+    assert to_splunk(load("sysmon_25_process_tampering_unsupported.json")) is None
 
 
 def test_real_mdecrevoisier_events_are_not_supported_event_types():

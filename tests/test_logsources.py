@@ -158,7 +158,7 @@ def test_a_toy_ingest_field_reaches_the_document_and_the_field_check(toy_field: 
 def test_stores_is_exactly_the_builder_table(model: Any) -> None:
     for channel, event_id in model.BUILDERS:
         assert model.stores(channel, event_id)
-    assert not model.stores(SYSMON_CHANNEL, 3)
+    assert not model.stores(SYSMON_CHANNEL, 25)
     assert not model.stores(POWERSHELL_CORE_CHANNEL, 4104)
 
 

@@ -445,7 +445,7 @@ def test_one_compiled_rule_evaluates_many_events() -> None:
 @pytest.mark.parametrize(
     ("logsource", "named"),
     [
-        ({"product": "windows", "category": "network_connection"}, "network_connection"),
+        ({"product": "windows", "category": "process_tampering"}, "process_tampering"),
         ({"product": "windows", "service": "system"}, "system"),
         ({"category": "process_creation"}, "process_creation"),
         ({"product": "macos", "category": "process_creation"}, "macos"),

@@ -74,7 +74,7 @@ def test_wants_exactly_what_some_evaluator_reads(repo_project: Project) -> None:
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 1)
     assert scanner.wants("Microsoft-Windows-Sysmon/Operational", 13)  # ECS, SPL, KQL store it
     assert scanner.wants("Microsoft-Windows-PowerShell/Operational", 4104)
-    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 3)
+    assert not scanner.wants("Microsoft-Windows-Sysmon/Operational", 25)  # no model stores it
     assert not scanner.wants("Security", 4624)
     sigma_only = Scanner.for_project(repo_project, ["sigma"])
     assert sigma_only.wants("Microsoft-Windows-Sysmon/Operational", 13)  # the registry rule

@@ -72,6 +72,7 @@ class ElasticField:
 
 _ECS = "elastic/ecs generated/elasticsearch/composable/component (ECS 8.17)"
 _POWERSHELL = "elastic/integrations packages/windows/data_stream/powershell_operational/fields"
+_SYSMON_FIELDS = "elastic/integrations packages/windows/data_stream/sysmon_operational/fields"
 _WINLOG = "elastic/integrations packages/windows/data_stream/*/fields/winlog.yml"
 _AUDITD = "elastic/integrations packages/auditd/data_stream/log/fields"
 _ZEEK_SSL = "elastic/integrations packages/zeek/data_stream/ssl/fields/fields.yml"
@@ -120,6 +121,8 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "file.x509.subject.country file.x509.subject.locality file.x509.subject.organization "
         "file.x509.subject.state_or_province file.x509.version_number host.architecture "
         "host.hostname host.name host.os.type network.transport process.args "
+        "source.domain destination.domain network.protocol network.direction network.type "
+        "dns.question.name dns.answers.data dns.answers.type related.hosts "
         "process.entity_id process.hash.md5 process.hash.sha1 process.hash.sha256 "
         "process.parent.args process.parent.entity_id process.pe.company process.pe.description "
         "process.pe.file_version process.pe.imphash process.pe.original_file_name "
@@ -154,7 +157,7 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
         "process.thread.id",
     ),
     *_group(_ECS, "long", "file.x509.public_key_exponent", indexed=False),
-    *_group(_ECS, "ip", "source.ip destination.ip related.ip"),
+    *_group(_ECS, "ip", "source.ip destination.ip related.ip dns.resolved_ip"),
     *_group(
         _ECS,
         "boolean",
@@ -167,6 +170,9 @@ _ENTRIES: list[tuple[str, ElasticField]] = [
     ),
     *_group(_POWERSHELL + "/fields.yml", "keyword", "powershell.file.script_block_id"),
     *_group(_POWERSHELL + "/fields.yml", "long", "powershell.sequence powershell.total"),
+    *_group(
+        _SYSMON_FIELDS + "/fields.yml", "boolean", "sysmon.file.archived sysmon.file.is_executable"
+    ),
     *_group(
         _WINLOG,
         "keyword",

@@ -208,7 +208,9 @@ def _channel(name: str, channel: str, *modelled: int) -> WindowsEvents:
 # CreateKey/DeleteKey/CreateValue/DeleteValue apart); registry_add keeps every EID 12 event, as
 # the taxonomy and pySigma's sysmon pipeline do. process_creation is also Security 4688 (the
 # specification's own field-mapping example, pySigma's windows-audit pipeline). pipe_created is
-# both pipe events (created and connected), as the taxonomy and pySigma's sysmon pipeline map it.
+# both pipe events (created and connected), as the taxonomy and pySigma's sysmon pipeline map it;
+# file_delete is Sysmon 23 (deletion archived) only: pySigma's sysmon pipeline, like the taxonomy,
+# names 26 (deletion logged only) file_delete_detected, a log source of its own.
 LOG_SOURCES: tuple[LogSource, ...] = (
     _category(
         "windows",
@@ -221,6 +223,17 @@ LOG_SOURCES: tuple[LogSource, ...] = (
     _category("windows", "process_access", "proc_access_win_", _sysmon("Sysmon 10", 10)),
     _category("windows", "file_event", "file_event_win_", _sysmon("Sysmon 11", 11)),
     _category("windows", "pipe_created", "pipe_created_", _sysmon("Sysmon 17/18", 17, 18)),
+    _category("windows", "network_connection", "net_connection_win_", _sysmon("Sysmon 3", 3)),
+    _category("windows", "dns_query", "dns_query_win_", _sysmon("Sysmon 22", 22)),
+    _category(
+        "windows", "create_remote_thread", "create_remote_thread_win_", _sysmon("Sysmon 8", 8)
+    ),
+    _category("windows", "driver_load", "driver_load_win_", _sysmon("Sysmon 6", 6)),
+    _category("windows", "file_delete", "file_delete_win_", _sysmon("Sysmon 23", 23)),
+    _category("windows", "raw_access_thread", "raw_access_thread_win_", _sysmon("Sysmon 9", 9)),
+    _category("windows", "process_termination", "proc_termination_win_", _sysmon("Sysmon 5", 5)),
+    _category("windows", "create_stream_hash", "create_stream_hash_", _sysmon("Sysmon 15", 15)),
+    _category("windows", "file_change", "file_change_win_", _sysmon("Sysmon 2", 2)),
     _category("windows", "registry_add", "registry_add_win_", _sysmon("Sysmon 12", 12)),
     _category(
         "windows",

@@ -183,6 +183,61 @@ _SYSMON: dict[str, _Entries] = {
         f"{_REGISTRY_CIM} registry_key_name",
         _TA_SYSMON,
     ),
+    # the Sysmon log sources after the certificate work: Sysmon's schema names, the Sysmon
+    # add-on's CIM fields as security_content's sysmon_eventid_<n>.yml list them
+    "2": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId Image TargetFilename CreationUtcTime "
+        "PreviousCreationUtcTime User",
+        _ACTOR_CIM + " " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "3": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId Image User Protocol Initiated SourceIsIpv6 "
+        "SourceIp SourceHostname SourcePort SourcePortName DestinationIsIpv6 DestinationIp "
+        "DestinationHostname DestinationPort DestinationPortName",
+        "dest_ip dest_port process_exec process_guid process_id process_name process_path "
+        "src_ip src_port transport user " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "5": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId Image User",
+        _ACTOR_CIM + " " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "6": _windows(
+        "RuleName UtcTime ImageLoaded Hashes Signed Signature SignatureStatus",
+        "dest " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "8": _windows(
+        "RuleName UtcTime SourceProcessGuid SourceProcessId SourceImage TargetProcessGuid "
+        "TargetProcessId TargetImage NewThreadId StartAddress StartModule StartFunction "
+        "SourceUser TargetUser",
+        "dest " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "9": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId Image Device User",
+        _ACTOR_CIM + " " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "15": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId Image TargetFilename CreationUtcTime Hash "
+        "Contents User",
+        _ACTOR_CIM + " " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "22": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId QueryName QueryStatus QueryResults Image User",
+        _ACTOR_CIM.replace("dest ", "") + " answer dest query src " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
+    "23": _windows(
+        "RuleName UtcTime ProcessGuid ProcessId User Image TargetFilename Hashes IsExecutable "
+        "Archived",
+        _ACTOR_CIM + " " + _SYSMON_CIM,
+        _TA_SYSMON,
+    ),
     **{
         code: _windows(
             "RuleName EventType UtcTime ProcessGuid ProcessId PipeName Image User",

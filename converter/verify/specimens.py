@@ -7,13 +7,13 @@ EventData field of the event, each with a value shaped like real data (paths wit
 hashes, hive-prefixed registry paths) so that every derived field appears too.
 
 EventData names follow the providers' manifests: Sysmon's schema (`sysmon -s`, schema 4.90) for
-events 1, 7, 10, 11, 12, 13, 14, 17, 18 and the service events 4, 16, 255 (Sysmon for Linux uses
-the event 1 names), the Security auditing manifest for 4688, 4648 and 4698-4702 (Microsoft Learn,
-"4648(S)", "4698(S)" ... "4702(S)"; the client process fields of 4698-4702 as Windows 11 writes
-them), the PowerShell manifest for 4104, the Task Scheduler manifest for 141/142, the
-WMI-Activity manifest for 5858 (UserData `Operation_ClientFailure`, flattened) and the Defender
-Antivirus manifest for 1116/1117/1119 (Microsoft Learn, "Microsoft Defender Antivirus event IDs";
-names with spaces, as the EVTX writes them).
+events 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 22, 23 and the service events 4, 16,
+255 (Sysmon for Linux uses the event 1 names), the Security auditing manifest for 4688, 4648 and
+4698-4702 (Microsoft Learn, "4648(S)", "4698(S)" ... "4702(S)"; the client process fields of
+4698-4702 as Windows 11 writes them), the PowerShell manifest for 4104, the Task Scheduler manifest
+for 141/142, the WMI-Activity manifest for 5858 (UserData `Operation_ClientFailure`, flattened) and
+the Defender Antivirus manifest for 1116/1117/1119 (Microsoft Learn, "Microsoft Defender Antivirus
+event IDs"; names with spaces, as the EVTX writes them).
 """
 
 from __future__ import annotations
@@ -121,6 +121,83 @@ SPECIMENS: dict[tuple[str, int], dict[str, str]] = {
         **_SYSMON_COMMON,
         "TargetFilename": "C:\\Windows\\Temp\\example.txt",
         "CreationUtcTime": "2026-01-01 00:00:00.000",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 3): {
+        **_SYSMON_COMMON,
+        "User": "EXAMPLE\\alice",
+        "Protocol": "tcp",
+        "Initiated": "true",
+        "SourceIsIpv6": "false",
+        "SourceIp": "10.0.0.5",
+        "SourceHostname": "example.corp.example",
+        "SourcePort": "50000",
+        "SourcePortName": "example-src",
+        "DestinationIsIpv6": "false",
+        "DestinationIp": "203.0.113.10",
+        "DestinationHostname": "example.example.net",
+        "DestinationPort": "443",
+        "DestinationPortName": "https",
+    },
+    (SYSMON_CHANNEL, 22): {
+        **_SYSMON_COMMON,
+        "QueryName": "example.example.net",
+        "QueryStatus": "0",
+        "QueryResults": "type:  5 edge.example.net;::ffff:203.0.113.10;",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 6): {
+        "RuleName": "technique_id=T1543.003",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "ImageLoaded": "C:\\Windows\\System32\\drivers\\example.sys",
+        "Hashes": _HASHES,
+        "Signed": "true",
+        "Signature": "Example Corporation",
+        "SignatureStatus": "Valid",
+    },
+    (SYSMON_CHANNEL, 8): {
+        "RuleName": "technique_id=T1055",
+        "UtcTime": "2026-01-01 00:00:00.000",
+        "SourceProcessGuid": _GUID,
+        "SourceProcessId": "4242",
+        "SourceImage": "C:\\Windows\\System32\\example.exe",
+        "TargetProcessGuid": _GUID,
+        "TargetProcessId": "4343",
+        "TargetImage": "C:\\Windows\\System32\\notepad.exe",
+        "NewThreadId": "5151",
+        "StartAddress": "0x00007FF6A1B21000",
+        "StartModule": "C:\\Windows\\System32\\kernel32.dll",
+        "StartFunction": "LoadLibraryW",
+        "SourceUser": "EXAMPLE\\alice",
+        "TargetUser": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 23): {
+        **_SYSMON_COMMON,
+        "User": "EXAMPLE\\alice",
+        "TargetFilename": "C:\\Users\\alice\\AppData\\Local\\Temp\\example.tmp",
+        "Hashes": _HASHES,
+        "IsExecutable": "false",
+        "Archived": "true",
+    },
+    (SYSMON_CHANNEL, 5): {**_SYSMON_COMMON, "User": "EXAMPLE\\alice"},
+    (SYSMON_CHANNEL, 9): {
+        **_SYSMON_COMMON,
+        "Device": "\\Device\\HarddiskVolume2",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 2): {
+        **_SYSMON_COMMON,
+        "TargetFilename": "C:\\Users\\alice\\AppData\\Local\\Temp\\example.dll",
+        "CreationUtcTime": "2009-07-14 01:14:24.000",
+        "PreviousCreationUtcTime": "2026-01-01 00:00:00.000",
+        "User": "EXAMPLE\\alice",
+    },
+    (SYSMON_CHANNEL, 15): {
+        **_SYSMON_COMMON,
+        "TargetFilename": "C:\\Users\\alice\\Downloads\\example.exe:Zone.Identifier",
+        "CreationUtcTime": "2026-01-01 00:00:00.000",
+        "Hash": _HASHES,
+        "Contents": "[ZoneTransfer]  ZoneId=3  HostUrl=https://example.example.net/  ",
         "User": "EXAMPLE\\alice",
     },
     (SYSMON_CHANNEL, 12): {**_REGISTRY, "EventType": "CreateKey"},

@@ -3,8 +3,8 @@
 Values with inner or `?` wildcards become anchored, case-insensitive RE2 regexes, `|re` values
 RE2 regexes that match what the Sigma reference matches, `|all` lists stay equality tests, Sysmon
 registry paths and data are tested on the columns Defender stores them in (`kql_registry`), and
-user hives are spelled `HKEY_CURRENT_USER\\<SID>`; `|cased` and non-ASCII case folding are
-refused.
+user hives are spelled `HKEY_CURRENT_USER\\<SID>`; `|cased`, non-ASCII case folding and
+`|cidr` (which the offline engine cannot run) are refused.
 """
 
 from __future__ import annotations
@@ -130,6 +130,16 @@ class CertdetectKustoBackend(KustoBackend):
             f"KQL: {field} is a number column in Defender; {text!r} is not a plain integer"
         )
 
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # Stock writes ipv4_is_in_range / ipv6_is_match, which Defender runs; the offline engine
+        # (duckdb-kql) has no translation for either, so such a query could not be verified.
+        raise UnsupportedShape(
+            f"{cond.field}|cidr: the KQL engine (duckdb-kql) cannot execute ipv4_is_in_range or "
+            "ipv6_is_match, so the query cannot be verified offline"
+        )
+
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
@@ -153,6 +163,10 @@ class CertdetectKustoBackend(KustoBackend):
             and arg.field in ("RegistryKey", "RegistryValueData")
             for arg in cond.args
         ):
+            return False
+        # Stock quotes numbers into `in~ ("4444", "8443")`, a string operator that Kusto refuses
+        # on an int column such as RemotePort; each number stays `==`, as a single one does.
+        if any(isinstance(getattr(arg, "value", None), SigmaNumber) for arg in cond.args):
             return False
         return bool(super().decide_convert_condition_as_in_expression(cond, state))
 

@@ -3,19 +3,25 @@
 Defender does not ingest Windows events; its own sensor records the same activity. To verify a
 KQL query we need the row that sensor would write for what a recorded event shows, in the
 documented tables and columns (Microsoft Learn, "DeviceProcessEvents", "DeviceFileEvents",
-"DeviceImageLoadEvents" and "DeviceRegistryEvents" table pages; the column names and types stay
-inside those schemas):
+"DeviceImageLoadEvents", "DeviceNetworkEvents" and "DeviceRegistryEvents" table pages; the
+column names and types stay inside those schemas):
 
 - `DeviceProcessEvents`, ActionType "ProcessCreated": from Sysmon 1 (Windows and Linux) and
   Security 4688. The created process fills `FileName`, `FolderPath`, `ProcessCommandLine`,
   `ProcessId`, `ProcessVersionInfo*` and the account columns; its parent fills
   `InitiatingProcess*`.
 - `DeviceFileEvents`, ActionType "FileCreated": from Sysmon 11; `Image` is the initiating
-  process.
+  process. ActionType "FileDeleted": from Sysmon 23, with the deleted file's hashes.
 - `DeviceImageLoadEvents`, ActionType "ImageLoaded" (the table's only action): from Sysmon 7.
   The loaded module fills `FileName`, `FolderPath` and its `SHA1`/`MD5`/`SHA256`; `Image` is
   the initiating process. The table has no column for the module's version info or signature
   (Sysmon's `Description`, `Signed`, `SignatureStatus`), only the initiating process's.
+- `DeviceNetworkEvents`: from Sysmon 3. An initiated connection is ActionType
+  "ConnectionSuccess", an accepted one "InboundConnectionAccepted" (Sysmon writes the event for
+  an established connection; Defender's attempts, failures and listeners have no Sysmon 3).
+  The destination fills `RemoteIP`, `RemotePort`, `RemoteUrl` (Sysmon's DestinationHostname),
+  the source `LocalIP`, `LocalPort`; `Protocol` is "Tcp" or "Udp", as the table's rows spell
+  it; `Image` is the initiating process.
 - `DeviceRegistryEvents`: from Sysmon 12 (CreateKey, DeleteKey, DeleteValue -> RegistryKeyCreated,
   RegistryKeyDeleted, RegistryValueDeleted), 13 (RegistryValueSet) and 14 (RegistryKeyRenamed,
   `PreviousRegistryKey` = the old key). `RegistryKey` never holds the value name: Sysmon's
@@ -57,6 +63,7 @@ PROCESS_TABLE = "DeviceProcessEvents"
 FILE_TABLE = "DeviceFileEvents"
 IMAGE_LOAD_TABLE = "DeviceImageLoadEvents"
 REGISTRY_TABLE = "DeviceRegistryEvents"
+NETWORK_TABLE = "DeviceNetworkEvents"
 
 _HIVES = {
     "HKLM": "HKEY_LOCAL_MACHINE",
@@ -239,6 +246,19 @@ def _sysmon_file(event: WindowsEvent) -> DefenderRow:
     )
 
 
+def _sysmon_file_delete(event: WindowsEvent) -> DefenderRow:
+    target = _value(event, "TargetFilename")
+    return _row(
+        FILE_TABLE,
+        event,
+        "FileDeleted",
+        FileName=_name(target, "\\"),
+        FolderPath=target,
+        **_hashes(_value(event, "Hashes")),
+        **_initiating_from_image(event),
+    )
+
+
 def _sysmon_image_load(event: WindowsEvent) -> DefenderRow:
     loaded = _value(event, "ImageLoaded")
     return _row(
@@ -248,6 +268,24 @@ def _sysmon_image_load(event: WindowsEvent) -> DefenderRow:
         FileName=_name(loaded, "\\"),
         FolderPath=loaded,
         **_hashes(_value(event, "Hashes")),
+        **_initiating_from_image(event),
+    )
+
+
+def _sysmon_network(event: WindowsEvent) -> DefenderRow:
+    initiated = _value(event, "Initiated")
+    action = "ConnectionSuccess" if initiated == "true" else "InboundConnectionAccepted"
+    protocol = _value(event, "Protocol")
+    return _row(
+        NETWORK_TABLE,
+        event,
+        action,
+        RemoteIP=_value(event, "DestinationIp"),
+        RemotePort=_int(_value(event, "DestinationPort")),
+        RemoteUrl=_value(event, "DestinationHostname"),
+        LocalIP=_value(event, "SourceIp"),
+        LocalPort=_int(_value(event, "SourcePort")),
+        Protocol=protocol.capitalize() if protocol else None,
         **_initiating_from_image(event),
     )
 
@@ -317,8 +355,10 @@ def _linux_process(event: WindowsEvent) -> DefenderRow:
 # advanced-hunting table.
 BUILDERS: dict[tuple[str, int], Builder] = {
     (SYSMON_CHANNEL, 1): _windows_process,
+    (SYSMON_CHANNEL, 3): _sysmon_network,
     (SYSMON_CHANNEL, 7): _sysmon_image_load,
     (SYSMON_CHANNEL, 11): _sysmon_file,
+    (SYSMON_CHANNEL, 23): _sysmon_file_delete,
     **{(SYSMON_CHANNEL, event_id): _sysmon_registry for event_id in (12, 13, 14)},
     (LINUX_SYSMON_CHANNEL, 1): _linux_process,
     (SECURITY_CHANNEL, 4688): _security_process,

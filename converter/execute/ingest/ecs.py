@@ -42,6 +42,7 @@ Quirks kept on purpose, because real documents have them:
   `process.executable`, `SourceProcessGUID` -> `entity_id`, `SourceProcessId` -> `pid`,
   `SourceThreadId` -> `thread.id`); `TargetImage`, `TargetProcessGUID`, `GrantedAccess`,
   `CallTrace`, `SourceUser` and `TargetUser` stay in `winlog.event_data`.
+- Sysmon 2, 3, 5, 6, 8, 9, 15, 22, 23: the steps only they get are in `ecs_sysmon_events`.
 - Sysmon 17 and 18 (pipe created, connected): `PipeName` becomes `file.name` (no `file.path`);
   `EventType` stays in `winlog.event_data`.
 - The PowerShell pipeline sets `event.category` "process" and `event.type` "info" as plain
@@ -70,6 +71,7 @@ from converter.core.logsources import (
     SYSMON_CHANNEL,
     WINDOWS_DEFENDER_CHANNEL,
 )
+from converter.execute.ingest import ecs_sysmon_events
 from converter.execute.ingest.ecs_services import (
     SECURITY_CATEGORIZATION,
     security_event,
@@ -88,6 +90,7 @@ Builder = Callable[[WindowsEvent], "EcsDocument | None"]
 # The Sysmon pipelines' categorization table, for the event IDs this project reads.
 _SYSMON_CATEGORIZATION: dict[int, tuple[list[str], list[str]]] = {
     1: (["process"], ["start"]),
+    **ecs_sysmon_events.CATEGORIZATION,  # 2, 3, 5, 6, 8, 9, 15, 22, 23
     7: (["process"], ["change"]),
     10: (["process"], ["access"]),
     11: (["file"], ["creation"]),
@@ -301,12 +304,12 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     ):
         if source in data:
             pe[name] = data[source]
-    if hashes and code == 1:
+    if hashes and code in ecs_sysmon_events.PROCESS_HASH_EVENTS:
         process_hashes = dict(hashes)
         if "imphash" in process_hashes:
             pe["imphash"] = process_hashes.pop("imphash")
         process["hash"] = process_hashes
-    if code == 7:
+    if code in ecs_sysmon_events.FILE_HASH_EVENTS:
         _image_loaded(doc, data, hashes)
     for node in (process, parent):
         if node.get("command_line"):
@@ -319,16 +322,18 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
             if name:
                 node["name"] = name
 
-    if "TargetFilename" in data:
-        _file_info(_node(doc, "file"), data.pop("TargetFilename"))
+    if "TargetFilename" in data or "Device" in data:  # Device: Sysmon 9, kept if both are set
+        _file_info(_node(doc, "file"), data.pop("TargetFilename", None) or data.pop("Device"))
     if "PipeName" in data:
         _node(doc, "file")["name"] = data.pop("PipeName")
 
+    if code in ecs_sysmon_events.CATEGORIZATION:
+        ecs_sysmon_events.event_fields(doc, data, code)
     _sysmon_user(doc, data.get("User"))
     if code in (12, 13, 14) and "TargetObject" in data:
         doc["registry"] = _registry(data["TargetObject"], data.get("Details"))
 
-    for name in _SYSMON_CLEANUP + (_LINUX_CLEANUP if linux else ()):
+    for name in _SYSMON_CLEANUP + ecs_sysmon_events.CLEANUP + (_LINUX_CLEANUP if linux else ()):
         data.pop(name, None)
     if code == 255:
         data.pop("ID", None)
@@ -338,7 +343,7 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
 
 
 def _image_loaded(doc: dict[str, Any], data: dict[str, str], hashes: dict[str, str]) -> None:
-    # Sysmon 7: the hashes, path and signature are the loaded image's, under `file`.
+    # Sysmon 6 and 7: the hashes, path and signature are the loaded image's, under `file`.
     file = _node(doc, "file")
     if hashes:
         file_hashes = dict(hashes)

@@ -5,7 +5,9 @@ module builds them the way the add-ons do, not the way a Sigma pipeline assumes.
 Splunk Add-on for Sysmon 5.0.1 (Splunk_TA_microsoft_sysmon, Splunkbase 5709) and the Splunk
 Add-on for Microsoft Windows 10.0.1 (Splunk_TA_windows, 4688 and 4104), as Splunk documents
 what they yield in its security_content data sources (`data_sources/sysmon_eventid_1.yml`,
-`_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `windows_event_log_security_4688.yml`,
+`_3`, `_7`, `_10`, `_11`, `_12`, `_13`, `_17`, `_22`, and for `_2`, `_5`, `_6`, `_8`, `_9`,
+`_15`, `_23` the extracted fields only (their CIM mappings are not modelled),
+`windows_event_log_security_4688.yml`,
 `powershell_script_block_logging_4104.yml`, `sysmon_for_linux_eventid_1.yml`: `source`,
 `sourcetype`, the extracted `fields`, and the CIM `field_mappings`):
 
@@ -68,7 +70,9 @@ XML_SOURCETYPE = "XmlWinEventLog"
 LINUX_SOURCE = f"Syslog:{LINUX_SYSMON_CHANNEL}"
 LINUX_SOURCETYPE = "sysmon:linux"
 
-_SYSMON_IDS = frozenset({1, 4, 7, 10, 11, 12, 13, 14, 16, 17, 18, 255})
+_SYSMON_IDS = frozenset(
+    {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22, 23, 255}
+)
 # CLEAN_KEYS: an extracted key keeps letters, digits and underscores; the rest become "_".
 _UNCLEAN_KEY = re.compile(r"[^A-Za-z0-9_]")
 # transforms.conf splits a typed Details such as "DWORD (0x00000001)" into type and data.
@@ -247,7 +251,15 @@ def _sysmon_cim(code: int, fields: dict[str, list[str]]) -> None:
         _set(fields, "user", user.rsplit("\\", 1)[-1] if user else None)
     fields["vendor_product"] = ["Microsoft Sysmon"]
     fields["signature_id"] = list(fields["EventCode"])
-    if code == 11:
+    if code == 3:
+        _network_cim(fields)
+    elif code == 22:
+        # sysmon_eventid_22.yml, DNS mapping: QueryName -> query, QueryResults -> answer,
+        # Computer -> src (dest stays the Computer alias, as the page lists no dest).
+        for source, target in (("QueryName", "query"), ("QueryResults", "answer")):
+            _alias(fields, source, target)
+        _alias(fields, "Computer", "src")
+    elif code == 11:
         _file_cim(fields)
     elif code in (12, 13, 14):
         _registry_cim(code, fields)
@@ -261,6 +273,20 @@ def _file_cim(fields: dict[str, list[str]]) -> None:
     fields["object_category"] = ["file"]
     created = _value(fields, "UtcTime") == _value(fields, "CreationUtcTime")
     fields["action"] = ["created" if created else "modified"]
+
+
+def _network_cim(fields: dict[str, list[str]]) -> None:
+    # sysmon_eventid_3.yml lists the Network_Traffic fields without their mapping; only the
+    # one-to-one renames are modelled (`dest`, `src`, `direction`, `app` are not).
+    fields.pop("dest", None)  # the Computer alias above is the image-load and file pages' dest
+    for source, target in (
+        ("SourceIp", "src_ip"),
+        ("SourcePort", "src_port"),
+        ("DestinationIp", "dest_ip"),
+        ("DestinationPort", "dest_port"),
+        ("Protocol", "transport"),
+    ):
+        _alias(fields, source, target)
 
 
 def _registry_cim(code: int, fields: dict[str, list[str]]) -> None:
