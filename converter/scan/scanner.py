@@ -17,7 +17,8 @@ Speed: items are evaluated in batches, each evaluator over the whole batch (the 
 rows into DuckDB once per query and batch, so batches are large). A Windows event that no evaluator
 can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
 is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
-such events (`stores` in each `converter.execute.ingest` module); a refused event is counted as read
+such events and one of its queries can select them (`converter.scan.reach`, read from the
+compiled queries: table, source, EventCode, event.category, ...); a refused event is counted as read
 by every evaluator, with no match, which is what evaluating it would give. When `ramp` asks
 (jsonl: results start flowing at once) the first batch is small and batches double up to their
 size limits; a batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes
@@ -52,6 +53,7 @@ from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 from converter.scan.describe import EventFacts, facts
+from converter.scan.reach import NONE, Reach, reach, selector
 from converter.scan.staleness import refuse_stale
 
 # the targets an engine executes (`TargetSpec.engine`)
@@ -191,7 +193,11 @@ class SigmaEvaluator:
 
 class TargetEvaluator:
     """One target's artifacts, on the documents its ingest models make from raw events and on
-    the target's own documents."""
+    the target's own documents.
+
+    A Windows event is skipped, with no document built, when the model does not store its kind
+    or none of the queries can match it (`converter.scan.reach`); `shortcut = False` builds a
+    document for every Windows event (what the tests compare the shortcut with)."""
 
     def __init__(
         self,
@@ -204,9 +210,31 @@ class TargetEvaluator:
         self.name = runtime.name
         self.runtime = runtime
         self.queries = queries
-        self.wants = stores
+        self.stores = stores
         self.native = native
         self.raw = raw  # raw event types other than Windows events that the target stores
+        self.shortcut = True
+        self._selectors = [selector(compiled) for _, compiled in queries]
+        self._reach: dict[tuple[str, int], Reach] = {}
+
+    def reach(self, channel: str, event_id: int) -> Reach:
+        """What the queries can match among the stored events of this channel and ID."""
+        key = (channel, event_id)
+        found = self._reach.get(key)
+        if found is None:
+            if not self.stores(channel, event_id):
+                found = NONE
+            else:
+                found = reach(channel, event_id, self._selectors, self.runtime.ingest)
+            if len(self._reach) < KEY_CACHE:
+                self._reach[key] = found
+        return found
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        if not self.shortcut:
+            return True
+        found = self.reach(channel, event_id)
+        return found.any_event or bool(found.guards)
 
     def handles(self, payload: Any) -> bool:
         kind = type(payload)
@@ -215,7 +243,9 @@ class TargetEvaluator:
     def _document(self, payload: Any) -> Any:
         kind = type(payload)
         if kind is WindowsEvent:
-            if not self.wants(payload.channel, payload.event_id):
+            if self.shortcut and not self.reach(payload.channel, payload.event_id).admits(
+                payload.data
+            ):
                 return None
             return self.runtime.ingest(payload)
         if kind is self.native:
