@@ -386,7 +386,8 @@ def test_compile_translates_once(engine: KqlEngine, monkeypatch: pytest.MonkeyPa
         raise AssertionError("translated again")
 
     monkeypatch.setattr(duckdb_kql, "to_sql", fail)
-    monkeypatch.setattr(kql_module, "lower", fail)
+    monkeypatch.setattr(duckdb_kql.lower, "lower", fail)
+    monkeypatch.setattr(kql_module.kql_parsing, "translate", fail)
     rows = [DefenderRow(TABLE, {"FileName": "CertUtil.exe"}), DefenderRow(TABLE, {})]
     assert compiled.select(rows) == [0]
 

@@ -36,7 +36,6 @@ from typing import Any
 import duckdb
 import duckdb_kql
 from duckdb_kql import ir
-from duckdb_kql.lower import lower
 
 from converter.core.defender_schema import (
     DEFENDER_TABLES,
@@ -195,12 +194,18 @@ def parse_filter(
     query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
 ) -> tuple[DefenderTable, ir.Expr]:
     """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
+    table, tree = _filter_tree(query, tables)
+    return table, tree.operators[0].predicate
+
+
+def _filter_tree(query: str, tables: Mapping[str, DefenderTable]) -> tuple[DefenderTable, ir.Query]:
+    """`parse_filter`, with the lowered query (what `KqlEngine` translates)."""
     statements = _statement_kinds(query)
     if statements != ["QueryStatement"]:
         # duckdb-kql inlines a scalar `let` before lowering, so the IR cannot show it
         raise QueryError(f"a filter is one query statement, not {' ; '.join(statements)}")
     try:
-        tree = lower(query)
+        tree = kql_parsing.lower_query(query)
     except duckdb_kql.KqlError as e:
         raise QueryError(f"KQL not accepted: {e}") from e
     if tree.lets or tree.parameters:
@@ -224,7 +229,7 @@ def parse_filter(
         raise QueryError("the where predicate is not a bool expression")
     for node in nodes:
         _check_types(node, table)
-    return table, predicate
+    return table, tree
 
 
 def _regex_literals(predicate: ir.Expr) -> list[str]:
@@ -299,20 +304,20 @@ class KqlEngine:
             self._con.execute(table.ddl(table.name))
 
     def compile(self, query: str) -> CompiledKql:
-        table, predicate = parse_filter(query, self.tables)
-        if _nesting(predicate) <= SHALLOW_NESTING:
-            return self._compile(query, table, predicate, deep=False)
+        table, tree = _filter_tree(query, self.tables)
+        if _nesting(tree.operators[0].predicate) <= SHALLOW_NESTING:
+            return self._compile(query, table, tree, deep=False)
         # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`)
         try:
-            return call_with_deep_stack(lambda: self._compile(query, table, predicate, deep=True))
+            return call_with_deep_stack(lambda: self._compile(query, table, tree, deep=True))
         except RecursionError:
             raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
 
-    def _compile(
-        self, query: str, table: DefenderTable, predicate: ir.Expr, deep: bool
-    ) -> CompiledKql:
+    def _compile(self, query: str, table: DefenderTable, tree: ir.Query, deep: bool) -> CompiledKql:
+        predicate = tree.operators[0].predicate
         try:
-            translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
+            # the tree the shape check lowered: `to_sql` would lower the text again
+            translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
         except duckdb_kql.KqlError as e:
             raise QueryError(f"KQL not translatable: {e}") from e
         sql, params = str(translated), dict(translated.parameters)
