@@ -392,6 +392,20 @@ def test_compile_translates_once(engine: KqlEngine, monkeypatch: pytest.MonkeyPa
     assert compiled.select(rows) == [0]
 
 
+def test_compile_later_reports_a_shape_error_at_once_and_a_bind_error_when_waited_for(
+    engine: KqlEngine,
+) -> None:
+    with pytest.raises(QueryError, match="unknown column"):
+        engine.compile_later('DeviceProcessEvents | where NoSuchColumn == "x"')
+    # DuckDB's check (a bad regex is refused when bound) runs on the worker thread
+    pending = engine.compile_later('DeviceProcessEvents | where FileName matches regex "(ab"')
+    good = engine.compile_later('DeviceProcessEvents | where FileName =~ "certutil.exe"')
+    with pytest.raises(QueryError, match="invalid regex"):
+        pending()
+    rows = [DefenderRow(TABLE, {"FileName": "CertUtil.exe"}), DefenderRow(TABLE, {})]
+    assert good().select(rows) == [0]
+
+
 # --- rows --------------------------------------------------------------------------------------
 
 

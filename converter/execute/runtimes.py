@@ -26,8 +26,21 @@ class TargetRuntime:
 
     def compile(self, query: str) -> CompiledQuery[Any]:
         """The engine's compiled query; any failure of the engine is a QueryError (one line)."""
+        return self.compile_later(query)()
+
+    def compile_later(self, query: str) -> Callable[[], CompiledQuery[Any]]:
+        """`compile`, where the engine can finish it in the background (`compile_later` of the
+        KQL engine): the function returned gives the compiled query or raises its QueryError."""
+        later = getattr(self.engine, "compile_later", None)
+        if later is None:
+            compiled = self._guarded(lambda: self.engine.compile(query))
+            return lambda: compiled
+        pending = self._guarded(lambda: later(query))
+        return lambda: self._guarded(pending)
+
+    def _guarded(self, step: Callable[[], Any]) -> Any:
         try:
-            return self.engine.compile(query)
+            return step()
         except QueryError:
             raise
         except Exception as error:  # noqa: BLE001 - an engine defect fails the query, never the run

@@ -313,26 +313,38 @@ class Scanner:
         manifest = read_manifest(manifest_path, project.relative(manifest_path))
         if not allow_stale:
             refuse_stale(rule_files, manifest)
-        evaluators: list[Evaluator] = []
-        if "sigma" in chosen:
-            parsed = [rule.parse() for rule in rule_files]
-            evaluators.append(
-                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
-            )
         targets = [target for target in SCANNED if target.name in chosen]
         runtimes = target_runtimes(targets=targets) if targets else {}
+        # every query is submitted first: an engine that finishes compiling in the background
+        # (KQL's DuckDB bind check) overlaps the others' work and the reference's
+        pending: dict[str, list[tuple[str, str, Callable[[], CompiledQuery[Any]]]]] = {}
         for spec in targets:
             name = spec.name
-            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            pending[name] = []
             for entry in manifest.rules:
                 target = entry.targets.get(name)
                 if target is None or target.path is None:
                     continue
                 query = (project.dist_dir / target.path).read_text(encoding="utf-8")
                 try:
-                    queries.append((entry.id, runtimes[name].compile(query)))
+                    later = runtimes[name].compile_later(query)
                 except QueryError as error:
                     raise InputError(f"dist/{target.path}", f"query rejected: {error}") from None
+                pending[name].append((entry.id, target.path, later))
+        evaluators: list[Evaluator] = []
+        if "sigma" in chosen:
+            parsed = [rule.parse() for rule in rule_files]
+            evaluators.append(
+                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
+            )
+        for spec in targets:
+            name = spec.name
+            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            for rule_id, path, later in pending[name]:
+                try:
+                    queries.append((rule_id, later()))
+                except QueryError as error:
+                    raise InputError(f"dist/{path}", f"query rejected: {error}") from None
             native = resolve(spec.native) if spec.native is not None else None
             evaluators.append(
                 TargetEvaluator(runtimes[name], queries, _stores(spec), native, _raw_types(spec))

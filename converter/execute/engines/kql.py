@@ -28,7 +28,8 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -298,42 +299,67 @@ class KqlEngine:
         self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
         self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
+        self._checker: ThreadPoolExecutor | None = None  # runs `_check` (`compile_later`)
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
         for table in self.tables.values():
             self._con.execute(table.ddl(table.name))
 
     def compile(self, query: str) -> CompiledKql:
-        table, tree = _filter_tree(query, self.tables)
-        if _nesting(tree.operators[0].predicate) <= SHALLOW_NESTING:
-            return self._compile(query, table, tree, deep=False)
-        # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`)
-        try:
-            return call_with_deep_stack(lambda: self._compile(query, table, tree, deep=True))
-        except RecursionError:
-            raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+        return self.compile_later(query)()
 
-    def _compile(self, query: str, table: DefenderTable, tree: ir.Query, deep: bool) -> CompiledKql:
-        predicate = tree.operators[0].predicate
+    def compile_later(self, query: str) -> Callable[[], CompiledKql]:
+        """`compile` in two steps: the query is parsed, checked and translated now (a QueryError
+        at once), and DuckDB's check that its SQL binds runs on a worker thread while the caller
+        goes on (DuckDB releases the GIL, so it overlaps the next queries' parsing on another
+        core); the function returned waits for that check and returns the compiled query or
+        raises its QueryError."""
+        table, tree = _filter_tree(query, self.tables)
+        if _nesting(tree.operators[0].predicate) > SHALLOW_NESTING:
+            # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`),
+            # so both steps run here, on a deep stack
+            try:
+                compiled = call_with_deep_stack(lambda: self._translated(query, table, tree, True))
+                call_with_deep_stack(lambda: self._check(compiled, tree))
+            except RecursionError:
+                raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+            return lambda: compiled
+        compiled = self._translated(query, table, tree, deep=False)
+        with self._lock:
+            if self._checker is None:
+                self._checker = ThreadPoolExecutor(1, thread_name_prefix="kql-bind-check")
+            checked = self._checker.submit(self._check, compiled, tree)
+
+        def done() -> CompiledKql:
+            checked.result()  # the check's QueryError, if any
+            return compiled
+
+        return done
+
+    def _translated(
+        self, query: str, table: DefenderTable, tree: ir.Query, deep: bool
+    ) -> CompiledKql:
         try:
             # the tree the shape check lowered: `to_sql` would lower the text again
             translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
         except duckdb_kql.KqlError as e:
             raise QueryError(f"KQL not translatable: {e}") from e
-        sql, params = str(translated), dict(translated.parameters)
-        with self._lock, self._depth(deep):
+        return CompiledKql(query, table, str(translated), dict(translated.parameters), self, deep)
+
+    def _check(self, compiled: CompiledKql, tree: ir.Query) -> None:
+        table, sql, params = compiled.table, compiled.sql, compiled.params
+        with self._lock, self._depth(compiled.deep):
             try:
                 # catches what the IR check cannot, e.g. an operator on the wrong column type
                 self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params or None).fetchall()
             except duckdb.Error as e:
                 raise QueryError(f"KQL does not bind on {table.name}: {e}") from e
-            for pattern in _regex_literals(predicate):
+            for pattern in _regex_literals(tree.operators[0].predicate):
                 # DuckDB compiles a pattern when it first meets a row; Kusto refuses the query
                 try:
                     self._con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
                 except duckdb.Error as e:
                     raise QueryError(f"invalid regex {pattern!r}: {e}") from e
-        return CompiledKql(query, table, sql, params, self, deep)
 
     @contextmanager
     def _depth(self, deep: bool) -> Iterator[None]:
