@@ -406,6 +406,35 @@ def test_compile_later_reports_a_shape_error_at_once_and_a_bind_error_when_waite
     assert good().select(rows) == [0]
 
 
+def test_run_many_loads_each_table_once_and_gives_each_query_its_own_rows(
+    engine: KqlEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = [
+        engine.compile('DeviceProcessEvents | where FileName =~ "certutil.exe"'),
+        engine.compile('DeviceFileEvents | where FileName endswith ".pfx"'),
+        engine.compile('DeviceProcessEvents | where FileName =~ "openssl.exe"'),
+    ]
+    rows = [
+        DefenderRow(TABLE, {"FileName": "openssl.exe"}),
+        DefenderRow("DeviceFileEvents", {"FileName": "a.pfx"}),
+        DefenderRow(TABLE, {"FileName": "CertUtil.exe"}),
+        DefenderRow(TABLE, {"FileName": "x.exe"}),
+    ]
+    expected = [compiled.select(rows) for compiled in queries]
+    assert expected == [[2], [1], [0]]
+    loads: list[str] = []
+    original = kql_module._write_columns
+    monkeypatch.setattr(
+        kql_module,
+        "_write_columns",
+        lambda path, *args: (loads.append(path), original(path, *args))[1],
+    )
+    calls: list[str] = []
+    assert engine.run_many(queries, rows, lambda: calls.append("check")) == expected
+    assert len(loads) == 2  # one per table, not one per query
+    assert calls == ["check"] * 3  # before each query
+
+
 # --- rows --------------------------------------------------------------------------------------
 
 

@@ -46,14 +46,14 @@ from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.zeek import ZeekRecord
 from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import CompiledQuery, QueryError
-from converter.execute.runtimes import TargetRuntime, select
+from converter.execute.runtimes import TargetRuntime, select_many
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 from converter.scan.describe import EventFacts, facts
-from converter.scan.reach import NONE, Reach, reach, selector
+from converter.scan.reach import EVERY, NONE, Reach, reach, selector
 from converter.scan.staleness import refuse_stale
 
 # the targets an engine executes (`TargetSpec.engine`)
@@ -135,6 +135,11 @@ class Evaluator(Protocol):
         """Whether this evaluator reads items holding `payload` (`FILTERED` included)."""
         ...
 
+    def reach(self, channel: str, event_id: int) -> Reach:
+        """Which parsed Windows events of this channel and ID this evaluator works on (what a
+        batch's size counts)."""
+        ...
+
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterable[tuple[int, str]]:
         """(position, rule id) of each match among the (position, payload) pairs."""
         ...
@@ -178,6 +183,9 @@ class SigmaEvaluator:
     def handles(self, payload: Any) -> bool:
         return type(payload) in _RAW_KINDS
 
+    def reach(self, channel: str, event_id: int) -> Reach:
+        return EVERY if self.wants(channel, event_id) else NONE
+
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
         for position, event in batch:
             kind = type(event)
@@ -219,6 +227,8 @@ class TargetEvaluator:
 
     def reach(self, channel: str, event_id: int) -> Reach:
         """What the queries can match among the stored events of this channel and ID."""
+        if not self.shortcut:
+            return EVERY
         key = (channel, event_id)
         found = self._reach.get(key)
         if found is None:
@@ -243,9 +253,7 @@ class TargetEvaluator:
     def _document(self, payload: Any) -> Any:
         kind = type(payload)
         if kind is WindowsEvent:
-            if self.shortcut and not self.reach(payload.channel, payload.event_id).admits(
-                payload.data
-            ):
+            if not self.reach(payload.channel, payload.event_id).admits(payload.data):
                 return None
             return self.runtime.ingest(payload)
         if kind is self.native:
@@ -266,9 +274,11 @@ class TargetEvaluator:
                 documents.append(document)
         if not documents:
             return
-        for rule_id, compiled in self.queries:
-            interrupts.check()  # between queries: one query's time at most after Ctrl-C
-            for index in sorted(select(compiled, documents)):
+        # interrupts checked between queries: one query's time at most after Ctrl-C
+        compiled = [query for _, query in self.queries]
+        found = select_many(compiled, documents, interrupts.check)
+        for (rule_id, _), selected in zip(self.queries, found, strict=True):
+            for index in sorted(selected):
                 yield positions[index], rule_id
 
 
@@ -293,6 +303,7 @@ class Scanner:
     clock: Callable[[], float] = time.perf_counter
     _keys: dict[tuple[str, int], bool] = field(default_factory=dict)
     _order: dict[str, int] = field(default_factory=dict)
+    _reaches: dict[tuple[str, int], Reach] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # results list rule ids in rule-file order
@@ -363,6 +374,20 @@ class Scanner:
             if len(self._keys) < KEY_CACHE:
                 self._keys[key] = known
         return known
+
+    def _reach(self, channel: str, event_id: int) -> Reach:
+        """The events of this channel and ID that some evaluator works on."""
+        key = (channel, event_id)
+        found = self._reaches.get(key)
+        if found is None:
+            each = [evaluator.reach(channel, event_id) for evaluator in self.evaluators]
+            if any(reach.any_event for reach in each):
+                found = EVERY
+            else:
+                found = Reach(any_event=False, guards=frozenset().union(*(r.guards for r in each)))
+            if len(self._reaches) < KEY_CACHE:
+                self._reaches[key] = found
+        return found
 
     def _evaluate(
         self,
@@ -487,7 +512,11 @@ class Scanner:
                 sources.append(record.source)
                 payloads.append(payload)
                 if type(payload) is WindowsEvent:
-                    evaluated += 1
+                    # an event no evaluator works on (parsed for a guard name, `reach`) costs
+                    # only its memory: the batch's size counts the others (a batch costs the
+                    # KQL engine a load and a query plan per table, whatever its size)
+                    if self._reach(payload.channel, payload.event_id).admits(payload.data):
+                        evaluated += 1
                     held += sum(map(len, payload.data.values()))
                 elif type(payload) is not Filtered:
                     evaluated += 1

@@ -375,53 +375,84 @@ class KqlEngine:
 
     def run(self, compiled: CompiledKql, rows: Sequence[DefenderRow]) -> list[int]:
         """Indices of the rows of `compiled.table` that the filter keeps."""
-        table = compiled.table
-        indices = [i for i, row in enumerate(rows) if row.table == table.name]
-        if not indices:
-            return []
-        values = [rows[i].columns for i in indices]
-        present: set[str] = set()
-        for columns in values:
-            present.update(columns)
-        unknown = present.difference(table.columns)
-        if unknown:
-            raise ValueError(f"{table.name} rows have columns not in its schema: {sorted(unknown)}")
-        used = [c for c in table.columns if c in present]
+        return self.run_many([compiled], rows)[0]
 
-        fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
-        try:  # removed whatever stops the run, an interrupt included
-            os.close(fd)
-            _write_columns(path, indices, values, used)
-            load_sql = _load_sql(table, used, path)
+    def run_many(
+        self,
+        queries: Sequence[CompiledKql],
+        rows: Sequence[DefenderRow],
+        between: Callable[[], None] | None = None,
+    ) -> list[list[int]]:
+        """`run` for each query: the rows of a table are written and loaded into DuckDB once for
+        all the queries on it (loading is most of a query's time on a batch of rows). `between`
+        is called before each query (an interrupt check)."""
+        results: list[list[int]] = [[] for _ in queries]
+        groups: dict[str, list[int]] = {}
+        for position, compiled in enumerate(queries):
+            groups.setdefault(compiled.table.name, []).append(position)
+        for positions in groups.values():
+            table = queries[positions[0]].table
+            indices = [i for i, row in enumerate(rows) if row.table == table.name]
+            if not indices:
+                continue
+            values = [rows[i].columns for i in indices]
+            present: set[str] = set()
+            for columns in values:
+                present.update(columns)
+            unknown = present.difference(table.columns)
+            if unknown:
+                raise ValueError(
+                    f"{table.name} rows have columns not in its schema: {sorted(unknown)}"
+                )
+            used = [c for c in table.columns if c in present]
+            group = [queries[position] for position in positions]
+            fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
+            try:  # removed whatever stops the run, an interrupt included
+                os.close(fd)
+                _write_columns(path, indices, values, used)
+                load_sql = _load_sql(table, used, path)
 
-            def run_loaded() -> list[int]:
-                with self._lock, self._depth(compiled.deep):
-                    return self._run_loaded(compiled, load_sql)
+                def run_loaded(group: list[CompiledKql] = group, load_sql: str = load_sql) -> Any:
+                    with self._lock:
+                        return self._run_loaded(group, load_sql, between)
 
-            return call_with_deep_stack(run_loaded) if compiled.deep else run_loaded()
-        finally:
-            os.unlink(path)
+                deep = any(compiled.deep for compiled in group)
+                found = call_with_deep_stack(run_loaded) if deep else run_loaded()
+            finally:
+                os.unlink(path)
+            for position, selected in zip(positions, found, strict=True):
+                results[position] = selected
+        return results
 
-    def _run_loaded(self, compiled: CompiledKql, load_sql: str) -> list[int]:
-        table = compiled.table
+    def _run_loaded(
+        self, queries: list[CompiledKql], load_sql: str, between: Callable[[], None] | None
+    ) -> list[list[int]]:
+        table = queries[0].table
         self._con.execute(table.ddl(table.name, {ROW_COLUMN: "BIGINT"}, temp=True))
+        found: list[list[int]] = []
         try:
             try:
                 self._con.execute(load_sql)
             except duckdb.Error as e:
                 raise ValueError(f"{table.name} rows do not fit the column types: {e}") from e
             row = quote_identifier(ROW_COLUMN)
-            try:
-                result = self._con.execute(
-                    f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
-                    compiled.params or None,
-                ).fetchone()
-            except duckdb.Error as e:
-                # e.g. an invalid regex: Kusto would refuse the query, not skip the row
-                raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
+            for compiled in queries:
+                if between is not None:
+                    between()
+                with self._depth(compiled.deep):
+                    try:
+                        result = self._con.execute(
+                            f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
+                            compiled.params or None,
+                        ).fetchone()
+                    except duckdb.Error as e:
+                        # e.g. an invalid regex: Kusto would refuse the query, not skip the row
+                        raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
+                selected = result[0] if result is not None else None
+                found.append(list(selected) if selected is not None else [])
         finally:
             self._con.execute(f"DROP TABLE temp.main.{quote_identifier(table.name)}")
-        return list(result[0]) if result is not None and result[0] is not None else []
+        return found
 
 
 @dataclass(frozen=True)
