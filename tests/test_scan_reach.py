@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,6 +10,7 @@ from hypothesis import strategies as st
 from converter.core.events import WindowsEvent
 from converter.core.project import Project
 from converter.formats.base import Item
+from converter.formats.readers import read_items
 from converter.scan import reach as reach_module
 from converter.scan.reach import (
     DEFENDER_FIELDS,
@@ -179,3 +183,20 @@ def test_an_event_whose_data_names_a_selector_field_is_evaluated_in_full(
     # a shortcut that ignored the guard would lose the first match
     monkeypatch.setattr(Reach, "admits", lambda self, data: self.any_event)
     assert _spl_matches(True, events) == [[], [], [FILE_STAGING]]
+
+
+def test_flat_json_events_skipped_unparsed_for_want_of_a_guard_name_change_no_result(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        {"EventID": event_id, "Channel": SYSMON, **_staging_event(event_id, data).data}
+        for event_id, data in ((10, {"EventCode": "11"}), (10, {}), (11, {}))
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    scanner = Scanner.for_project(Project.at(REPO), only=["spl"])
+    assert scanner.wants(SYSMON, 10) == frozenset({"source", "sourcetype", "EventCode"})
+    records = list(read_items(path, scanner.wants))
+    assert [type(r.payload) is WindowsEvent for r in records] == [True, False, True]
+    results = [r.matches["spl"] for r in scanner.scan(records, ScanSummary())]
+    assert results == [[FILE_STAGING], [], [FILE_STAGING]]

@@ -301,7 +301,7 @@ class Scanner:
     # what times the evaluators and the scan: wall time; a benchmark on a shared machine may
     # prefer the process's CPU time (time.process_time)
     clock: Callable[[], float] = time.perf_counter
-    _keys: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _keys: dict[tuple[str, int], bool | frozenset[str]] = field(default_factory=dict)
     _order: dict[str, int] = field(default_factory=dict)
     _reaches: dict[tuple[str, int], Reach] = field(default_factory=dict)
 
@@ -365,12 +365,17 @@ class Scanner:
         }
         return cls(evaluators=evaluators, rules=rules)
 
-    def wants(self, channel: str, event_id: int) -> bool:
-        """Whether any evaluator can match a Windows event of this channel and ID."""
+    def wants(self, channel: str, event_id: int) -> bool | frozenset[str]:
+        """Whether any evaluator can match a Windows event of this channel and ID; a set of names
+        when it can only if the event's data holds one of them (`converter.scan.reach`)."""
         key = (channel, event_id)
         known = self._keys.get(key)
         if known is None:
-            known = any(evaluator.wants(channel, event_id) for evaluator in self.evaluators)
+            if not any(evaluator.wants(channel, event_id) for evaluator in self.evaluators):
+                known = False
+            else:
+                found = self._reach(channel, event_id)
+                known = True if found.any_event else found.guards
             if len(self._keys) < KEY_CACHE:
                 self._keys[key] = known
         return known
