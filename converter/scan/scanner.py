@@ -14,15 +14,16 @@ Another evaluator is one more `Evaluator`: `handles` says which items it takes, 
 which rules match them.
 
 Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads its
-rows into DuckDB once per query and batch, so batches are large). A Windows event that no evaluator
-can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
-is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
-such events and one of its queries can select them (`converter.scan.reach`, read from the
-compiled queries: table, source, EventCode, event.category, ...); a refused event is counted as read
-by every evaluator, with no match, which is what evaluating it would give. When `ramp` asks
-(jsonl: results start flowing at once) the first batch is small and batches double up to their
-size limits; a batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes
-no result.
+rows into DuckDB once per table and batch, and plans each query again, so batches are large). A
+Windows event that no evaluator can match is not parsed at all: the readers ask `Scanner.wants`
+with its channel and event ID, which is true when a rule's log source has them (the Sigma
+reference) or a target's ingest model stores such events and one of its queries can select them
+(`converter.scan.reach`, read from the compiled queries: table, source, EventCode,
+event.category, ...), or names the EventData fields the event must hold to be of use; a refused
+event is counted as read by every evaluator, with no match, which is what evaluating it would
+give. A batch's size counts the events some evaluator works on. When `ramp` asks (jsonl: results
+start flowing at once) the first batch is small and batches double up to their size limits; a
+batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes no result.
 
 Ctrl-C (`converter.core.interrupts.deferred`) is polled between records, documents, queries and
 evaluators: the scan stops within one query's time, drops the batch it was on, and sets
