@@ -406,9 +406,53 @@ def test_compile_translates_once(engine: KqlEngine, monkeypatch: pytest.MonkeyPa
         raise AssertionError("translated again")
 
     monkeypatch.setattr(duckdb_kql, "to_sql", fail)
-    monkeypatch.setattr(kql_module, "lower", fail)
+    monkeypatch.setattr(duckdb_kql.lower, "lower", fail)
+    monkeypatch.setattr(kql_module.kql_parsing, "translate", fail)
     rows = [DefenderRow(TABLE, {"FileName": "CertUtil.exe"}), DefenderRow(TABLE, {})]
     assert compiled.select(rows) == [0]
+
+
+def test_compile_later_reports_a_shape_error_at_once_and_a_bind_error_when_waited_for(
+    engine: KqlEngine,
+) -> None:
+    with pytest.raises(QueryError, match="unknown column"):
+        engine.compile_later('DeviceProcessEvents | where NoSuchColumn == "x"')
+    # DuckDB's check (a bad regex is refused when bound) runs on the worker thread
+    pending = engine.compile_later('DeviceProcessEvents | where FileName matches regex "(ab"')
+    good = engine.compile_later('DeviceProcessEvents | where FileName =~ "certutil.exe"')
+    with pytest.raises(QueryError, match="invalid regex"):
+        pending()
+    rows = [DefenderRow(TABLE, {"FileName": "CertUtil.exe"}), DefenderRow(TABLE, {})]
+    assert good().select(rows) == [0]
+
+
+def test_run_many_loads_each_table_once_and_gives_each_query_its_own_rows(
+    engine: KqlEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = [
+        engine.compile('DeviceProcessEvents | where FileName =~ "certutil.exe"'),
+        engine.compile('DeviceFileEvents | where FileName endswith ".pfx"'),
+        engine.compile('DeviceProcessEvents | where FileName =~ "openssl.exe"'),
+    ]
+    rows = [
+        DefenderRow(TABLE, {"FileName": "openssl.exe"}),
+        DefenderRow("DeviceFileEvents", {"FileName": "a.pfx"}),
+        DefenderRow(TABLE, {"FileName": "CertUtil.exe"}),
+        DefenderRow(TABLE, {"FileName": "x.exe"}),
+    ]
+    expected = [compiled.select(rows) for compiled in queries]
+    assert expected == [[2], [1], [0]]
+    loads: list[str] = []
+    original = kql_module._write_columns
+    monkeypatch.setattr(
+        kql_module,
+        "_write_columns",
+        lambda path, *args: (loads.append(path), original(path, *args))[1],
+    )
+    calls: list[str] = []
+    assert engine.run_many(queries, rows, lambda: calls.append("check")) == expected
+    assert len(loads) == 2  # one per table, not one per query
+    assert calls == ["check"] * 3  # before each query
 
 
 # --- rows --------------------------------------------------------------------------------------

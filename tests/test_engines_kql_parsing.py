@@ -11,6 +11,8 @@ from converter.core.documents import DefenderRow
 from converter.execute.engines import kql_parsing
 from converter.execute.engines.kql import KqlEngine
 
+from .conftest import REPO
+
 QUERY = (
     'DeviceProcessEvents | where FileName =~ "certutil.exe" and ProcessCommandLine has "-importpfx"'
 )
@@ -81,3 +83,26 @@ def test_the_memo_keeps_only_the_texts_parsed_last(
     assert list(kql_parsing._memo) == texts[1:]
     kql_parsing.parse(texts[0])  # forgotten: parsed again
     assert counted == [*texts, texts[0]]
+
+
+def test_the_engine_translates_each_dist_query_as_to_sql_does_from_one_lowering(
+    counted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lowered: list[str] = []
+    original = duckdb_kql.lower.lower
+
+    def counting(kql: str, *args: Any) -> Any:
+        lowered.append(kql)
+        return original(kql, *args)
+
+    monkeypatch.setattr(duckdb_kql.lower, "lower", counting)
+    engine = KqlEngine()
+    queries = [path.read_text() for path in sorted((REPO / "dist" / "kql").glob("*.kql"))]
+    assert queries
+    for query in queries:
+        compiled = engine.compile(query)
+        schema = {compiled.table.name: list(compiled.table.columns)}
+        expected = duckdb_kql.to_sql(query, schema=schema)
+        assert (compiled.sql, compiled.params) == (str(expected), dict(expected.parameters))
+    # one lowering per query in the engine, one more in each `to_sql` above
+    assert lowered == [q for query in queries for q in (query, query)]

@@ -92,6 +92,19 @@ def test_the_key_filter_sees_channel_and_id() -> None:
     assert seen == [(SYSMON, 1), (SYSMON, 10), (SYSMON, 13), (SYSMON, 12), (SYSMON, 1)]
 
 
+def test_a_key_filter_naming_data_fields_skips_an_event_holding_none_of_them() -> None:
+    def only_with(channel: str, event_id: int) -> frozenset[str]:
+        return frozenset({"EventCode"})
+
+    record = {"EventID": 10, "Channel": SYSMON, "SourceImage": "C:\\a.exe"}
+    assert convert(record, only_with) is FILTERED
+    event = convert({**record, "EventCode": "11"}, only_with)  # the data names one: parsed
+    assert isinstance(event, WindowsEvent) and event.data["EventCode"] == "11"
+    # Winlogbeat's nested EventData may hold one: parsed, the scanner decides
+    nested = {"event_id": 10, "log_name": SYSMON, "event_data": {"EventCode": "11"}}
+    assert isinstance(convert(nested, only_with), WindowsEvent)
+
+
 def test_other_exporters_names_for_provider_and_computer() -> None:
     event = convert(
         {"EventID": 1, "Channel": SYSMON, "ProviderName": "Microsoft-Windows-Sysmon",

@@ -249,14 +249,15 @@ def test_ctrl_c_stops_the_scan_and_the_cut_batch_counts_nowhere(
 
 
 def _without_shortcut(scanner: Scanner) -> Scanner:
-    # every target's ingest model runs on every Windows event, whatever `stores` says
+    # every target's ingest model runs on every Windows event, whatever `stores` and the
+    # queries' selectors say
     for evaluator in scanner.evaluators:
         if isinstance(evaluator, TargetEvaluator):
-            evaluator.wants = lambda channel, event_id: True
+            evaluator.shortcut = False
     return scanner
 
 
-def test_skipping_events_no_model_stores_changes_no_result_on_any_case(
+def test_skipping_events_no_query_can_select_changes_no_result_on_any_case(
     repo_project: Project,
 ) -> None:
     shortcut = Scanner.for_project(repo_project)

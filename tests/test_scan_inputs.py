@@ -6,6 +6,7 @@ import shutil
 import struct
 import tarfile
 import threading
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -131,3 +132,72 @@ def test_evtx_members_of_an_archive_are_read(tmp_path: Path) -> None:
         f"{archive}/host1/audit.log:1",
     ]
     assert read[0].payload.data == CERTUTIL  # type: ignore[union-attr]
+
+
+def _zip(path: Path, members: list[tuple[str, bytes]]) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        for name, data in members:
+            packed.writestr(name, data)
+
+
+def test_zip_members_are_read_in_name_order_evtx_included(tmp_path: Path) -> None:
+    log = tmp_path / "Sysmon.evtx"
+    write_evtx(log, [_event(1, CERTUTIL), _event(10, ACCESS)])
+    archive = tmp_path / "logs.zip"
+    # written out of order, with a folder entry and a file of no known format
+    _zip(
+        archive,
+        [
+            ("host2/audit.log", (FORMATS / "audit.log").read_bytes()),
+            ("host1/notes.txt", b"not a log\n"),
+            ("host1/Sysmon.evtx", log.read_bytes()),
+        ],
+    )
+    with zipfile.ZipFile(archive, "a") as packed:
+        packed.writestr(zipfile.ZipInfo("host1/empty-folder/"), b"")
+    inputs = expand([str(archive)])
+    read = list(records(inputs, None))
+    assert [r.source for r in read][:4] == [
+        f"{archive}/host1/Sysmon.evtx:record=1",
+        f"{archive}/host1/Sysmon.evtx:record=2",
+        f"{archive}/host1/notes.txt",
+        f"{archive}/host2/audit.log:1",
+    ]
+    assert read[0].payload.data == CERTUTIL  # type: ignore[union-attr]
+    assert type(read[2]) is BadRecord and "unrecognised format" in read[2].message
+    # the same records, in the same order, read again
+    assert [r.source for r in read_items(archive)] == [r.source for r in read]
+    tally = inputs.tallies[0]
+    assert (tally.read, tally.unreadable) == (sum(type(r) is Item for r in read), None)
+
+
+def test_a_corrupt_zip_member_is_reported_and_the_others_are_read(tmp_path: Path) -> None:
+    archive = tmp_path / "logs.zip"
+    good = (FORMATS / "nxlog_sysmon.jsonl").read_bytes()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as packed:
+        packed.writestr("a.jsonl", good)
+        packed.writestr("b.jsonl", good)
+    data = bytearray(archive.read_bytes())
+    at = data.index(good) + len(good) - 3  # the last bytes of a.jsonl's stored data
+    data[at] ^= 0x20  # its CRC no longer holds
+    archive.write_bytes(bytes(data))
+    inputs = expand([str(archive)])
+    read = list(records(inputs, None))
+    bad = [r for r in read if type(r) is BadRecord]
+    assert len(bad) == 1 and bad[0].source == f"{archive}/a.jsonl" and bad[0].lost
+    assert "unreadable archive member" in bad[0].message and "CRC" in bad[0].message
+    items = [r.source for r in read if type(r) is Item]
+    assert items[-5:] == [f"{archive}/b.jsonl:{n}" for n in range(1, 6)]
+    assert inputs.tallies[0].unreadable == bad[0].message
+
+
+def test_a_cut_zip_archive_is_reported_not_raised(tmp_path: Path) -> None:
+    archive = tmp_path / "logs.zip"
+    _zip(archive, [("a.jsonl", (FORMATS / "nxlog_sysmon.jsonl").read_bytes())])
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(archive.read_bytes()[:-30])  # the central directory's end is gone
+    inputs = expand([str(cut)])
+    read = list(records(inputs, None))
+    assert [type(r) for r in read] == [BadRecord]
+    assert read[0].message.startswith("not a readable zip archive")
+    assert inputs.tallies[0].unreadable == read[0].message

@@ -179,7 +179,7 @@ def scan(
 
     Reads .evtx, Windows event XML and WinEventLog text, the EVTX JSON layout, flat (NXLog)
     Windows event JSON, ECS documents (EQL only), Defender XDR exports (KQL only), auditd and Zeek
-    logs, each plain, gzipped or in a tar archive; the format is detected per file.
+    logs, each plain, gzipped or in a tar or zip archive; the format is detected per file.
 
     Exit codes: 0 scanned, 1 a match at or above --fail-on, 2 bad input or nothing readable,
     130 interrupted.

@@ -21,12 +21,43 @@ Kusto types map to DuckDB types as follows (Kusto "Scalar data types" page):
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from sigma.pipelines.microsoftxdr.tables import MICROSOFT_XDR_TABLES
+TABLES_MODULE = "sigma.pipelines.microsoftxdr.tables"
+
+
+def _xdr_tables() -> dict[str, dict[str, Any]]:
+    """pySigma's `MICROSOFT_XDR_TABLES`, read from its module alone: importing it the usual way
+    runs the package's `__init__`, which builds the whole Microsoft XDR pipeline (about 0.1 s of
+    `certdetect scan`'s startup) for a module that is one generated dict."""
+    loaded = sys.modules.get(TABLES_MODULE)
+    if loaded is None:
+        package = importlib.util.find_spec("sigma")
+        # the first `sigma` folder on the path that holds it (a project's rule folder named
+        # sigma/ in the working directory can come first)
+        locations = package.submodule_search_locations if package is not None else None
+        found = [
+            path
+            for location in locations or ()
+            if (path := Path(location) / "pipelines" / "microsoftxdr" / "tables.py").is_file()
+        ]
+        spec = importlib.util.spec_from_file_location(TABLES_MODULE, found[0]) if found else None
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{TABLES_MODULE} not found: is pySigma installed?")
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+    return loaded.MICROSOFT_XDR_TABLES
+
+
+MICROSOFT_XDR_TABLES = _xdr_tables()
+
 
 KUSTO_TO_DUCKDB: Mapping[str, str] = MappingProxyType(
     {

@@ -26,8 +26,21 @@ class TargetRuntime:
 
     def compile(self, query: str) -> CompiledQuery[Any]:
         """The engine's compiled query; any failure of the engine is a QueryError (one line)."""
+        return self.compile_later(query)()
+
+    def compile_later(self, query: str) -> Callable[[], CompiledQuery[Any]]:
+        """`compile`, where the engine can finish it in the background (`compile_later` of the
+        KQL engine): the function returned gives the compiled query or raises its QueryError."""
+        later = getattr(self.engine, "compile_later", None)
+        if later is None:
+            compiled = self._guarded(lambda: self.engine.compile(query))
+            return lambda: compiled
+        pending = self._guarded(lambda: later(query))
+        return lambda: self._guarded(pending)
+
+    def _guarded(self, step: Callable[[], Any]) -> Any:
         try:
-            return self.engine.compile(query)
+            return step()
         except QueryError:
             raise
         except Exception as error:  # noqa: BLE001 - an engine defect fails the query, never the run
@@ -36,9 +49,8 @@ class TargetRuntime:
             ) from error
 
 
-def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set[int]:
-    """Indices of the documents that match; an event the SIEM would not store never matches, and
-    an event stored as a `DocumentGroup` matches when one of its documents does."""
+def _stored(documents: Sequence[Any | None]) -> tuple[list[int], list[Any]]:
+    """The documents stored, each with the index of the event it came from."""
     owners: list[int] = []
     stored: list[Any] = []
     for index, document in enumerate(documents):
@@ -48,7 +60,36 @@ def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set
         elif document is not None:
             owners.append(index)
             stored.append(document)
+    return owners, stored
+
+
+def select(compiled: CompiledQuery[Any], documents: Sequence[Any | None]) -> set[int]:
+    """Indices of the documents that match; an event the SIEM would not store never matches, and
+    an event stored as a `DocumentGroup` matches when one of its documents does."""
+    owners, stored = _stored(documents)
     return {owners[position] for position in compiled.select(stored)}
+
+
+def select_many(
+    queries: Sequence[CompiledQuery[Any]],
+    documents: Sequence[Any | None],
+    between: Callable[[], None] | None = None,
+) -> list[set[int]]:
+    """`select` for each query. Queries of one engine that runs several on one load of the
+    documents (`run_many`: the KQL engine loads a table's rows into DuckDB once) are given to it
+    together; `between` is called before each query (an interrupt check)."""
+    owners, stored = _stored(documents)
+    engines = {id(getattr(compiled, "engine", None)) for compiled in queries}
+    engine = getattr(queries[0], "engine", None) if queries else None
+    if len(engines) == 1 and hasattr(engine, "run_many"):
+        found = engine.run_many(queries, stored, between)
+    else:
+        found = []
+        for compiled in queries:
+            if between is not None:
+                between()
+            found.append(compiled.select(stored))
+    return [{owners[position] for position in selected} for selected in found]
 
 
 def by_event_type(

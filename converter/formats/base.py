@@ -11,7 +11,10 @@ store it; a target's own document (an ECS document, a Defender row) goes to that
 `KeyFilter` lets the scanner skip Windows events that no evaluator can match before they are
 parsed into a `WindowsEvent`: a reader asks it with the event's channel and ID and yields
 `FILTERED` for a refused event. Parsing the EventData of every event would cost as much as
-decoding it, and on real logs most events (Sysmon 10, logons) are of kinds no rule reads.
+decoding it, and on real logs most events (Sysmon 10, logons) are of kinds no rule reads. It may
+also answer with a set of EventData names: the event is of use only if its data holds one of them
+(`converter.scan.reach`, guards). A reader that can see the names before parsing (flat JSON) skips
+an event holding none; any other reader parses it (a non-empty set is true), which is never wrong.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import IO, Any, NamedTuple
 
-# (channel, event ID) -> whether any evaluator can use such an event.
-KeyFilter = Callable[[str, int], bool]
+# (channel, event ID) -> whether any evaluator can use such an event (a set of names: only an
+# event whose EventData holds one of them).
+KeyFilter = Callable[[str, int], "bool | frozenset[str]"]
 
 
 class Item(NamedTuple):

@@ -87,8 +87,19 @@ def convert(record: Mapping[str, Any], wanted: KeyFilter | None = None) -> Windo
     channel = record.get("Channel")
     if type(channel) is not str:
         channel = text_value(channel if channel is not None else record.get("log_name"))
-    if wanted is not None and not wanted(channel, event_id):
-        return FILTERED
+    if wanted is not None:
+        use = wanted(channel, event_id)
+        if not use:
+            return FILTERED
+        # of use only with one of these EventData names: none is a key here (nor a nested
+        # EventData object that could hold one), so it is skipped unparsed
+        if (
+            type(use) is frozenset
+            and use.isdisjoint(record)
+            and "event_data" not in record
+            and "user_data" not in record
+        ):
+            return FILTERED
     data: dict[str, str] = {}
     for name, value in record.items():
         if name in NOT_EVENT_DATA or name[:1] in ("@", "_"):

@@ -8,6 +8,7 @@ unknown-format message and the item kind names of the scan summary are derived f
 | format | detected by | read by |
 | --- | --- | --- |
 | `tar` (`.tgz`) | the `ustar` signature | here: each member as below, as `archive/member:line` |
+| `zip` | the `PK` local header | here: each member as below, in name order |
 | `evtx` | the `ElfFile` signature | `formats.evtx_file` |
 | `empty` | nothing but white space | (no records) |
 | `json-lines` | a first line that is a whole JSON object | `formats.json_records` |
@@ -17,7 +18,9 @@ unknown-format message and the item kind names of the scan summary are derived f
 | `zeek-tsv` | `#separator` | `formats.zeek` |
 | `defender-csv` | a header of Timestamp and ActionType, DeviceName or Table | `formats.defender` |
 
-An `.evtx` member is copied out of the archive first (`SPOOL_IN_MEMORY`): its parser seeks.
+An `.evtx` member is copied out of the archive first (`SPOOL_IN_MEMORY`): its parser seeks. A zip
+member that cannot be read (bad CRC, encrypted) ends with a `BadRecord` marked `lost`, and the
+other members are still read.
 A malformed record is yielded as a `BadRecord` and reading goes on; a file cut short or failing
 to read ends with a `BadRecord` marked `lost` (what came before it was read); a file that is
 missing or of no known format is an `InputError` before anything is read. Standard input, pipes
@@ -60,10 +63,11 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from converter.core.errors import InputError
@@ -119,12 +123,48 @@ def _read_members(opened: Opened) -> Records:
             member_name = f"{opened.name}/{member.name}"
             head = Head(member_stream.read(SNIFF_BYTES))
             # members are not archives themselves (nor gzipped): only the other formats are asked
-            form = _sniff(head, [form for form in FORMATS if form is not TAR])
+            form = _sniff(head, [form for form in FORMATS if form not in ARCHIVES])
             if form is None:
                 yield BadRecord(member_name, unknown_format_message())
                 continue
             whole = io.BufferedReader(_Prefixed(head.raw, member_stream), buffer_size=1 << 16)
             yield from form.read(Opened(whole, member_name, head.encoding, opened.wanted, True))
+
+
+def _read_zip_members(opened: Opened) -> Records:
+    """The records of every file in a zip archive, members in name order (as a folder's files
+    are: the same on every machine whatever order the archive was written in). A member that
+    cannot be read (bad CRC, encrypted, an unknown compression) is reported, the others are read."""
+    try:
+        archive = zipfile.ZipFile(opened.stream)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        yield BadRecord(opened.name, f"not a readable zip archive: {error}", lost=True)
+        return
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        for info in sorted(members, key=lambda info: PurePosixPath(info.filename).parts):
+            member_name = f"{opened.name}/{info.filename}"
+            try:
+                with archive.open(info) as member_stream:
+                    head = Head(member_stream.read(SNIFF_BYTES))
+                    # members are not archives themselves: only the other formats are asked
+                    form = _sniff(head, [form for form in FORMATS if form not in ARCHIVES])
+                    if form is None:
+                        yield BadRecord(member_name, unknown_format_message())
+                        continue
+                    whole = io.BufferedReader(
+                        _Prefixed(head.raw, member_stream), buffer_size=1 << 16
+                    )
+                    member = Opened(whole, member_name, head.encoding, opened.wanted, True)
+                    yield from form.read(member)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as error:
+                # RuntimeError: an encrypted member; its subclass NotImplementedError: an unknown
+                # compression method
+                yield BadRecord(
+                    member_name,
+                    f"unreadable archive member: {error}; rest of the member skipped",
+                    lost=True,
+                )
 
 
 TAR = Format(
@@ -135,8 +175,19 @@ TAR = Format(
     yields=(),  # its members'
 )
 
+ZIP = Format(
+    "zip",
+    None,
+    # a local file header, or the end record of an empty archive
+    sniff=lambda head: head.raw[:4] in (b"PK\x03\x04", b"PK\x05\x06"),
+    read=_read_zip_members,
+    yields=(),  # its members'
+)
+ARCHIVES = (TAR, ZIP)
+
 FORMATS: tuple[Format, ...] = (
     TAR,
+    ZIP,
     Format(
         "evtx",
         ".evtx",
@@ -293,7 +344,7 @@ def detect(path: Path, spool: IO[bytes] | None = None, label: str | None = None)
     if found is None:
         raise InputError(label or path, unknown_format_message(), 1)
     # a tar archive's members have their own encodings
-    encoding = "utf-8" if found is TAR else head.encoding
+    encoding = "utf-8" if found in ARCHIVES else head.encoding
     return InputFile(path, found.name, compressed, encoding, spool, label)
 
 

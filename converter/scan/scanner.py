@@ -14,14 +14,16 @@ Another evaluator is one more `Evaluator`: `handles` says which items it takes, 
 which rules match them.
 
 Speed: items are evaluated in batches, each evaluator over the whole batch (the KQL engine loads its
-rows into DuckDB once per query and batch, so batches are large). A Windows event that no evaluator
-can match is not parsed at all: the readers ask `Scanner.wants` with its channel and event ID, which
-is true when a rule's log source has them (the Sigma reference) or a target's ingest model stores
-such events (`stores` in each `converter.execute.ingest` module); a refused event is counted as read
-by every evaluator, with no match, which is what evaluating it would give. When `ramp` asks
-(jsonl: results start flowing at once) the first batch is small and batches double up to their
-size limits; a batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes
-no result.
+rows into DuckDB once per table and batch, and plans each query again, so batches are large). A
+Windows event that no evaluator can match is not parsed at all: the readers ask `Scanner.wants`
+with its channel and event ID, which is true when a rule's log source has them (the Sigma
+reference) or a target's ingest model stores such events and one of its queries can select them
+(`converter.scan.reach`, read from the compiled queries: table, source, EventCode,
+event.category, ...), or names the EventData fields the event must hold to be of use; a refused
+event is counted as read by every evaluator, with no match, which is what evaluating it would
+give. A batch's size counts the events some evaluator works on. When `ramp` asks (jsonl: results
+start flowing at once) the first batch is small and batches double up to their size limits; a
+batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes no result.
 
 Ctrl-C (`converter.core.interrupts.deferred`) is polled between records, documents, queries and
 evaluators: the scan stops within one query's time, drops the batch it was on, and sets
@@ -45,13 +47,14 @@ from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.zeek import ZeekRecord
 from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import CompiledQuery, QueryError
-from converter.execute.runtimes import TargetRuntime, select
+from converter.execute.runtimes import TargetRuntime, select_many
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
 from converter.reference import EventSource, ReferenceRule, Source, compile_reference, event_sources
 from converter.scan.describe import EventFacts, facts
+from converter.scan.reach import EVERY, NONE, Reach, reach, selector
 from converter.scan.staleness import refuse_stale
 
 # the targets an engine executes (`TargetSpec.engine`)
@@ -133,6 +136,11 @@ class Evaluator(Protocol):
         """Whether this evaluator reads items holding `payload` (`FILTERED` included)."""
         ...
 
+    def reach(self, channel: str, event_id: int) -> Reach:
+        """Which parsed Windows events of this channel and ID this evaluator works on (what a
+        batch's size counts)."""
+        ...
+
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterable[tuple[int, str]]:
         """(position, rule id) of each match among the (position, payload) pairs."""
         ...
@@ -170,6 +178,9 @@ class SigmaEvaluator:
     def handles(self, payload: Any) -> bool:
         return type(payload) in _RAW_KINDS
 
+    def reach(self, channel: str, event_id: int) -> Reach:
+        return EVERY if self.wants(channel, event_id) else NONE
+
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
         for position, event in batch:
             kind = type(event)
@@ -185,7 +196,11 @@ class SigmaEvaluator:
 
 class TargetEvaluator:
     """One target's artifacts, on the documents its ingest models make from raw events and on
-    the target's own documents."""
+    the target's own documents.
+
+    A Windows event is skipped, with no document built, when the model does not store its kind
+    or none of the queries can match it (`converter.scan.reach`); `shortcut = False` builds a
+    document for every Windows event (what the tests compare the shortcut with)."""
 
     def __init__(
         self,
@@ -198,9 +213,33 @@ class TargetEvaluator:
         self.name = runtime.name
         self.runtime = runtime
         self.queries = queries
-        self.wants = stores
+        self.stores = stores
         self.native = native
         self.raw = raw  # raw event types other than Windows events that the target stores
+        self.shortcut = True
+        self._selectors = [selector(compiled) for _, compiled in queries]
+        self._reach: dict[tuple[str, int], Reach] = {}
+
+    def reach(self, channel: str, event_id: int) -> Reach:
+        """What the queries can match among the stored events of this channel and ID."""
+        if not self.shortcut:
+            return EVERY
+        key = (channel, event_id)
+        found = self._reach.get(key)
+        if found is None:
+            if not self.stores(channel, event_id):
+                found = NONE
+            else:
+                found = reach(channel, event_id, self._selectors, self.runtime.ingest)
+            if len(self._reach) < KEY_CACHE:
+                self._reach[key] = found
+        return found
+
+    def wants(self, channel: str, event_id: int) -> bool:
+        if not self.shortcut:
+            return True
+        found = self.reach(channel, event_id)
+        return found.any_event or bool(found.guards)
 
     def handles(self, payload: Any) -> bool:
         kind = type(payload)
@@ -209,7 +248,7 @@ class TargetEvaluator:
     def _document(self, payload: Any) -> Any:
         kind = type(payload)
         if kind is WindowsEvent:
-            if not self.wants(payload.channel, payload.event_id):
+            if not self.reach(payload.channel, payload.event_id).admits(payload.data):
                 return None
             return self.runtime.ingest(payload)
         if kind is self.native:
@@ -230,9 +269,11 @@ class TargetEvaluator:
                 documents.append(document)
         if not documents:
             return
-        for rule_id, compiled in self.queries:
-            interrupts.check()  # between queries: one query's time at most after Ctrl-C
-            for index in sorted(select(compiled, documents)):
+        # interrupts checked between queries: one query's time at most after Ctrl-C
+        compiled = [query for _, query in self.queries]
+        found = select_many(compiled, documents, interrupts.check)
+        for (rule_id, _), selected in zip(self.queries, found, strict=True):
+            for index in sorted(selected):
                 yield positions[index], rule_id
 
 
@@ -255,8 +296,9 @@ class Scanner:
     # what times the evaluators and the scan: wall time; a benchmark on a shared machine may
     # prefer the process's CPU time (time.process_time)
     clock: Callable[[], float] = time.perf_counter
-    _keys: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _keys: dict[tuple[str, int], bool | frozenset[str]] = field(default_factory=dict)
     _order: dict[str, int] = field(default_factory=dict)
+    _reaches: dict[tuple[str, int], Reach] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # results list rule ids in rule-file order
@@ -277,26 +319,38 @@ class Scanner:
         manifest = read_manifest(manifest_path, project.relative(manifest_path))
         if not allow_stale:
             refuse_stale(rule_files, manifest)
-        evaluators: list[Evaluator] = []
-        if "sigma" in chosen:
-            parsed = [rule.parse() for rule in rule_files]
-            evaluators.append(
-                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
-            )
         targets = [target for target in SCANNED if target.name in chosen]
         runtimes = target_runtimes(targets=targets) if targets else {}
+        # every query is submitted first: an engine that finishes compiling in the background
+        # (KQL's DuckDB bind check) overlaps the others' work and the reference's
+        pending: dict[str, list[tuple[str, str, Callable[[], CompiledQuery[Any]]]]] = {}
         for spec in targets:
             name = spec.name
-            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            pending[name] = []
             for entry in manifest.rules:
                 target = entry.targets.get(name)
                 if target is None or target.path is None:
                     continue
                 query = (project.dist_dir / target.path).read_text(encoding="utf-8")
                 try:
-                    queries.append((entry.id, runtimes[name].compile(query)))
+                    later = runtimes[name].compile_later(query)
                 except QueryError as error:
                     raise InputError(f"dist/{target.path}", f"query rejected: {error}") from None
+                pending[name].append((entry.id, target.path, later))
+        evaluators: list[Evaluator] = []
+        if "sigma" in chosen:
+            parsed = [rule.parse() for rule in rule_files]
+            evaluators.append(
+                SigmaEvaluator([(compile_reference(r), event_sources(r)) for r in parsed])
+            )
+        for spec in targets:
+            name = spec.name
+            queries: list[tuple[str, CompiledQuery[Any]]] = []
+            for rule_id, path, later in pending[name]:
+                try:
+                    queries.append((rule_id, later()))
+                except QueryError as error:
+                    raise InputError(f"dist/{path}", f"query rejected: {error}") from None
             native = resolve(spec.native) if spec.native is not None else None
             evaluators.append(
                 TargetEvaluator(runtimes[name], queries, _stores(spec), native, _raw_types(spec))
@@ -306,15 +360,34 @@ class Scanner:
         }
         return cls(evaluators=evaluators, rules=rules)
 
-    def wants(self, channel: str, event_id: int) -> bool:
-        """Whether any evaluator can match a Windows event of this channel and ID."""
+    def wants(self, channel: str, event_id: int) -> bool | frozenset[str]:
+        """Whether any evaluator can match a Windows event of this channel and ID; a set of names
+        when it can only if the event's data holds one of them (`converter.scan.reach`)."""
         key = (channel, event_id)
         known = self._keys.get(key)
         if known is None:
-            known = any(evaluator.wants(channel, event_id) for evaluator in self.evaluators)
+            if not any(evaluator.wants(channel, event_id) for evaluator in self.evaluators):
+                known = False
+            else:
+                found = self._reach(channel, event_id)
+                known = True if found.any_event else found.guards
             if len(self._keys) < KEY_CACHE:
                 self._keys[key] = known
         return known
+
+    def _reach(self, channel: str, event_id: int) -> Reach:
+        """The events of this channel and ID that some evaluator works on."""
+        key = (channel, event_id)
+        found = self._reaches.get(key)
+        if found is None:
+            each = [evaluator.reach(channel, event_id) for evaluator in self.evaluators]
+            if any(reach.any_event for reach in each):
+                found = EVERY
+            else:
+                found = Reach(any_event=False, guards=frozenset().union(*(r.guards for r in each)))
+            if len(self._reaches) < KEY_CACHE:
+                self._reaches[key] = found
+        return found
 
     def _evaluate(
         self,
@@ -439,7 +512,11 @@ class Scanner:
                 sources.append(record.source)
                 payloads.append(payload)
                 if type(payload) is WindowsEvent:
-                    evaluated += 1
+                    # an event no evaluator works on (parsed for a guard name, `reach`) costs
+                    # only its memory: the batch's size counts the others (a batch costs the
+                    # KQL engine a load and a query plan per table, whatever its size)
+                    if self._reach(payload.channel, payload.event_id).admits(payload.data):
+                        evaluated += 1
                     held += sum(map(len, payload.data.values()))
                 elif type(payload) is not Filtered:
                     evaluated += 1

@@ -28,7 +28,8 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,6 @@ from typing import Any
 import duckdb
 import duckdb_kql
 from duckdb_kql import ir
-from duckdb_kql.lower import lower
 
 from converter.core.defender_schema import (
     DEFENDER_TABLES,
@@ -195,12 +195,18 @@ def parse_filter(
     query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
 ) -> tuple[DefenderTable, ir.Expr]:
     """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
+    table, tree = _filter_tree(query, tables)
+    return table, tree.operators[0].predicate
+
+
+def _filter_tree(query: str, tables: Mapping[str, DefenderTable]) -> tuple[DefenderTable, ir.Query]:
+    """`parse_filter`, with the lowered query (what `KqlEngine` translates)."""
     statements = _statement_kinds(query)
     if statements != ["QueryStatement"]:
         # duckdb-kql inlines a scalar `let` before lowering, so the IR cannot show it
         raise QueryError(f"a filter is one query statement, not {' ; '.join(statements)}")
     try:
-        tree = lower(query)
+        tree = kql_parsing.lower_query(query)
     except duckdb_kql.KqlError as e:
         raise QueryError(f"KQL not accepted: {e}") from e
     if tree.lets or tree.parameters:
@@ -224,7 +230,7 @@ def parse_filter(
         raise QueryError("the where predicate is not a bool expression")
     for node in nodes:
         _check_types(node, table)
-    return table, predicate
+    return table, tree
 
 
 def _regex_literals(predicate: ir.Expr) -> list[str]:
@@ -293,42 +299,67 @@ class KqlEngine:
         self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
         self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
+        self._checker: ThreadPoolExecutor | None = None  # runs `_check` (`compile_later`)
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
         for table in self.tables.values():
             self._con.execute(table.ddl(table.name))
 
     def compile(self, query: str) -> CompiledKql:
-        table, predicate = parse_filter(query, self.tables)
-        if _nesting(predicate) <= SHALLOW_NESTING:
-            return self._compile(query, table, predicate, deep=False)
-        # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`)
-        try:
-            return call_with_deep_stack(lambda: self._compile(query, table, predicate, deep=True))
-        except RecursionError:
-            raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+        return self.compile_later(query)()
 
-    def _compile(
-        self, query: str, table: DefenderTable, predicate: ir.Expr, deep: bool
+    def compile_later(self, query: str) -> Callable[[], CompiledKql]:
+        """`compile` in two steps: the query is parsed, checked and translated now (a QueryError
+        at once), and DuckDB's check that its SQL binds runs on a worker thread while the caller
+        goes on (DuckDB releases the GIL, so it overlaps the next queries' parsing on another
+        core); the function returned waits for that check and returns the compiled query or
+        raises its QueryError."""
+        table, tree = _filter_tree(query, self.tables)
+        if _nesting(tree.operators[0].predicate) > SHALLOW_NESTING:
+            # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`),
+            # so both steps run here, on a deep stack
+            try:
+                compiled = call_with_deep_stack(lambda: self._translated(query, table, tree, True))
+                call_with_deep_stack(lambda: self._check(compiled, tree))
+            except RecursionError:
+                raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+            return lambda: compiled
+        compiled = self._translated(query, table, tree, deep=False)
+        with self._lock:
+            if self._checker is None:
+                self._checker = ThreadPoolExecutor(1, thread_name_prefix="kql-bind-check")
+            checked = self._checker.submit(self._check, compiled, tree)
+
+        def done() -> CompiledKql:
+            checked.result()  # the check's QueryError, if any
+            return compiled
+
+        return done
+
+    def _translated(
+        self, query: str, table: DefenderTable, tree: ir.Query, deep: bool
     ) -> CompiledKql:
         try:
-            translated = duckdb_kql.to_sql(query, schema={table.name: list(table.columns)})
+            # the tree the shape check lowered: `to_sql` would lower the text again
+            translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
         except duckdb_kql.KqlError as e:
             raise QueryError(f"KQL not translatable: {e}") from e
-        sql, params = str(translated), dict(translated.parameters)
-        with self._lock, self._depth(deep):
+        return CompiledKql(query, table, str(translated), dict(translated.parameters), self, deep)
+
+    def _check(self, compiled: CompiledKql, tree: ir.Query) -> None:
+        table, sql, params = compiled.table, compiled.sql, compiled.params
+        with self._lock, self._depth(compiled.deep):
             try:
                 # catches what the IR check cannot, e.g. an operator on the wrong column type
                 self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params or None).fetchall()
             except duckdb.Error as e:
                 raise QueryError(f"KQL does not bind on {table.name}: {e}") from e
-            for pattern in _regex_literals(predicate):
+            for pattern in _regex_literals(tree.operators[0].predicate):
                 # DuckDB compiles a pattern when it first meets a row; Kusto refuses the query
                 try:
                     self._con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
                 except duckdb.Error as e:
                     raise QueryError(f"invalid regex {pattern!r}: {e}") from e
-        return CompiledKql(query, table, sql, params, self, deep)
 
     @contextmanager
     def _depth(self, deep: bool) -> Iterator[None]:
@@ -344,53 +375,84 @@ class KqlEngine:
 
     def run(self, compiled: CompiledKql, rows: Sequence[DefenderRow]) -> list[int]:
         """Indices of the rows of `compiled.table` that the filter keeps."""
-        table = compiled.table
-        indices = [i for i, row in enumerate(rows) if row.table == table.name]
-        if not indices:
-            return []
-        values = [rows[i].columns for i in indices]
-        present: set[str] = set()
-        for columns in values:
-            present.update(columns)
-        unknown = present.difference(table.columns)
-        if unknown:
-            raise ValueError(f"{table.name} rows have columns not in its schema: {sorted(unknown)}")
-        used = [c for c in table.columns if c in present]
+        return self.run_many([compiled], rows)[0]
 
-        fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
-        try:  # removed whatever stops the run, an interrupt included
-            os.close(fd)
-            _write_columns(path, indices, values, used)
-            load_sql = _load_sql(table, used, path)
+    def run_many(
+        self,
+        queries: Sequence[CompiledKql],
+        rows: Sequence[DefenderRow],
+        between: Callable[[], None] | None = None,
+    ) -> list[list[int]]:
+        """`run` for each query: the rows of a table are written and loaded into DuckDB once for
+        all the queries on it (loading is most of a query's time on a batch of rows). `between`
+        is called before each query (an interrupt check)."""
+        results: list[list[int]] = [[] for _ in queries]
+        groups: dict[str, list[int]] = {}
+        for position, compiled in enumerate(queries):
+            groups.setdefault(compiled.table.name, []).append(position)
+        for positions in groups.values():
+            table = queries[positions[0]].table
+            indices = [i for i, row in enumerate(rows) if row.table == table.name]
+            if not indices:
+                continue
+            values = [rows[i].columns for i in indices]
+            present: set[str] = set()
+            for columns in values:
+                present.update(columns)
+            unknown = present.difference(table.columns)
+            if unknown:
+                raise ValueError(
+                    f"{table.name} rows have columns not in its schema: {sorted(unknown)}"
+                )
+            used = [c for c in table.columns if c in present]
+            group = [queries[position] for position in positions]
+            fd, path = tempfile.mkstemp(prefix="certdetect-kql-", suffix=".json")
+            try:  # removed whatever stops the run, an interrupt included
+                os.close(fd)
+                _write_columns(path, indices, values, used)
+                load_sql = _load_sql(table, used, path)
 
-            def run_loaded() -> list[int]:
-                with self._lock, self._depth(compiled.deep):
-                    return self._run_loaded(compiled, load_sql)
+                def run_loaded(group: list[CompiledKql] = group, load_sql: str = load_sql) -> Any:
+                    with self._lock:
+                        return self._run_loaded(group, load_sql, between)
 
-            return call_with_deep_stack(run_loaded) if compiled.deep else run_loaded()
-        finally:
-            os.unlink(path)
+                deep = any(compiled.deep for compiled in group)
+                found = call_with_deep_stack(run_loaded) if deep else run_loaded()
+            finally:
+                os.unlink(path)
+            for position, selected in zip(positions, found, strict=True):
+                results[position] = selected
+        return results
 
-    def _run_loaded(self, compiled: CompiledKql, load_sql: str) -> list[int]:
-        table = compiled.table
+    def _run_loaded(
+        self, queries: list[CompiledKql], load_sql: str, between: Callable[[], None] | None
+    ) -> list[list[int]]:
+        table = queries[0].table
         self._con.execute(table.ddl(table.name, {ROW_COLUMN: "BIGINT"}, temp=True))
+        found: list[list[int]] = []
         try:
             try:
                 self._con.execute(load_sql)
             except duckdb.Error as e:
                 raise ValueError(f"{table.name} rows do not fit the column types: {e}") from e
             row = quote_identifier(ROW_COLUMN)
-            try:
-                result = self._con.execute(
-                    f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
-                    compiled.params or None,
-                ).fetchone()
-            except duckdb.Error as e:
-                # e.g. an invalid regex: Kusto would refuse the query, not skip the row
-                raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
+            for compiled in queries:
+                if between is not None:
+                    between()
+                with self._depth(compiled.deep):
+                    try:
+                        result = self._con.execute(
+                            f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
+                            compiled.params or None,
+                        ).fetchone()
+                    except duckdb.Error as e:
+                        # e.g. an invalid regex: Kusto would refuse the query, not skip the row
+                        raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
+                selected = result[0] if result is not None else None
+                found.append(list(selected) if selected is not None else [])
         finally:
             self._con.execute(f"DROP TABLE temp.main.{quote_identifier(table.name)}")
-        return list(result[0]) if result is not None and result[0] is not None else []
+        return found
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ evaluator. A `ParseResult` depends on the text alone, and duckdb-kql only reads 
 parsing it (`duckdb_kql.lower` walks it into the IR), so the module-level `parse` that `lower`
 calls is replaced with a memo of the texts parsed last. A text that does not parse is not
 remembered: its `KqlSyntaxError` is raised each time, as before.
+
+`duckdb_kql.to_sql` also lowers the text again, which the engine has just done to check the
+query's shape: `lower_query` and `translate` split its query path (`_to_sql` in 1.1.2: `lower`
+with the default clusters, entity groups and functions, `qualify`, `translate.to_sql`) so the
+engine lowers once. They are for a plain query with no parameters, which is all a filter is;
+`tests/test_engines_kql_parsing.py` checks that they give `to_sql`'s SQL for every dist/kql query.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ import threading
 
 import duckdb_kql
 import duckdb_kql.lower
-from duckdb_kql import ParseResult
+from duckdb_kql import ParseResult, ir
+from duckdb_kql.clusters import effective_clusters
+from duckdb_kql.entity_groups import effective_entity_groups
+from duckdb_kql.stored_functions import effective_functions
+from duckdb_kql.translate import TranslationResult
+from duckdb_kql.translate import to_sql as _emit
 
 # texts remembered: dist/kql holds a few dozen queries; a long `certdetect verify` run moves on
 MEMO_SIZE = 256
@@ -42,3 +53,22 @@ def parse(kql: str) -> ParseResult:
 def install() -> None:
     """Make `duckdb_kql.lower` (and so `duckdb_kql.to_sql`) parse through `parse`."""
     duckdb_kql.lower.parse = parse  # type: ignore[attr-defined]
+
+
+def lower_query(kql: str) -> ir.Query:
+    """The IR `duckdb_kql.to_sql` lowers `kql` to (raises as `duckdb_kql.lower` does)."""
+    return duckdb_kql.lower.lower(
+        kql,
+        effective_entity_groups(None),
+        effective_functions(None),
+        None,
+        effective_clusters(None),
+    )
+
+
+def translate(tree: ir.Query, schema: dict[str, list[str]]) -> TranslationResult:
+    """What `duckdb_kql.to_sql(kql, schema)` returns, from `lower_query(kql)`, for a query with no
+    parameters and no control command."""
+    if tree.parameters:
+        raise ValueError("a query with parameters is translated by duckdb_kql.to_sql")
+    return _emit(duckdb_kql.lower.qualify(tree, None, effective_clusters(None)), schema)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eql import ast
+
 from converter.core.documents import EcsDocument
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.eql.compiler import Predicate, compile_event_query
@@ -18,6 +20,7 @@ class CompiledEql:
     query: str
     category: str
     predicate: Predicate
+    event_query: ast.EventQuery | None = None  # the parsed query (what scan reads selectors from)
 
     def matches(self, document: EcsDocument) -> bool:
         return self.predicate(document)
@@ -47,4 +50,9 @@ class EqlEngine:
             error = eql_schema_error(query, self.schema)
             if error is not None:
                 raise QueryError(f"Elastic's eql validation with the field schema: {error}")
-        return CompiledEql(query=query, category=event_query.event_type, predicate=predicate)
+        return CompiledEql(
+            query=query,
+            category=event_query.event_type,
+            predicate=predicate,
+            event_query=event_query,
+        )
