@@ -157,7 +157,7 @@ def test_wrong_filename_prefix_and_unsupported_log_source(project: Project) -> N
     assert conventions == [
         f"{PROCESS}/file_event_win_certutil_certificate_import.yml:1: file name must start with"
         " 'proc_creation_win_' for this log source [convention]",
-        f"{PROCESS}/proc_tampering_win_example.yml:28: log source windows/process_tampering has"
+        f"{PROCESS}/proc_tampering_win_example.yml:30: log source windows/process_tampering has"
         " no recorded-event model, so its cases cannot verify it; use one of: "
         "windows/process_creation, windows/image_load, windows/process_access,"
         " windows/file_event, windows/pipe_created, windows/network_connection,"
@@ -336,7 +336,7 @@ def test_exclusions_excuse_one_rule_from_one_validator(project: Project) -> None
         )
     )
     report = run_checks(project)
-    assert [(f.check, f.line) for f in report.findings] == [("sigmahq_mitre_link", 18)]
+    assert [(f.check, f.line) for f in report.findings] == [("sigmahq_mitre_link", 20)]
     (project.root / "validation.yml").write_text(
         "validators:\n    - all\nexclusions:\n"
         "    17976649-cec8-47e5-9118-f95515f1123a: sigmahq_mitre_link\n"

@@ -59,7 +59,7 @@ def test_findings_are_file_line_message_and_exit_1(project: Project) -> None:
     result = run("--project", str(project.root))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{PROCESS}/proc_creation_win_certutil_certificate_import.yml:67: level must be one of"
+        f"{PROCESS}/proc_creation_win_certutil_certificate_import.yml:92: level must be one of"
         " low, medium, high, critical [convention]"
     ]
 
@@ -75,7 +75,7 @@ def test_json_for_ci(project: Project) -> None:
     assert report["findings"] == [
         {
             "path": f"{PROCESS}/proc_creation_win_certutil_certificate_import.yml",
-            "line": 67,
+            "line": 92,
             "check": "convention",
             "message": "level must be one of low, medium, high, critical",
             "error": False,

@@ -286,11 +286,12 @@ def test_spl_security_4688_refusal_leaves_the_sysmon_search(repo_project: Projec
 
 
 def test_spl_alternative_needs_one_search_command(repo_project: Project) -> None:
-    # a `|` inside a quoted value is text; a pipeline of commands cannot be ORed
+    # a `|` inside a quoted value is text; a pipeline of commands cannot be ORed, so a regex
+    # rule is refused rather than reading Sysmon 1 only
     quoted = _spl_query(repo_project, _process_rule("CommandLine|contains: 'a|b'"))
     assert "XmlWinEventLog:Security" in quoted
-    regex = _spl_query(repo_project, _process_rule("CommandLine|re: 'open[s]sl'"))
-    assert "\n| " in regex and "XmlWinEventLog:Security" not in regex
+    with pytest.raises(ConversionError, match="cannot be ORed with the Security 4688 search"):
+        _spl_query(repo_project, _process_rule("CommandLine|re: 'open[s]sl'"))
 
 
 def test_spl_documents_know_the_security_4688_field_names() -> None:

@@ -82,9 +82,10 @@ def test_metadata_of_the_certutil_rule(build: BuildResult) -> None:
         "https://learn.microsoft.com/en-us/cpp/c-language/parsing-c-command-line-arguments",
     ]
     assert rule["false_positives"] == [
-        "Enterprise certificate lifecycle management software such as Venafi or DigiCert "
-        "CertCentral agents that invoke certutil to deploy or renew certificates on managed "
-        "endpoints"
+        "Certificate lifecycle or endpoint management software other than the agents the rule "
+        "knows (Configuration Manager, Intune Management Extension, Venafi, DigiCert, left to "
+        "the low agent rule) invoking certutil to deploy or renew certificates; add its install "
+        "folder to filter_optional_management_agent"
     ]
     assert rule["threat"] == [
         {

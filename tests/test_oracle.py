@@ -24,7 +24,7 @@ def test_seed_query_is_kept_verbatim(repo_project: Project) -> None:
     assert oracle.query.startswith('any where\n(\nevent.category == "process"')
     assert '"* -selfsign*")' in oracle.query
     assert oracle.query.rstrip().endswith('"*\\\\Windows\\\\Temp\\\\*")\n)')
-    assert len(oracle.rule_ids) == 7
+    assert len(oracle.rule_ids) == 9
 
 
 def test_seed_agrees_with_the_rules_on_every_case(project_copy: Project) -> None:

@@ -75,7 +75,7 @@ def test_oversized_rule_is_refused(tmp_path: Path) -> None:
 
 
 def test_duplicate_ids_name_both_files(project_copy: Project) -> None:
-    source = next(project_copy.rules_dir.rglob("proc_creation_win_certutil*.yml"))
+    source = next(project_copy.rules_dir.rglob("proc_creation_win_certutil_certificate_import.yml"))
     shutil.copy(source, source.with_name("proc_creation_win_certutil_copy.yml"))
     with pytest.raises(InputError) as caught:
         load_rules(project_copy)

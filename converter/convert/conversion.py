@@ -104,8 +104,10 @@ def _one_command(query: str) -> bool:
 def convert_for_target(backends: TargetBackends, rule: RuleFile) -> Converted:
     """Convert through the target's pipelines; OR in each alternative store of the log source.
 
-    An alternative the backend refuses, or one that needs more than one search command, is left
-    out: the query then reads the main store only, and the cases of the other store fail.
+    An alternative the backend refuses is left out: the query then reads the main store only,
+    and the cases of the other store fail. A rule whose queries need more than one search command
+    (SPL's `| regex`) is refused: both stores can express it, but a pipeline cannot be ORed, and
+    a query reading one store silently would look verified on the other store's cases' absence.
     """
     converted = convert(backends.main, rule)
     logsource = rule.rule.logsource
@@ -116,8 +118,12 @@ def convert_for_target(backends: TargetBackends, rule: RuleFile) -> Converted:
             other = convert(backend, rule)
         except ConversionError:
             continue
-        if _one_command(converted.query) and _one_command(other.query):
-            converted = Converted(query=f"({converted.query}) OR ({other.query})")
+        if not (_one_command(converted.query) and _one_command(other.query)):
+            raise ConversionError(
+                f"the query needs a second command (a regular expression), which cannot be ORed"
+                f" with the {alternative.title} search: it would read one of the two stores only"
+            )
+        converted = Converted(query=f"({converted.query}) OR ({other.query})")
     return converted
 
 

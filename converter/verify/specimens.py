@@ -362,6 +362,7 @@ RAW_SPECIMENS: dict[str, tuple[RawEvent, ...]] = {}
 # hex argument, CWD, two PATH, PROCTITLE hex with NUL separators): an SELinux host running
 # `openssl req -x509 -new ... -subj "/CN=Example Root CA" -out rootCA.crt`.
 _AUDIT = "msg=audit(1795511526.734:48221):"
+_AUDIT_LONG = "msg=audit(1795511526.901:48230):"
 _AUDIT_PATH = "dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 obj=system_u:object_r"
 _AUDIT_CAPS = "nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0"
 RAW_SPECIMENS["auditd"] = (
@@ -382,6 +383,28 @@ RAW_SPECIMENS["auditd"] = (
             f"type=PROCTITLE {_AUDIT} proctitle=6F70656E73736C00726571002D78353039002D6E6577002D6E"
             "6F646573002D6B657900726F6F7443412E6B6579002D736861323536002D64617973003336350"
             "02D7375626A002F434E3D4578616D706C6520526F6F74204341002D6F757400726F6F7443412E637274",
+        ]
+    ),
+    # a long command line (auditd logs every argument: a0-a25), so rules may read late positions
+    parse_audit_event(
+        [
+            f"type=SYSCALL {_AUDIT_LONG} arch=c000003e syscall=59 success=yes exit=0 a0=55d0c1a0 "
+            "a1=55d0c2b0 a2=55d0c3c0 a3=8 items=2 ppid=48110 pid=48230 auid=1000 uid=0 gid=0 "
+            'euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=2 comm="openssl" '
+            'exe="/usr/bin/openssl" key="exec"',
+            'type=EXECVE msg=audit(1795511526.901:48230): argc=26 a0="openssl" a1="req" a2="-new" a'
+            '3="-x509" a4="-config" a5="/etc/ssl/openssl.cnf" a6="-sha256" a7="-days" a8="825" a9="'
+            '-newkey" a10="rsa:3072" a11="-nodes" a12="-keyout" a13="/tmp/ca.key" a14="-out" a15="/'
+            'tmp/ca.crt" a16="-addext" a17="basicConstraints=critical,CA:TRUE" a18="-addext" a19="k'
+            'eyUsage=keyCertSign" a20="-set_serial" a21="0x1" a22="-subj" a23=2F434E3D4578616D706C6'
+            '520526F6F74204341 a24="-extensions" a25="v3_ca"',
+            f'type=CWD {_AUDIT_LONG} cwd="/root"',
+            f'type=PATH {_AUDIT_LONG} item=0 name="/usr/bin/openssl" inode=17364821 {_AUDIT_PATH}'
+            f":bin_t:s0 {_AUDIT_CAPS}",
+            "type=PROCTITLE msg=audit(1795511526.901:48230): proctitle=6F70656E73736C00726571002D6E"
+            "6577002D78353039002D636F6E666967002F6574632F73736C2F6F70656E73736C2E636E66002D73686132"
+            "3536002D6461797300383235002D6E65776B6579007273613A33303732002D6E6F646573002D6B65796F75"
+            "74002F746D702F63612E6B6579002D6F7574002F746D702F63612E63",
         ]
     ),
 )
