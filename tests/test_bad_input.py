@@ -234,12 +234,13 @@ def test_a_value_a_pipeline_cannot_handle_is_not_a_traceback(project: Project) -
     code, _, result = build(project)
     assert result.exception is None or isinstance(result.exception, SystemExit)  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    # The Defender pipeline cannot take the number: the rule is unsupported for kql, and the
-    # other targets still verify it (no case expects it, and it matches none).
+    # The Defender pipeline cannot take the number and EQL refuses a bare User value (Elastic
+    # stores its domain and name apart): unsupported for both, with a reason, and SPL still
+    # verifies the rule (no case expects it, and it matches none).
     assert code == 0
     output = result.output  # type: ignore[attr-defined]
     line = next(row for row in output.splitlines() if row.startswith("proc_creation_win_bad "))
-    assert line.split()[2:] == ["verified", "verified", "verified", "unsupported"]
+    assert line.split()[2:] == ["verified", "unsupported", "verified", "unsupported"]
     assert snapshot(project.dist_dir) != before
 
 
