@@ -20,6 +20,7 @@ from converter.convert.backends.accounts import ACCOUNT_NAME_FIELDS, check_accou
 from converter.convert.backends.refusals import (
     Refusal,
     UnsupportedShape,
+    refuse_keywords,
     refuse_literal_wildcards,
     refuse_non_ascii_case,
 )
@@ -32,6 +33,11 @@ class CertdetectEqlBackend(EqlBackend):
     """EqlBackend with case-sensitive `like` for `|cased` and Lucene regexes for `|re`."""
 
     refusals: ClassVar[tuple[Refusal, ...]] = (
+        refuse_keywords(
+            "EQL",
+            "has no full-text search: the backend writes a bare string, which Elasticsearch's "
+            "EQL rejects ('Expected boolean not string')",
+        ),
         refuse_literal_wildcards(
             "EQL",
             "wildcard patterns (`:`, `like`) have no escape for * and ?, and Elasticsearch's "

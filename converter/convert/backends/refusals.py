@@ -132,6 +132,17 @@ def refuse_single_wildcard(language: str, why: str) -> Refusal:
     return refusal
 
 
+def refuse_keywords(language: str, why: str) -> Refusal:
+    """A value without a field (a Sigma keyword), which the language cannot search for."""
+
+    def refusal(value: Value) -> str | None:
+        if value.field is None:
+            return f"{value.shown()} is a keyword (a value without a field); {language} {why}"
+        return None
+
+    return refusal
+
+
 def refuse_cased(language: str, why: str) -> Refusal:
     def refusal(value: Value) -> str | None:
         if isinstance(value.value, SigmaCasedString):

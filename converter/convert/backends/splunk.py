@@ -149,6 +149,23 @@ class CertdetectSplunkBackend(SplunkBackend):
     )
     rule_refusals: ClassVar[tuple[RuleRefusal, ...]] = (refuse_negated_field_reference,)
 
+    def finalize_query_default(
+        self, rule: Any, query: str, index: int, state: ConversionState
+    ) -> Any:
+        # Stock moves the leading `field=value` terms before a deferred `| rex ... | eval ...`,
+        # but not a parenthesized group (the Linux pipelines' `(sourcetype=... EventID=1)`), so
+        # the query began with `| rex`: Splunk reads a leading pipe as a generating command and
+        # rejects the search. Such a group of plain terms goes first, as the stock does.
+        query = super().finalize_query_default(rule, query, index, state)
+        if not isinstance(query, str) or not query.startswith("\n| "):
+            return query
+        marker = "\n| search "
+        deferred, _, search = query.partition(marker)
+        group = _leading_plain_group(search)
+        if group is None:
+            return "*" + query  # every event, then the search after the deferred commands
+        return group + deferred + marker + search[len(group) :].lstrip()
+
     def convert_condition_field_eq_expansion(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
@@ -234,3 +251,12 @@ def _matches_empty(value: SigmaRegularExpression) -> bool:
         return re.search(str(value.regexp), "", flags) is not None
     except re.error:
         return False
+
+
+_PLAIN_TERMS = re.compile(r'\((?:\s*[\w.]+=(?:"(?:[^"\\]|\\.)*"|[^\s")(]+))+\s*\)')
+
+
+def _leading_plain_group(search: str) -> str | None:
+    """A leading `(a=1 b="x")` group of plain field=value terms, or None."""
+    match = _PLAIN_TERMS.match(search)
+    return match.group() if match else None
