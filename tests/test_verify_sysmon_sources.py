@@ -40,6 +40,12 @@ EXPECTED = {
         1,
         {"eql": "verified", "spl": "verified", "kql": "verified"},
     ),
+    # `Initiated: true` as a YAML boolean made the stock Defender pipeline fail
+    "net_connection_win_powershell_https_outbound_boolean": (
+        "network_connection.jsonl",
+        1,
+        {"eql": "verified", "spl": "verified", "kql": "verified"},
+    ),
     "net_connection_win_link_local_destination": (
         "network_connection.jsonl",
         1,
