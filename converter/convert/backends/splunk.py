@@ -57,15 +57,6 @@ def refuse_regex_classes(language: str) -> Refusal:
     return refusal
 
 
-def refuse_empty_value(value: Value) -> str | None:
-    """SPL: `field=""` has no documented meaning for a value the add-ons may leave unextracted
-    (an empty `<Data>` element, an empty JSON string), so an empty Sigma value is refused rather
-    than guessed; `field: null` (`NOT field=*`) is the documented test for an absent field."""
-    if isinstance(value.value, SigmaString) and not value.value.s:
-        return f'{value.shown()} is the empty string; SPL\'s field="" is not documented for it'
-    return None
-
-
 def refuse_negated_field_reference(rule: SigmaRule) -> str | None:
     """SPL: stock moves a field reference to `| where` after the search, which keeps its meaning
     only when the reference is ANDed with the rest; under a NOT covering more than the reference
@@ -145,7 +136,6 @@ class CertdetectSplunkBackend(SplunkBackend):
         refuse_regex_classes("SPL"),
         refuse_regex_xml_specials,
         refuse_pcre_differences,
-        refuse_empty_value,
     )
     rule_refusals: ClassVar[tuple[RuleRefusal, ...]] = (refuse_negated_field_reference,)
 
@@ -175,6 +165,27 @@ class CertdetectSplunkBackend(SplunkBackend):
         if isinstance(converted, str):
             return self.group_expression.format(expr=converted)
         return converted
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        # an empty value is `NOT field=*`, which an IN list cannot say
+        if any(
+            isinstance(getattr(arg, "value", None), SigmaString) and not arg.value.s
+            for arg in cond.args
+        ):
+            return False
+        return bool(super().decide_convert_condition_as_in_expression(cond, state))
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # An empty element gives no field (transforms.conf.spec: KEEP_EMPTY_VALS defaults to
+        # false; core/splunk_fields), so stock `field=""` never matches what Sigma's '' means;
+        # the field is absent where the value was empty, as `NOT field=*` tests.
+        if isinstance(cond.value, SigmaString) and not cond.value.s:
+            return f"NOT {self.escape_and_quote_field(cond.field)}=*"
+        return super().convert_condition_field_eq_val_str(cond, state)
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         # The add-ons extract XML-rendered values without decoding entities: a value that holds
