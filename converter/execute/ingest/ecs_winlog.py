@@ -53,19 +53,54 @@ def node(doc: dict[str, Any], *path: str) -> dict[str, Any]:
 
 
 def prune(value: Any, blanks: bool = False) -> Any:
-    """Drop None and empty objects; with `blanks`, also "" and [] (sysmon_linux's last step)."""
+    """Drop None and empty objects; with `blanks`, also "" and [] (sysmon_linux's last step).
+
+    Every stored document passes here (about 50 nodes each), so leaves are handled in the loop
+    rather than by a call each; `tests/test_ecs_winlog.py` checks it against the plain
+    recursive definition."""
     if isinstance(value, dict):
-        pruned = ((k, prune(v, blanks)) for k, v in value.items())
-        return {k: v for k, v in pruned if not _empty(v, blanks)}
+        return _pruned_dict(value, blanks)
     if isinstance(value, list) and blanks:
-        return [v for v in (prune(item, blanks) for item in value) if not _empty(v, blanks)]
+        return _pruned_list(value)
     return value
 
 
-def _empty(value: Any, blanks: bool) -> bool:
-    if value is None or value == {}:
-        return True
-    return blanks and (value == "" or value == [])
+def _pruned_dict(value: dict[Any, Any], blanks: bool) -> dict[Any, Any]:
+    kept: dict[Any, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        if isinstance(item, dict):
+            item = _pruned_dict(item, blanks)
+            if not item:
+                continue
+        elif blanks:
+            if isinstance(item, list):
+                item = _pruned_list(item)
+            if item == "" or item == [] or item == {}:
+                continue
+        elif item == {}:  # a mapping of another type that equals {}
+            continue
+        kept[key] = item
+    return kept
+
+
+def _pruned_list(value: list[Any]) -> list[Any]:
+    kept = []
+    for item in value:
+        if item is None:
+            continue
+        if isinstance(item, dict):
+            item = _pruned_dict(item, True)
+            if not item:
+                continue
+        else:
+            if isinstance(item, list):
+                item = _pruned_list(item)
+            if item == "" or item == [] or item == {}:
+                continue
+        kept.append(item)
+    return kept
 
 
 def winlog_base(event: WindowsEvent, dataset: str, module: str, os_type: str) -> dict[str, Any]:
