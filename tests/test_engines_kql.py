@@ -483,6 +483,19 @@ def test_compiled_query_reused_without_leftover_rows(engine: KqlEngine) -> None:
         engine.compile(f"{TABLE} | where __certdetect_row == 0")
 
 
+def test_a_batch_that_failed_leaves_nothing_for_the_next(engine: KqlEngine) -> None:
+    # rows stay in a table kept from batch to batch, with each query prepared once on it
+    compiled = engine.compile(f"{TABLE} | where ProcessId > 1")
+    with pytest.raises(ValueError):
+        compiled.select(
+            [DefenderRow(TABLE, {"ProcessId": 5}), DefenderRow(TABLE, {"ProcessId": "x"})]
+        )
+    assert compiled.select([DefenderRow(TABLE, {"ProcessId": 1})]) == []
+    bad = engine.compile(f'{TABLE} | where FileName matches regex "a" and ProcessId > 0')
+    assert bad.select([DefenderRow(TABLE, {"FileName": "a", "ProcessId": 1})]) == [0]
+    assert compiled.select([DefenderRow(TABLE, {"ProcessId": 3})]) == [0]
+
+
 def test_rows_span_several_json_chunks(engine: KqlEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kql_module, "CHUNK_ROWS", 3)
     rows = [DefenderRow(TABLE, {"ProcessId": i}) for i in range(10)]

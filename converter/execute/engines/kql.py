@@ -300,6 +300,12 @@ class KqlEngine:
         self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
         self._checker: ThreadPoolExecutor | None = None  # runs `_check` (`compile_later`)
+        # Rows are loaded and queries run on a cursor of their own (`_runs`): its TEMP tables,
+        # kept from batch to batch, and the queries prepared on them are invisible to the bind
+        # check above.
+        self._runner: duckdb.DuckDBPyConnection | None = None
+        self._loaded: set[str] = set()  # tables with a TEMP table on the runner
+        self._prepared: dict[str, str] = {}  # SQL -> the name it is prepared under
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
         for table in self.tables.values():
@@ -362,16 +368,23 @@ class KqlEngine:
                     raise QueryError(f"invalid regex {pattern!r}: {e}") from e
 
     @contextmanager
-    def _depth(self, deep: bool) -> Iterator[None]:
+    def _depth(self, deep: bool, con: duckdb.DuckDBPyConnection | None = None) -> Iterator[None]:
         """DuckDB's expression depth limit, raised for a deep query (on a deep stack) only."""
+        con = self._con if con is None else con
         if not deep:
             yield
             return
-        self._con.execute(f"SET max_expression_depth TO {DEEP_EXPRESSION_DEPTH}")
+        con.execute(f"SET max_expression_depth TO {DEEP_EXPRESSION_DEPTH}")
         try:
             yield
         finally:
-            self._con.execute("RESET max_expression_depth")
+            con.execute("RESET max_expression_depth")
+
+    def _runs(self) -> duckdb.DuckDBPyConnection:
+        if self._runner is None:
+            self._runner = self._con.cursor()
+            self._runner.execute("SET TimeZone='UTC'")  # what duckdb_kql.connect sets
+        return self._runner
 
     def run(self, compiled: CompiledKql, rows: Sequence[DefenderRow]) -> list[int]:
         """Indices of the rows of `compiled.table` that the filter keeps."""
@@ -427,31 +440,47 @@ class KqlEngine:
     def _run_loaded(
         self, queries: list[CompiledKql], load_sql: str, between: Callable[[], None] | None
     ) -> list[list[int]]:
+        """Load a batch's rows of one table and run its queries on them. The TEMP table stays
+        from batch to batch (emptied), so that each plain query is prepared once: binding and
+        planning a translated filter (often 10-40 KB of SQL) costs more than running it on a
+        batch, and a prepared statement stays planned while its table's schema is unchanged."""
         table = queries[0].table
-        self._con.execute(table.ddl(table.name, {ROW_COLUMN: "BIGINT"}, temp=True))
+        con = self._runs()
+        target = f"temp.main.{quote_identifier(table.name)}"
+        if table.name in self._loaded:
+            con.execute(f"DELETE FROM {target}")
+        else:
+            con.execute(table.ddl(table.name, {ROW_COLUMN: "BIGINT"}, temp=True))
+            self._loaded.add(table.name)
         found: list[list[int]] = []
         try:
             try:
-                self._con.execute(load_sql)
+                con.execute(load_sql)
             except duckdb.Error as e:
                 raise ValueError(f"{table.name} rows do not fit the column types: {e}") from e
             row = quote_identifier(ROW_COLUMN)
             for compiled in queries:
                 if between is not None:
                     between()
-                with self._depth(compiled.deep):
+                select = f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})"
+                with self._depth(compiled.deep, con):
                     try:
-                        result = self._con.execute(
-                            f"SELECT list({row} ORDER BY {row}) FROM ({compiled.sql})",
-                            compiled.params or None,
-                        ).fetchone()
+                        if compiled.params or compiled.deep:
+                            result = con.execute(select, compiled.params or None).fetchone()
+                        else:
+                            name = self._prepared.get(compiled.sql)
+                            if name is None:
+                                name = f"certdetect_query_{len(self._prepared)}"
+                                con.execute(f"PREPARE {name} AS {select}")
+                                self._prepared[compiled.sql] = name
+                            result = con.execute(f"EXECUTE {name}").fetchone()
                     except duckdb.Error as e:
                         # e.g. an invalid regex: Kusto would refuse the query, not skip the row
                         raise QueryError(f"KQL failed on {table.name} rows: {e}") from e
                 selected = result[0] if result is not None else None
                 found.append(list(selected) if selected is not None else [])
         finally:
-            self._con.execute(f"DROP TABLE temp.main.{quote_identifier(table.name)}")
+            con.execute(f"DELETE FROM {target}")
         return found
 
 
