@@ -30,4 +30,5 @@ except ModuleNotFoundError as error:
         f"certdetect: {error.name} is not installed; run: pip install -e . (README, Quickstart)"
     )
 
-run()
+if __name__ == "__main__":  # not when a spawned worker process imports it
+    run()

@@ -22,8 +22,11 @@ reference) or a target's ingest model stores such events and one of its queries 
 event.category, ...), or names the EventData fields the event must hold to be of use; a refused
 event is counted as read by every evaluator, with no match, which is what evaluating it would
 give. A batch's size counts the events some evaluator works on. When `ramp` asks (jsonl: results
-start flowing at once) the first batch is small and batches double up to their size limits; a
+start flowing at once) the first batch is small, batches double up to their size limits and a
 batch also closes after `BATCH_SECONDS` of reading. Where a batch ends changes no result.
+
+Within a batch, each query of an engine that runs queries one by one (EQL, SPL) gets only the
+documents it can match: its own `reach` for the event's channel and ID (`TargetEvaluator.routes`).
 
 Ctrl-C (`converter.core.interrupts.deferred`) is polled between records, documents, queries and
 evaluators: the scan stops within one query's time, drops the batch it was on, and sets
@@ -47,7 +50,7 @@ from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.zeek import ZeekRecord
 from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import CompiledQuery, QueryError
-from converter.execute.runtimes import TargetRuntime, select_many
+from converter.execute.runtimes import TargetRuntime, select, select_many
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.ecs import EcsRecord
 from converter.formats.readers import kind_names
@@ -69,8 +72,9 @@ BATCH_EVALUATED = 20_000
 FIRST_BATCH = 512
 BATCH_TEXT = 32 << 20
 BATCH_ITEMS = 200_000
-# A batch also closes after this long, so that results (jsonl to a pipe) come out steadily; where
-# a batch ends does not change a result: each item is evaluated on its own.
+# With `ramp` (jsonl), a batch also closes after this long, so that results come out steadily;
+# without, batches stay large (each costs the KQL engine a query plan per query and table).
+# Where a batch ends does not change a result: each item is evaluated on its own.
 BATCH_SECONDS = 2.0
 NATIVE_SIZE = 2048  # what a target's own document counts for, not measured
 PROGRESS_EVERY = 1024  # records between progress calls (the callback itself limits its rate)
@@ -219,6 +223,10 @@ class TargetEvaluator:
         self.shortcut = True
         self._selectors = [selector(compiled) for _, compiled in queries]
         self._reach: dict[tuple[str, int], Reach] = {}
+        self._routes: dict[tuple[str, int], tuple[tuple[int, frozenset[str] | None], ...]] = {}
+        # an engine that runs a batch's queries together (KQL: one load per table) gets them
+        # all; the others get each query with only the documents it can match (`_routes`)
+        self._routed = not hasattr(runtime.engine, "run_many")
 
     def reach(self, channel: str, event_id: int) -> Reach:
         """What the queries can match among the stored events of this channel and ID."""
@@ -233,6 +241,25 @@ class TargetEvaluator:
                 found = reach(channel, event_id, self._selectors, self.runtime.ingest)
             if len(self._reach) < KEY_CACHE:
                 self._reach[key] = found
+        return found
+
+    def routes(self, channel: str, event_id: int) -> tuple[tuple[int, frozenset[str] | None], ...]:
+        """The queries that can match a stored event of this channel and ID, as (position in
+        `queries`, None when any such event may match, else the Data names one of which the
+        event must hold): each query's own `reach`."""
+        key = (channel, event_id)
+        found = self._routes.get(key)
+        if found is None:
+            routes: list[tuple[int, frozenset[str] | None]] = []
+            for position, chosen in enumerate(self._selectors):
+                alone = reach(channel, event_id, [chosen], self.runtime.ingest)
+                if alone.any_event:
+                    routes.append((position, None))
+                elif alone.guards:
+                    routes.append((position, alone.guards))
+            found = tuple(routes)
+            if len(self._routes) < KEY_CACHE:
+                self._routes[key] = found
         return found
 
     def wants(self, channel: str, event_id: int) -> bool:
@@ -260,21 +287,48 @@ class TargetEvaluator:
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
         positions: list[int] = []
         documents: list[Any] = []
+        routed = self._routed and self.shortcut
+        # per query, the documents (indices in `documents`) it is run on
+        chosen: list[list[int]] = [[] for _ in self.queries]
+        every = range(len(self.queries))
         for position, payload in batch:
             if not position % 1024:
                 interrupts.check()  # an ingest model's pass over a large batch takes a while
             document = self._document(payload)
-            if document is not None:
-                positions.append(position)
-                documents.append(document)
+            if document is None:
+                continue
+            index = len(documents)
+            positions.append(position)
+            documents.append(document)
+            if not routed:
+                continue
+            if type(payload) is WindowsEvent:
+                data = payload.data
+                for query, guards in self.routes(payload.channel, payload.event_id):
+                    if guards is None or not guards.isdisjoint(data):
+                        chosen[query].append(index)
+            else:
+                for query in every:
+                    chosen[query].append(index)
         if not documents:
             return
         # interrupts checked between queries: one query's time at most after Ctrl-C
-        compiled = [query for _, query in self.queries]
-        found = select_many(compiled, documents, interrupts.check)
-        for (rule_id, _), selected in zip(self.queries, found, strict=True):
+        if not routed:
+            compiled = [query for _, query in self.queries]
+            found = select_many(compiled, documents, interrupts.check)
+            for (rule_id, _), selected in zip(self.queries, found, strict=True):
+                for index in sorted(selected):
+                    yield positions[index], rule_id
+            return
+        for (rule_id, compiled), indices in zip(self.queries, chosen, strict=True):
+            if not indices:
+                continue
+            interrupts.check()
+            subset = indices if len(indices) < len(documents) else None
+            picked = documents if subset is None else [documents[i] for i in subset]
+            selected = select(compiled, picked)
             for index in sorted(selected):
-                yield positions[index], rule_id
+                yield positions[index if subset is None else subset[index]], rule_id
 
 
 _RAW_KINDS = frozenset({WindowsEvent, Filtered, AuditdEvent, ZeekRecord})
@@ -447,12 +501,15 @@ class Scanner:
         on_batch: Callable[[ScanSummary], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
         ramp: bool = False,
+        batch: float = 1.0,
     ) -> Iterator[EventResult]:
         """Evaluate every item; yield a result per item (or only per matching item).
 
         `on_bad` gets each malformed record, `on_batch` the summary after each batch, and
         `on_progress` the number of records read, every `PROGRESS_EVERY` records and while a
-        batch is evaluated; `ramp` starts with a small batch (`FIRST_BATCH`). On Ctrl-C
+        batch is evaluated; `ramp` starts with a small batch (`FIRST_BATCH`) and closes batches
+        after `BATCH_SECONDS`; `batch` scales the batch limits (several processes scanning
+        parts of one file, `converter.scan.sharding`, each take a share). On Ctrl-C
         (`converter.core.interrupts`) the scan stops, the batch being read or evaluated is
         dropped and `summary.interrupted` is set."""
         started = self.clock()
@@ -466,11 +523,14 @@ class Scanner:
         # items to evaluate in this batch; each small batch costs the KQL engine a table load per
         # query (about 20% of kql's time on 150,000 baseline events), so only a reader waiting
         # for the first results (jsonl) gets the ramp
-        limit = FIRST_BATCH if ramp else BATCH_EVALUATED
+        most_evaluated = max(1, int(BATCH_EVALUATED * batch))
+        most_text = max(1, int(BATCH_TEXT * batch))
+        most_items = max(1, int(BATCH_ITEMS * batch))
+        limit = min(FIRST_BATCH, most_evaluated) if ramp else most_evaluated
 
         def flush() -> Iterator[EventResult]:
             nonlocal evaluated, held, opened, limit
-            limit = min(limit * 2, BATCH_EVALUATED)
+            limit = min(limit * 2, most_evaluated)
             start = summary.events
             step = (lambda: on_progress(read)) if on_progress is not None else None
             found = self._evaluate(payloads, summary, step)
@@ -501,7 +561,7 @@ class Scanner:
                     interrupts.check()
                     if on_progress is not None:
                         on_progress(read)
-                    if payloads and self.clock() - opened >= BATCH_SECONDS:
+                    if ramp and payloads and self.clock() - opened >= BATCH_SECONDS:
                         yield from flush()
                 if type(record) is BadRecord:
                     summary.bad += 1
@@ -521,7 +581,7 @@ class Scanner:
                 elif type(payload) is not Filtered:
                     evaluated += 1
                     held += NATIVE_SIZE
-                if evaluated >= limit or held >= BATCH_TEXT or len(payloads) >= BATCH_ITEMS:
+                if evaluated >= limit or held >= most_text or len(payloads) >= most_items:
                     yield from flush()
             if payloads:
                 yield from flush()
