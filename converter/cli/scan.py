@@ -11,7 +11,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import click
@@ -21,10 +21,10 @@ from converter.core import interrupts
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.formats.base import BadRecord
-from converter.formats.readers import Reading
-from converter.scan import report
-from converter.scan.inputs import Inputs, expand, records
-from converter.scan.scanner import EVALUATORS, Scanner, ScanSummary
+from converter.formats.readers import InputFile, Reading
+from converter.scan import report, sharding
+from converter.scan.inputs import FileTally, Inputs, expand, records
+from converter.scan.scanner import EVALUATORS, EventResult, Scanner, ScanSummary
 
 SHOWN_BAD = 100  # malformed records reported one by one; the rest are counted
 EXIT_FINDINGS = 1
@@ -160,6 +160,13 @@ def _bad_reporter(summary: ScanSummary, progress: Progress) -> Callable[[BadReco
     help="Scan even when dist/ was built from other rule texts than sigma/ holds.",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for a large JSON-lines file (read in byte ranges); default: the usable "
+    "cores. Other inputs, and --format jsonl, are read by one process.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr; default: when stderr is a terminal.",
@@ -172,6 +179,7 @@ def scan(
     min_level: str,
     fail_on: str | None,
     allow_stale: bool,
+    jobs: int | None,
     progress: bool | None,
 ) -> None:
     """Scan event files, folders (recursively) or standard input (-) with the Sigma reference
@@ -184,11 +192,13 @@ def scan(
     Exit codes: 0 scanned, 1 a match at or above --fail-on, 2 bad input or nothing readable,
     130 interrupted.
     """
-    scanner = Scanner.for_project(Project.at(project_dir), evaluators or None, allow_stale)
+    project = Project.at(project_dir)
+    scanner = Scanner.for_project(project, evaluators or None, allow_stale)
     inputs = expand(files)  # Ctrl-C while standard input is copied: exit 130 at once
+    workers = 1 if output_format == "jsonl" else (jobs or sharding.default_jobs())
     try:
         with interrupts.deferred():
-            summary = _run(scanner, inputs, output_format, min_level, progress)
+            summary = _run(scanner, project, inputs, output_format, min_level, progress, workers)
     finally:
         inputs.close()
     if summary.interrupted:
@@ -206,29 +216,29 @@ def scan(
 
 
 def _run(
-    scanner: Scanner, inputs: Inputs, output_format: str, min_level: str, progress: bool | None
+    scanner: Scanner,
+    project: Project,
+    inputs: Inputs,
+    output_format: str,
+    min_level: str,
+    progress: bool | None,
+    jobs: int,
 ) -> ScanSummary:
     summary = ScanSummary()
     show = sys.stderr.isatty() if progress is None else progress
     matches = report.MatchList(scanner.rules, min_level)
     jsonl = output_format == "jsonl"
+    started = scanner.clock()
     with Progress(sys.stderr, inputs.size, show) as bar:
         bar.summary = summary
-        results = scanner.scan(
-            records(inputs, scanner.wants, bar.on_file),
-            summary,
-            only_matches=not jsonl,
-            on_bad=_bad_reporter(summary, bar),
-            on_progress=bar.update,
-            ramp=jsonl,  # the first rows come out at once
-        )
         out = sys.stdout
-        for result in results:
+        for result in _results(scanner, project, inputs, summary, bar, jsonl, jobs):
             if jsonl:
                 out.write(json.dumps(report.jsonl_row(result, scanner.rules, min_level)) + "\n")
                 out.flush()  # record by record: a pipe's reader sees each event as scanned
             else:
                 matches.add(result)
+    summary.seconds = scanner.clock() - started
     if not jsonl or summary.interrupted:
         names = [evaluator.name for evaluator in scanner.evaluators]
         lines = [*matches.lines(), ""] if matches.rows else []
@@ -241,3 +251,68 @@ def _run(
     for error in summary.errors:
         click.echo(f"certdetect: evaluation error: {error}", err=True)
     return summary
+
+
+def _results(
+    scanner: Scanner,
+    project: Project,
+    inputs: Inputs,
+    summary: ScanSummary,
+    bar: Progress,
+    jsonl: bool,
+    jobs: int,
+) -> Iterator[EventResult]:
+    """Every file's results in order: a large JSON-lines file by `jobs` worker processes
+    (`converter.scan.sharding`), runs of the other files by this process."""
+    report_bad = _bad_reporter(summary, bar)
+    done = 0  # stored bytes of the files scanned
+    before = 0  # records read in them
+
+    def counted(read: int) -> None:
+        bar.update(before + read)
+
+    def in_process(files: list[tuple[InputFile, FileTally]]) -> Iterator[EventResult]:
+        return scanner.scan(
+            records(inputs, scanner.wants, bar.on_file, files, done),
+            summary,
+            only_matches=not jsonl,
+            on_bad=report_bad,
+            on_progress=counted,
+            ramp=jsonl,  # the first rows come out at once
+        )
+
+    if jobs <= 1:
+        yield from in_process(inputs.files)
+        return
+    waiting: list[tuple[InputFile, FileTally]] = []
+    for file, tally in [*inputs.files, (None, None)]:
+        if file is not None and tally is not None and not sharding.shardable(file):
+            waiting.append((file, tally))
+            continue
+        if waiting:
+            yield from in_process(waiting)
+            if summary.interrupted:
+                return
+            done += sum(item.size for item, _ in waiting)
+            before += sum(counts.read + counts.skipped for _, counts in waiting)
+            waiting = []
+        if file is None or tally is None:
+            return
+        position = sharding.RangeProgress()
+        bar.on_file(position, done)  # type: ignore[arg-type]
+        yield from sharding.scan_sharded(
+            scanner,
+            project,
+            file,
+            tally,
+            summary,
+            jobs,
+            on_bad=report_bad,
+            on_progress=counted,
+            progress=position,
+        )
+        if summary.interrupted:
+            return
+        done += file.size
+        before += tally.read + tally.skipped
+        bar.on_file(None, done)

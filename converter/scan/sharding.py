@@ -1,0 +1,351 @@
+"""Scanning one large JSON-lines file on every core: the file is cut into byte ranges at line
+starts, worker processes read, decode and evaluate one range each, and the results come back
+in file order, renumbered as one reading of the whole file would number them.
+
+Why: reading, decoding and evaluating a line costs the same wherever it happens, and in one
+process the four evaluators keep one core busy while the others idle. A line is one record in
+this format (`converter.formats.json_records.read_lines`), so a range read on its own gives the
+records one reading gives, line for line: the same items, the same malformed records, the same
+matches (each item is evaluated on its own, `converter.scan.scanner`). Only what is counted per
+process (evaluator seconds) differs. `tests/test_scan_sharding.py` compares a sharded scan with
+a one-process scan on the real baselines and on a file with malformed and blank lines.
+
+Only a plain (not gzipped), UTF-8, named JSON-lines file of `MIN_BYTES` or more is sharded; every
+other input, and `--format jsonl` (each event's row, in order, as it is scanned), is read in the
+scanning process. Workers are spawned (not forked: the scanning process holds DuckDB, whose
+threads do not survive a fork), each compiles `dist/` itself, ignores SIGINT (Ctrl-C is the
+scanning process's to handle: it stops the workers and prints the partial summary), counts the
+lines it reads in counters shared with the scanning process (the progress bar) and writes
+its temporary files (KQL's row loads) to a folder of this scan, removed at the end whatever
+happened.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
+from pathlib import Path
+from typing import Any
+
+from converter.core import interrupts
+from converter.core.errors import InputError
+from converter.core.project import Project
+from converter.formats.base import BadRecord, Opened
+from converter.formats.json_records import read_lines
+from converter.formats.readers import InputFile
+from converter.scan.describe import EventFacts
+from converter.scan.inputs import FileTally
+from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSummary
+
+MIN_BYTES = 64 << 20  # smaller files: starting workers (each compiles dist/) costs more
+MIN_CHUNK = 32 << 20
+MAX_CHUNK = 256 << 20
+RANGES_PER_JOB = 4
+MAX_JOBS = 8
+WAIT = 0.1  # seconds between interrupt checks while waiting for a range
+PROGRESS_LINES = 1024  # lines between progress counts
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (at most `MAX_JOBS`)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_JOBS))
+
+
+def shardable(file: InputFile) -> bool:
+    """Whether `file` can be read in ranges: JSON lines, stored as they are, in UTF-8 without a
+    byte-order mark, at a path (not standard input), and large enough to be worth it."""
+    return (
+        file.format == "json-lines"
+        and not file.compressed
+        and file.spool is None
+        and file.encoding == "utf-8"
+        and file.size >= MIN_BYTES
+    )
+
+
+def ranges(size: int, chunk: int) -> list[tuple[int, int]]:
+    """Byte ranges [start, end) covering a file of `size` bytes. A range holds the lines that
+    start in it (`range_lines`), so each line belongs to exactly one range."""
+    return [(start, min(start + chunk, size)) for start in range(0, size, chunk)] or [(0, 0)]
+
+
+def chunk_size(size: int, jobs: int) -> int:
+    """Bytes per range: about `RANGES_PER_JOB` ranges per worker (so that they finish together),
+    between `MIN_CHUNK` and `MAX_CHUNK` (each range costs the KQL engine a query plan per query
+    and table, whatever its size)."""
+    return max(MIN_CHUNK, min(MAX_CHUNK, size // (jobs * RANGES_PER_JOB) + 1))
+
+
+def range_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """The lines of `path` that start at an offset in [start, end), with their line ends,
+    read as they are used (a range can be hundreds of megabytes)."""
+    with path.open("rb") as handle:
+        if start > 0:
+            handle.seek(start - 1)
+            if handle.read(1) != b"\n":
+                handle.readline()  # the line that started before `start` is the previous range's
+        position = handle.tell()
+        while position < end:
+            line = handle.readline()
+            if not line:
+                return
+            position += len(line)
+            yield line
+
+
+@dataclass
+class RangeResult:
+    """What a worker found in one range; line numbers and item indices count from the range's
+    start (1 and 0)."""
+
+    lines: int = 0
+    items: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    matches: list[tuple[int, int, dict[str, list[str]], EventFacts]] = field(default_factory=list)
+    evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class _Counted:
+    """The lines of a range, counted as they are read, and added to `progress` (records, bytes)
+    every `PROGRESS_LINES` lines."""
+
+    def __init__(self, lines: Iterator[bytes], progress: Any | None = None) -> None:
+        self._lines = lines
+        self._progress = progress
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        progress = self._progress
+        pending = size = 0
+        for line in self._lines:
+            self.count += 1
+            if progress is not None:
+                pending += 1
+                size += len(line)
+                if pending >= PROGRESS_LINES:
+                    _add(progress, pending, size)
+                    pending = size = 0
+            yield line
+        if progress is not None and pending:
+            _add(progress, pending, size)
+
+
+def _add(progress: Any, records: int, size: int) -> None:
+    with progress.get_lock():
+        progress[0] += records
+        progress[1] += size
+
+
+# the worker's scanner (or why it could not be made: raised with each range, as a failing
+# initializer would make the pool start new workers forever) and its progress counters
+_worker: Scanner | BaseException | None = None
+_progress: Any | None = None
+
+
+def _start_worker(root: str, names: list[str], folder: str, progress: Any) -> None:
+    global _worker, _progress
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tempfile.tempdir = folder
+    _progress = progress
+    try:
+        # the scanning process already refused a stale dist/
+        _worker = Scanner.for_project(Project.at(root), names, allow_stale=True)
+    except BaseException as error:  # noqa: BLE001 - reported with the first range
+        _worker = error
+
+
+def _scan_range(task: tuple[str, str, int, int, float]) -> RangeResult:
+    scanner = _worker
+    if not isinstance(scanner, Scanner):
+        raise RuntimeError(f"a scan worker could not start: {scanner}")
+    result = scan_range(scanner, *task, progress=_progress)
+    if result is None:  # only the scanning process is interrupted
+        raise RuntimeError("a scan worker was interrupted")
+    return result
+
+
+def scan_range(
+    scanner: Scanner,
+    path: str,
+    name: str,
+    start: int,
+    end: int,
+    batch: float = 1.0,
+    progress: Any | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> RangeResult | None:
+    """Scan the lines of `path` that start in [start, end), numbered from 1; None when Ctrl-C
+    stopped it (`converter.core.interrupts`). `batch` scales the scanner's batch limits;
+    `progress` (records, bytes) counts the lines read, and `on_step` is called as they are."""
+    counted = _Counted(range_lines(Path(path), start, end), progress)
+    result = RangeResult()
+    summary = ScanSummary()
+    prefix = len(name) + 1  # sources read "name:line"
+
+    def on_bad(bad: BadRecord) -> None:
+        result.bad.append((int(bad.source[prefix:]), bad.message))
+
+    opened = Opened(counted, name, "utf-8", scanner.wants)  # type: ignore[arg-type]
+    found_all = scanner.scan(
+        read_lines(opened),
+        summary,
+        only_matches=True,
+        on_bad=on_bad,
+        on_progress=(lambda _: on_step()) if on_step is not None else None,
+        batch=batch,
+    )
+    for found in found_all:
+        line = int(found.source[prefix:])
+        result.matches.append((found.index, line, found.matches, found.facts))
+    if summary.interrupted:
+        return None
+    result.lines = counted.count
+    result.items = summary.events
+    result.kinds = summary.kinds
+    result.evaluators = summary.evaluators
+    result.errors = summary.errors
+    return result
+
+
+def _merge(summary: ScanSummary, part: RangeResult) -> None:
+    summary.events += part.items
+    for kind, count in part.kinds.items():
+        summary.kinds[kind] = summary.kinds.get(kind, 0) + count
+    for name, stats in part.evaluators.items():
+        total = summary.evaluators.setdefault(name, EvaluatorStats())
+        total.events += stats.events
+        total.seconds += stats.seconds
+        for rule_id, count in stats.matches.items():
+            total.matches[rule_id] = total.matches.get(rule_id, 0) + count
+    summary.errors.extend(part.errors)
+
+
+class RangeProgress:
+    """How far every process has read a sharded file: records and stored bytes, counted as
+    the lines are read (what the progress bar asks a `Reading` for: `position`)."""
+
+    def __init__(self) -> None:
+        self.counters: Any | None = None  # shared with the workers: records, bytes
+
+    def records(self) -> int:
+        return self.counters[0] if self.counters is not None else 0
+
+    def position(self) -> int:
+        return self.counters[1] if self.counters is not None else 0
+
+
+def scan_sharded(
+    scanner: Scanner,
+    project: Project,
+    file: InputFile,
+    tally: FileTally,
+    summary: ScanSummary,
+    jobs: int,
+    *,
+    on_bad: Callable[[BadRecord], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    progress: RangeProgress | None = None,
+    chunk: int | None = None,
+) -> Iterator[EventResult]:
+    """Scan `file` with this process's `scanner` and `jobs - 1` worker processes (the same
+    evaluators, compiled from `project`), the ranges dealt in turn; yield each matching event's
+    result in file order. The results, `summary`, `tally` and the malformed records given to
+    `on_bad` are those of a one-process scan of the file. `on_progress` gets the records read so
+    far by every process, while they read; `progress` says how far they are. On Ctrl-C the
+    workers are stopped, the ranges not yet merged count nowhere and `summary.interrupted` is
+    set."""
+    names = [evaluator.name for evaluator in scanner.evaluators]
+    spans = ranges(file.size, chunk or chunk_size(file.size, jobs))
+    # each process's batches are this share of a one-process scan's: together they hold as much
+    share = 1 / jobs
+    tasks = [(str(file.path), file.name, start, end, share) for start, end in spans]
+    context = multiprocessing.get_context("spawn")
+    counters = context.Array("q", 2)  # records and bytes read, by every process
+    if progress is not None:
+        progress.counters = counters
+
+    def report() -> None:
+        if on_progress is not None:
+            on_progress(counters[0])
+
+    folder = tempfile.mkdtemp(prefix="certdetect-scan-")
+    pool: Pool | None = None
+    line_offset = 0
+    try:
+        with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
+            pool = context.Pool(
+                jobs - 1, _start_worker, (str(project.root), names, folder, counters)
+            )
+        theirs = pool.imap(_scan_range, [t for i, t in enumerate(tasks) if i % jobs])
+        for number, task in enumerate(tasks):
+            if number % jobs:
+                part = _next(theirs, file.name, report)
+            else:
+                found = scan_range(scanner, *task, progress=counters, on_step=report)
+                if found is None:
+                    raise interrupts.Interrupted
+                part = found
+            for line, message in part.bad:
+                summary.bad += 1
+                tally.skipped += 1
+                if on_bad is not None:
+                    on_bad(BadRecord(f"{file.name}:{line + line_offset}", message))
+            base = summary.events
+            for index, line, matches, facts in part.matches:
+                source = f"{file.name}:{line + line_offset}"
+                yield EventResult(base + index, source, matches, facts)
+            _merge(summary, part)
+            tally.read += part.items
+            line_offset += part.lines
+            report()
+    except interrupts.Interrupted:
+        summary.interrupted = True
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while the workers start: a process started meanwhile keeps ignoring it
+    (an ignored signal stays ignored across exec), so a Ctrl-C while a worker is still importing
+    cannot print its traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _next(results: Iterator[RangeResult], name: str, report: Callable[[], None]) -> RangeResult:
+    """The next range's result, waiting in short steps so that Ctrl-C is seen and the progress
+    goes on."""
+    while True:
+        interrupts.check()
+        report()
+        try:
+            return results.next(WAIT)  # type: ignore[attr-defined]
+        except multiprocessing.TimeoutError:
+            continue
+        except Exception as error:  # noqa: BLE001 - a worker's failure, in one line
+            message = f"a scan worker failed: {type(error).__name__}: {error}"
+            raise InputError(name, message) from None

@@ -1,0 +1,298 @@
+"""A large JSON-lines file scanned by several processes (`converter.scan.sharding`) gives what one
+process gives: the same results, numbered the same, the same malformed records and counts."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.core.project import Project
+from converter.formats.base import BadRecord
+from converter.formats.readers import detect, read_items
+from converter.scan import sharding
+from converter.scan.inputs import FileTally
+from converter.scan.scanner import EventResult, Scanner, ScanSummary
+
+from .conftest import FILES, REPO, SHARED
+
+MATCHING = (FILES / "formats" / "nxlog_sysmon.jsonl").read_bytes().splitlines(keepends=True)
+MALFORMED = [b'{"EventID": \n', b'{"EventID": "ten", "Channel": "Security"}\n', b"[1, 2]\n"]
+
+
+def _baseline_lines(shared: Path, count: int) -> list[bytes]:
+    archive = sorted((shared / "real-logs" / "splunk-attack-data").glob("baseline_*.tgz"))[0]
+    lines: list[bytes] = []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            stream = tar.extractfile(member)
+            if stream is None:
+                continue
+            for line in stream:
+                if line.strip():
+                    lines.append(line if line.endswith(b"\n") else line + b"\n")
+                    if len(lines) >= count:
+                        return lines
+    return lines
+
+
+def _mixed_file(path: Path, shared: Path, count: int = 6000) -> Path:
+    """Real baseline events with matching events, malformed records and blank lines among them;
+    the last line has no line end."""
+    chooser = random.Random(15)
+    lines = _baseline_lines(shared, count)
+    for _ in range(60):
+        lines.insert(chooser.randrange(len(lines)), chooser.choice(MATCHING))
+    for extra in [*MALFORMED, b"\n", b"   \n"] * 5:
+        lines.insert(chooser.randrange(len(lines)), extra)
+    path.write_bytes(b"".join(lines) + MATCHING[0].rstrip(b"\n"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scanner() -> Scanner:
+    return Scanner.for_project(Project.at(REPO))
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared is absent ({SHARED}); real recordings are not available")
+    return _mixed_file(tmp_path_factory.mktemp("sharding") / "mixed.jsonl", SHARED)
+
+
+def _one_process(scanner: Scanner, path: Path) -> tuple[list, ScanSummary, list]:
+    summary, bad = ScanSummary(), []
+    results = list(scanner.scan(read_items(path, scanner.wants), summary, True, bad.append))
+    return results, summary, bad
+
+
+def _key(result: EventResult) -> tuple:
+    return (result.index, result.source, result.matches, result.facts)
+
+
+def _counts(summary: ScanSummary) -> tuple:
+    evaluators = {n: (s.events, s.matches) for n, s in summary.evaluators.items()}
+    return (summary.events, summary.bad, summary.kinds, evaluators, summary.errors)
+
+
+def test_ranges_hold_each_line_once_whatever_the_cut(tmp_path: Path) -> None:
+    chooser = random.Random(7)
+    lines = [b"x" * chooser.randrange(0, 40) + b"\n" for _ in range(500)] + [b"last"]
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(lines))
+    size = path.stat().st_size
+    for chunk in (1, 2, 3, 17, 40, 41, 100, size - 1, size, size + 5):
+        read = [
+            line
+            for start, end in sharding.ranges(size, chunk)
+            for line in sharding.range_lines(path, start, end)
+        ]
+        assert read == lines, chunk
+
+
+def test_a_sharded_scan_gives_what_one_process_gives(scanner: Scanner, mixed: Path) -> None:
+    expected, expected_summary, expected_bad = _one_process(scanner, mixed)
+    assert len(expected) >= 15 and len(expected_bad) == 15  # the test has something to compare
+    for jobs, chunk in ((2, 1 << 20), (3, 3 << 20), (2, 1 << 30)):
+        summary, bad = ScanSummary(), []
+        tally = FileTally(str(mixed))
+        results = list(
+            sharding.scan_sharded(
+                scanner,
+                Project.at(REPO),
+                detect(mixed),
+                tally,
+                summary,
+                jobs,
+                on_bad=bad.append,
+                chunk=chunk,
+            )
+        )
+        assert [_key(r) for r in results] == [_key(r) for r in expected]
+        assert _counts(summary) == _counts(expected_summary)
+        assert [(b.source, b.message) for b in bad] == [(b.source, b.message) for b in expected_bad]
+        assert (tally.read, tally.skipped) == (expected_summary.events, len(expected_bad))
+
+
+def test_malformed_records_are_reported_with_the_counts_one_process_had(
+    scanner: Scanner, mixed: Path
+) -> None:
+    # the scan command prints the first malformed records one by one, judged by summary.bad
+    seen: list[int] = []
+    summary = ScanSummary()
+    list(
+        sharding.scan_sharded(
+            scanner,
+            Project.at(REPO),
+            detect(mixed),
+            FileTally(str(mixed)),
+            summary,
+            2,
+            on_bad=lambda bad: seen.append(summary.bad),
+            chunk=2 << 20,
+        )
+    )
+    assert seen == list(range(1, 16))
+
+
+def test_only_large_plain_json_lines_files_are_sharded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = tmp_path / "events.jsonl"
+    lines.write_bytes(b"".join(MATCHING))
+    assert not sharding.shardable(detect(lines))  # small
+    monkeypatch.setattr(sharding, "MIN_BYTES", 1)
+    assert sharding.shardable(detect(lines))
+    assert not sharding.shardable(detect(FILES / "formats" / "xmlwineventlog.xml"))
+    gzipped = tmp_path / "events.jsonl.gz"
+    subprocess.run(["gzip", "-k", str(lines)], check=True)
+    assert not sharding.shardable(detect(gzipped))
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + b"".join(MATCHING))
+    assert not sharding.shardable(detect(bom))
+
+
+def _table(output: str) -> list[str]:
+    # without what differs from run to run: the scan's time and rate, each evaluator's rate
+    lines = [line for line in output.splitlines() if not line.endswith(" events/s")]
+    return [" ".join(re.sub(r"^(\w+ +[\d,]+ +)[\d,]+ ", r"\1- ", line).split()) for line in lines]
+
+
+def test_scan_command_shards_a_large_file_with_the_same_output(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sharding, "MIN_BYTES", 1)
+    monkeypatch.setattr(sharding, "MIN_CHUNK", 2 << 20)
+    runner = CliRunner()
+    base = ["scan", "--project", str(REPO), "--no-progress", str(mixed)]
+    one = runner.invoke(main, [*base, "--jobs", "1"])
+    two = runner.invoke(main, [*base, "--jobs", "2"])
+    assert one.exit_code == two.exit_code == 0, two.output
+    assert _table(two.output) == _table(one.output)
+    assert "proc_creation_win_certificate_trusted_root_install" in one.output
+    assert f"{mixed}:" in one.output
+
+
+def test_ctrl_c_stops_a_sharded_scan_with_its_summary_and_no_worker_or_temp_file_left(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    # a file over the size from which the scan command shards: workers do start
+    lines = _baseline_lines(shared_dir, 5000)
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as out:
+        while out.tell() < sharding.MIN_BYTES + (1 << 20):
+            out.writelines(lines)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "converter", "scan", "--project", str(REPO), "--no-progress"]
+        + ["--jobs", "2", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    deadline = time.monotonic() + 120
+    while not list(temp.glob("certdetect-scan-*")):  # the workers' folder: sharding started
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    workers = _children(child.pid)
+    assert workers, "no worker process started"
+    child.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    stdout, stderr = child.communicate(timeout=60)
+    assert time.monotonic() - stopped < 5
+    assert child.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "events read: " in stdout
+    assert "certdetect: interrupted; the summary covers the " in stderr
+    assert list(temp.iterdir()) == []
+    gone = time.monotonic() + 5  # an exiting process takes a moment to be reaped
+    while [pid for pid in workers if _alive(pid)] and time.monotonic() < gone:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)], [_describe(p) for p in workers]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+def _describe(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_bad_record_sources_count_lines_as_one_reading_does(
+    scanner: Scanner, tmp_path: Path
+) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join([MATCHING[0], b"\n", MALFORMED[0], MATCHING[1], MALFORMED[0]]))
+    bad: list[BadRecord] = []
+    list(
+        sharding.scan_sharded(
+            scanner,
+            Project.at(REPO),
+            detect(path),
+            FileTally(str(path)),
+            ScanSummary(),
+            2,
+            on_bad=bad.append,
+            chunk=len(MATCHING[0]) + 1,
+        )
+    )
+    assert [b.source for b in bad] == [f"{path}:3", f"{path}:5"]
+
+
+def test_progress_counts_what_every_process_reads_while_it_reads(
+    scanner: Scanner, mixed: Path
+) -> None:
+    seen: list[int] = []
+    position = sharding.RangeProgress()
+    list(
+        sharding.scan_sharded(
+            scanner,
+            Project.at(REPO),
+            detect(mixed),
+            FileTally(str(mixed)),
+            ScanSummary(),
+            2,
+            on_progress=seen.append,
+            progress=position,
+            chunk=8 << 20,  # two ranges
+        )
+    )
+    lines = mixed.read_bytes().count(b"\n") + 1
+    assert seen == sorted(seen) and seen[-1] == lines
+    assert len(set(seen)) > 3  # not only once a range is done
+    assert position.position() == mixed.stat().st_size
