@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ from converter.core.project import Project
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The compiled-query cache of `certdetect scan` (`converter.execute.compile_cache`): one for the
+# test session, in its own temporary folder (inherited by the commands the tests run), never the
+# user's.
+os.environ["CERTDETECT_CACHE_DIR"] = tempfile.mkdtemp(prefix="certdetect-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"

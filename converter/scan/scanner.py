@@ -49,6 +49,7 @@ from converter.core.rules import load_rules
 from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.core.zeek import ZeekRecord
 from converter.environment.runtimes import target_runtimes
+from converter.execute.compile_cache import CompileCache
 from converter.execute.engines.base import CompiledQuery, QueryError
 from converter.execute.runtimes import TargetRuntime, select, select_many
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
@@ -375,6 +376,10 @@ class Scanner:
             refuse_stale(rule_files, manifest)
         targets = [target for target in SCANNED if target.name in chosen]
         runtimes = target_runtimes(targets=targets) if targets else {}
+        cache = CompileCache.load()  # what compiling dist/ decided in earlier runs
+        for runtime in runtimes.values():
+            if hasattr(runtime.engine, "cache"):
+                runtime.engine.cache = cache
         # every query is submitted first: an engine that finishes compiling in the background
         # (KQL's DuckDB bind check) overlaps the others' work and the reference's
         pending: dict[str, list[tuple[str, str, Callable[[], CompiledQuery[Any]]]]] = {}
@@ -409,6 +414,7 @@ class Scanner:
             evaluators.append(
                 TargetEvaluator(runtimes[name], queries, _stores(spec), native, _raw_types(spec))
             )
+        cache.save()
         rules = {
             rule.id: RuleInfo(rule.id, rule.stem, rule.title, rule.level) for rule in rule_files
         }

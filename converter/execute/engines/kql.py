@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,13 +40,15 @@ import duckdb
 import duckdb_kql
 from duckdb_kql import ir
 
+from converter.core import defender_schema
 from converter.core.defender_schema import (
     DEFENDER_TABLES,
     DefenderTable,
     quote_identifier,
 )
 from converter.core.documents import DefenderRow
-from converter.execute.engines import kql_parsing
+from converter.execute.compile_cache import CompileCache, fingerprint
+from converter.execute.engines import deep_stack, kql_parsing
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.deep_stack import call_with_deep_stack
 
@@ -306,6 +310,9 @@ class KqlEngine:
         self._runner: duckdb.DuckDBPyConnection | None = None
         self._loaded: set[str] = set()  # tables with a TEMP table on the runner
         self._prepared: dict[str, str] = {}  # SQL -> the name it is prepared under
+        # what earlier runs decided (`converter.execute.compile_cache`); set by the caller
+        self.cache: CompileCache | None = None
+        self._fingerprint: str | None = None
         # Empty tables with the exact schema: compile binds each query against them. Rows go to a
         # same-named TEMP table with the row column, which DuckDB resolves first.
         for table in self.tables.values():
@@ -319,7 +326,11 @@ class KqlEngine:
         at once), and DuckDB's check that its SQL binds runs on a worker thread while the caller
         goes on (DuckDB releases the GIL, so it overlaps the next queries' parsing on another
         core); the function returned waits for that check and returns the compiled query or
-        raises its QueryError."""
+        raises its QueryError. With a `cache` that holds the query's translation from an
+        earlier run of the same code, libraries and schema, neither step runs again."""
+        known = self._cached(query)
+        if known is not None:
+            return lambda: known
         table, tree = _filter_tree(query, self.tables)
         if _nesting(tree.operators[0].predicate) > SHALLOW_NESTING:
             # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`),
@@ -329,6 +340,7 @@ class KqlEngine:
                 call_with_deep_stack(lambda: self._check(compiled, tree))
             except RecursionError:
                 raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
+            self._remember(compiled)
             return lambda: compiled
         compiled = self._translated(query, table, tree, deep=False)
         with self._lock:
@@ -338,9 +350,35 @@ class KqlEngine:
 
         def done() -> CompiledKql:
             checked.result()  # the check's QueryError, if any
+            self._remember(compiled)
             return compiled
 
         return done
+
+    def _cache_key(self) -> str:
+        if self._fingerprint is None:
+            schema = repr(sorted(self.tables.items()))
+            versions = [duckdb.__version__, importlib.metadata.version("duckdb-kql"), schema]
+            modules = [sys.modules[__name__], kql_parsing, deep_stack, defender_schema]
+            self._fingerprint = fingerprint(versions, modules)
+        return self._fingerprint
+
+    def _cached(self, query: str) -> CompiledKql | None:
+        if self.cache is None:
+            return None
+        entry = self.cache.get("kql", self._cache_key(), query)
+        if not isinstance(entry, dict):
+            return None
+        table = self.tables.get(entry.get("table", ""))
+        sql, deep = entry.get("sql"), entry.get("deep")
+        if table is None or not isinstance(sql, str) or not isinstance(deep, bool):
+            return None
+        return CompiledKql(query, table, sql, {}, self, deep)
+
+    def _remember(self, compiled: CompiledKql) -> None:
+        if self.cache is not None and not compiled.params:
+            entry = {"table": compiled.table.name, "sql": compiled.sql, "deep": compiled.deep}
+            self.cache.put("kql", self._cache_key(), compiled.query, entry)
 
     def _translated(
         self, query: str, table: DefenderTable, tree: ir.Query, deep: bool

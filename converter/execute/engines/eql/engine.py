@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import eql
 from eql import ast
 
+from converter.core import elastic_fields
 from converter.core.documents import EcsDocument
+from converter.execute.compile_cache import CompileCache, fingerprint
 from converter.execute.engines.base import QueryError
+from converter.execute.engines.eql import vendor_schema
 from converter.execute.engines.eql.compiler import Predicate, compile_event_query
 from converter.execute.engines.eql.parsing import parse_event_query
 from converter.execute.engines.eql.schema_checks import Schema
@@ -42,17 +46,37 @@ class EqlEngine:
 
     def __init__(self, schema: Schema | None = None) -> None:
         self.schema = schema
+        # what earlier runs decided (`converter.execute.compile_cache`); set by the caller
+        self.cache: CompileCache | None = None
+        self._fingerprint: str | None = None
 
     def compile(self, query: str) -> CompiledEql:
         event_query = parse_event_query(query)
         predicate = compile_event_query(event_query, self.schema)
-        if self.schema is not None:
+        if self.schema is not None and not self._passed(query):
             error = eql_schema_error(query, self.schema)
             if error is not None:
                 raise QueryError(f"Elastic's eql validation with the field schema: {error}")
+            if self.cache is not None:
+                self.cache.put("eql-schema", self._cache_key(), query, True)
         return CompiledEql(
             query=query,
             category=event_query.event_type,
             predicate=predicate,
             event_query=event_query,
+        )
+
+    def _cache_key(self) -> str:
+        if self._fingerprint is None:
+            schema = repr(sorted(self.schema.items())) if self.schema is not None else ""
+            modules = [vendor_schema, elastic_fields]
+            self._fingerprint = fingerprint([eql.__version__, schema], modules)
+        return self._fingerprint
+
+    def _passed(self, query: str) -> bool:
+        """Whether Elastic's check accepted this query in an earlier run of the same code,
+        `eql` and schema."""
+        return (
+            self.cache is not None
+            and self.cache.get("eql-schema", self._cache_key(), query) is True
         )
