@@ -4,6 +4,21 @@ no repeated keys.
 Rules and cases arrive by pull request, so every limit here is a limit on what a hostile file can
 make the build do: read a device forever, expand into a huge document, or recurse until Python
 gives up with a traceback.
+
+YAML is read by two implementations when PyYAML was built with libyaml: PyYAML's pure-Python
+scanner and parser are the reference (every message and line a user sees comes from them);
+libyaml (`yaml.CSafeLoader`, about ten times quicker on the rules) is a fast path that only ever
+answers "here is the value" or "ask the reference". libyaml accepts documents PyYAML refuses:
+tabs as separators (`a:<TAB>1`, PyYAML issues #306 and #450), `[\\?]` (PyYAML issues #128 and
+#753), a comment glued to a block scalar header (`a: |#`); and it reads some differently: a BOM
+starting any line is skipped (PyYAML skips only the first), `- !` is '' (PyYAML: None). So the
+fast path answers only texts with none of: a tab, a BOM, a block scalar header followed by `#`,
+a tag, a directive, a flow collection (`[...]`, `{...}`, whose plain-scalar rules differ), and
+(found alike by the tests, handed over all the same as cheap insurance) CR, NEL, LS, PS and any
+character PyYAML's reader refuses. Any problem the fast path meets (a YAML error, an alias,
+nesting past half the limit, a repeated key, anything raised) hands the text to the reference
+too, which then refuses or accepts it as it always did. `tests/test_textfiles.py` runs both paths
+over every YAML file of the project, SigmaHQ's rules and a list of malformed and edge texts.
 """
 
 from __future__ import annotations
@@ -62,8 +77,8 @@ class _DuplicateKey(Exception):
         self.key, self.line, self.first = key, line, first
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a repeated mapping key.
+class _RefusingRepeatedKeys:
+    """Constructor mixin that refuses a repeated mapping key.
 
     PyYAML keeps the last value of a repeated key without a word, while pySigma's
     `SigmaRule.from_yaml` refuses the file: a second `selection:` pasted below the first would
@@ -81,7 +96,61 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if first is not None:
                 raise _DuplicateKey(key, key_node.start_mark.line + 1, first)
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc, no-any-return]
+
+
+class _UniqueKeyLoader(_RefusingRepeatedKeys, yaml.SafeLoader):
+    """The reference: PyYAML's pure-Python SafeLoader, refusing repeated keys."""
+
+
+# libyaml's loader when PyYAML was built with it; None falls back to the reference alone.
+_C_SAFE_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
+_FastUniqueKeyLoader: type[Any] | None = (
+    None
+    if _C_SAFE_LOADER is None
+    else type("_FastUniqueKeyLoader", (_RefusingRepeatedKeys, _C_SAFE_LOADER), {})
+)
+
+# Texts the fast path leaves to the reference (see the module docstring): tab, CR, BOM, NEL,
+# LS, PS, what PyYAML's reader calls non-printable (`yaml.reader.Reader.NON_PRINTABLE`,
+# surrogates included), and a block scalar header with `#` right after it.
+_REFERENCE_ONLY = re.compile(
+    "[\t\r\ufeff\x85\u2028\u2029]"
+    "|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "|[|>][-+0-9]*#"
+)
+# Rules nest about five levels: the fast path hands anything near the limit to the reference.
+_FAST_NESTING = MAX_NESTING // 2
+# Aliases are refused anyway; a tag or directive (`- !` is '' to libyaml, None to PyYAML) and a
+# flow collection are for the reference to read.
+_FAST_REFUSED = (
+    yaml.AliasToken,
+    yaml.TagToken,
+    yaml.DirectiveToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+
+
+class _AskTheReference(Exception):
+    """The fast path does not judge this text."""
+
+
+def _load_fast(text: str, loader: type[Any]) -> Any:
+    """The document as libyaml reads it, or _AskTheReference / any error for the reference."""
+    if _REFERENCE_ONLY.search(text):
+        raise _AskTheReference
+    depth = 0
+    for token in yaml.scan(text, Loader=loader):
+        if isinstance(token, _FAST_REFUSED):
+            raise _AskTheReference
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > _FAST_NESTING:
+                raise _AskTheReference
+        elif isinstance(token, _CLOSING):
+            depth -= 1
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a CSafeLoader subclass
 
 
 def _yaml_error_line(error: yaml.MarkedYAMLError, text: str) -> int | None:
@@ -104,7 +173,18 @@ def _yaml_error_message(error: yaml.MarkedYAMLError) -> str:
 
 def load_yaml(text: str, shown: str) -> Any:
     """Parse YAML, refusing aliases (an anchor can expand a small file into a huge document),
-    nesting deeper than MAX_NESTING and repeated keys."""
+    nesting deeper than MAX_NESTING and repeated keys: with libyaml where it is known to agree
+    with PyYAML's pure-Python reference, with the reference for every other text."""
+    if _FastUniqueKeyLoader is not None:
+        try:
+            return _load_fast(text, _FastUniqueKeyLoader)
+        except Exception:  # noqa: BLE001 - whatever it is, the reference decides and reports
+            pass
+    return load_yaml_reference(text, shown)
+
+
+def load_yaml_reference(text: str, shown: str) -> Any:
+    """`load_yaml` on PyYAML's pure-Python scanner, parser and composer alone."""
     try:
         depth = 0
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
