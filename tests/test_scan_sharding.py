@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
+from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.formats.base import BadRecord
 from converter.formats.readers import detect, read_items
@@ -296,3 +297,39 @@ def test_progress_counts_what_every_process_reads_while_it_reads(
     assert seen == sorted(seen) and seen[-1] == lines
     assert len(set(seen)) > 3  # not only once a range is done
     assert position.position() == mixed.stat().st_size
+
+
+def test_a_worker_that_cannot_start_is_one_line_not_a_hang(
+    scanner: Scanner, mixed: Path, tmp_path: Path
+) -> None:
+    summary = ScanSummary()
+    with pytest.raises(InputError, match="a scan worker failed: .*could not start"):
+        list(
+            sharding.scan_sharded(
+                scanner,
+                Project(tmp_path),  # no rules, no dist/: the worker's scanner fails
+                detect(mixed),
+                FileTally(str(mixed)),
+                summary,
+                2,
+                chunk=4 << 20,
+            )
+        )
+
+
+def test_each_range_is_read_by_one_process_only(scanner: Scanner, mixed: Path) -> None:
+    position = sharding.RangeProgress()
+    list(
+        sharding.scan_sharded(
+            scanner,
+            Project.at(REPO),
+            detect(mixed),
+            FileTally(str(mixed)),
+            ScanSummary(),
+            2,
+            progress=position,
+            chunk=1 << 20,
+        )
+    )
+    # every process counts the lines it reads: a range read twice would count twice
+    assert position.records() == mixed.read_bytes().count(b"\n") + 1

@@ -28,10 +28,12 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,8 @@ from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSum
 
 MIN_BYTES = 64 << 20  # smaller files: starting workers (each compiles dist/) costs more
 MIN_CHUNK = 32 << 20
-MAX_CHUNK = 256 << 20
-RANGES_PER_JOB = 4
+MAX_CHUNK = 128 << 20
+RANGES_PER_JOB = 8
 MAX_JOBS = 8
 WAIT = 0.1  # seconds between interrupt checks while waiting for a range
 PROGRESS_LINES = 1024  # lines between progress counts
@@ -279,26 +281,54 @@ def scan_sharded(
         progress.counters = counters
 
     def report() -> None:
+        give()
         if on_progress is not None:
             on_progress(counters[0])
 
     folder = tempfile.mkdtemp(prefix="certdetect-scan-")
-    pool: Pool | None = None
+    # a worker that fails or dies breaks the pool, and every waiting range says so
+    pool = ProcessPoolExecutor(
+        jobs - 1, context, _start_worker, (str(project.root), names, folder, counters)
+    )
+    # each range, in file order: not yet taken (None), given to a worker, being scanned here
+    # (`_HERE`), or scanned
+    slots: list[Future[RangeResult] | RangeResult | object | None] = [None] * len(tasks)
+    pending: deque[Future[RangeResult]] = deque()
+
+    def give() -> None:
+        # a worker without a range gets the first one nobody has taken (merged soonest); this
+        # runs whenever this process reports progress, so a worker waits a fraction of a second
+        busy = sum(1 for future in pending if not future.done())
+        for number, slot in enumerate(slots):
+            if busy >= jobs - 1:
+                return
+            if slot is None:
+                slots[number] = future = pool.submit(_scan_range, tasks[number])
+                pending.append(future)
+                busy += 1
+
     line_offset = 0
     try:
         with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
-            pool = context.Pool(
-                jobs - 1, _start_worker, (str(project.root), names, folder, counters)
-            )
-        theirs = pool.imap(_scan_range, [t for i, t in enumerate(tasks) if i % jobs])
-        for number, task in enumerate(tasks):
-            if number % jobs:
-                part = _next(theirs, file.name, report)
-            else:
-                found = scan_range(scanner, *task, progress=counters, on_step=report)
+            give()  # starts the workers
+        for number in range(len(tasks)):
+            while True:  # until range `number` is scanned, this process scans the next free one
+                slot = slots[number]
+                if isinstance(slot, RangeResult) or (isinstance(slot, Future) and slot.done()):
+                    break
+                free = next((n for n, taken in enumerate(slots) if taken is None), None)
+                if free is None:
+                    break  # a worker has it: wait for it
+                slots[free] = _HERE
+                found = scan_range(scanner, *tasks[free], progress=counters, on_step=report)
                 if found is None:
                     raise interrupts.Interrupted
-                part = found
+                slots[free] = found
+                give()
+            slot = slots[number]
+            part = slot if isinstance(slot, RangeResult) else _result(slot, file.name, report)
+            slots[number] = part  # type: ignore[assignment]
+            give()
             for line, message in part.bad:
                 summary.bad += 1
                 tally.skipped += 1
@@ -309,16 +339,32 @@ def scan_sharded(
                 source = f"{file.name}:{line + line_offset}"
                 yield EventResult(base + index, source, matches, facts)
             _merge(summary, part)
+            slots[number] = RangeResult()  # merged: its matches need not be held any longer
             tally.read += part.items
             line_offset += part.lines
             report()
     except interrupts.Interrupted:
         summary.interrupted = True
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        _stop(pool, pending)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_HERE = object()  # a range this process is scanning
+
+
+def _stop(pool: ProcessPoolExecutor, pending: deque[Future[RangeResult]]) -> None:
+    """End the workers now, whatever they are doing (after Ctrl-C, or with ranges left)."""
+    for future in pending:
+        future.cancel()
+    # the executor only waits for a running task; its processes are ended here (a private
+    # attribute of concurrent.futures, read defensively)
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join()
 
 
 @contextmanager
@@ -336,16 +382,16 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _next(results: Iterator[RangeResult], name: str, report: Callable[[], None]) -> RangeResult:
-    """The next range's result, waiting in short steps so that Ctrl-C is seen and the progress
-    goes on."""
+def _result(future: Future[RangeResult], name: str, report: Callable[[], None]) -> RangeResult:
+    """A worker's range, waited for in short steps so that Ctrl-C is seen and the progress goes
+    on; a worker's failure is one line."""
     while True:
         interrupts.check()
         report()
         try:
-            return results.next(WAIT)  # type: ignore[attr-defined]
-        except multiprocessing.TimeoutError:
+            return future.result(WAIT)
+        except FutureTimeout:
             continue
-        except Exception as error:  # noqa: BLE001 - a worker's failure, in one line
+        except Exception as error:  # noqa: BLE001 - a worker's failure, or a dead worker
             message = f"a scan worker failed: {type(error).__name__}: {error}"
             raise InputError(name, message) from None

@@ -165,22 +165,38 @@ def _attribute(value: str, quote: str) -> str:
 
 def _extracted(event: WindowsEvent) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
-
-    def put(name: str, value: str | None) -> None:
+    code = str(event.event_id)
+    system = (
+        ("EventCode", code),
+        ("EventID", code),
+        ("Channel", event.channel),
+        ("Computer", event.computer),
+        ("Name", event.provider),
+        ("SystemTime", event.time_created),
+        ("EventRecordID", str(event.record_id) if event.record_id is not None else None),
+    )
+    for name, value in system:
         if value:
             fields[name] = [_text(value)]
-
-    put("EventCode", str(event.event_id))
-    put("EventID", str(event.event_id))
-    put("Channel", event.channel)
-    put("Computer", event.computer)
-    put("Name", event.provider)
-    put("SystemTime", event.time_created)
-    if event.record_id is not None:
-        put("EventRecordID", str(event.record_id))
+    clean = _CLEAN_KEYS
     for name, value in event.data.items():
-        put(_UNCLEAN_KEY.sub("_", name), value)
+        if value:  # an empty element: no field
+            key = clean.get(name)
+            if key is None:
+                key = _clean_key(name)
+            fields[key] = [_text(value)]
     return fields
+
+
+# Extracted key names, cleaned (CLEAN_KEYS): a few dozen distinct names, millions of events
+_CLEAN_KEYS: dict[str, str] = {}
+
+
+def _clean_key(name: str) -> str:
+    key = _UNCLEAN_KEY.sub("_", name)
+    if len(_CLEAN_KEYS) < 4096:
+        _CLEAN_KEYS[name] = key
+    return key
 
 
 def _value(fields: dict[str, list[str]], name: str) -> str | None:
