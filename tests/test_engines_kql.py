@@ -22,6 +22,7 @@ from sigma.plugins import InstalledSigmaPlugins
 import converter.execute.engines.kql as kql_module
 from converter.core.defender_schema import DEFENDER_TABLES, KUSTO_TO_DUCKDB
 from converter.core.documents import DefenderRow
+from converter.execute.engines import kql_parsing
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.kql import KqlEngine
 
@@ -407,7 +408,7 @@ def test_compile_translates_once(engine: KqlEngine, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(duckdb_kql, "to_sql", fail)
     monkeypatch.setattr(duckdb_kql.lower, "lower", fail)
-    monkeypatch.setattr(kql_module.kql_parsing, "translate", fail)
+    monkeypatch.setattr(kql_parsing, "translate", fail)
     rows = [DefenderRow(TABLE, {"FileName": "CertUtil.exe"}), DefenderRow(TABLE, {})]
     assert compiled.select(rows) == [0]
 

@@ -33,7 +33,7 @@ from converter.core.targets import TARGETS
 from converter.environment.runtimes import target_runtimes
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.eql.parsing import parse_event_query
-from converter.execute.engines.kql import parse_filter
+from converter.execute.engines.kql_filter import parse_filter
 from converter.execute.engines.spl.pipeline import parse_pipeline
 from converter.execute.engines.spl.syntax import (
     Compare,

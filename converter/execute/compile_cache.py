@@ -23,7 +23,6 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 ENVIRONMENT = "CERTDETECT_CACHE_DIR"
@@ -41,15 +40,13 @@ def cache_folder() -> Path | None:
     return Path(base) / "certdetect"
 
 
-def fingerprint(parts: Iterable[str], modules: Iterable[ModuleType] = ()) -> str:
-    """A digest of `parts` (versions, a schema) and of the source of `modules`."""
+def fingerprint(parts: Iterable[str], sources: Iterable[Path] = ()) -> str:
+    """A digest of `parts` (versions, a schema) and of the `sources` (the deciding modules)."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part.encode() + b"\0")
-    for module in modules:
-        source = getattr(module, "__file__", None)
-        digest.update(Path(source).read_bytes() if source else module.__name__.encode())
-        digest.update(b"\0")
+    for source in sources:
+        digest.update(source.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

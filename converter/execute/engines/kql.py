@@ -1,20 +1,12 @@
 """Execute Defender XDR advanced-hunting KQL filters with duckdb-kql over DuckDB.
 
 No Kusto engine runs offline; duckdb-kql (pinned, 1.1.2) translates KQL to DuckDB SQL with Kusto's
-string semantics (`has` as a term match, `=~`, `in~`, `matches regex`, ...). This module checks that
-a query is one filter over one Defender table (`Table | where <predicate>`), translates it once, and
-runs it over `DefenderRow`s loaded into a DuckDB table with the table's full schema
+string semantics (`has` as a term match, `=~`, `in~`, `matches regex`, ...). A query must be one
+filter over one Defender table, checked and translated once
+(`converter.execute.engines.kql_filter`); this module has DuckDB bind it and runs it over
+`DefenderRow`s loaded into a DuckDB table with the table's full schema
 (`converter.core.defender_schema`), so a wrong table or column is a `QueryError`, never an empty
-result.
-
-What duckdb-kql leaves to its caller, following Microsoft's Kusto documentation:
-- identifiers are case-sensitive ("Entity names"); DuckDB resolves names case-insensitively, so
-  the table and every column the predicate names are checked against the schema here;
-- strings are never null ("Null values"): a string column a row lacks holds "";
-- the where predicate is a bool ("where operator"), string operators and in~ take strings, and
-  Kusto refuses to compare a string with a number; DuckDB would cast silently, so such queries
-  are refused;
-- an invalid regex makes the query fail, even when no row reaches it.
+result. Strings are never null in Kusto ("Null values"): a string column a row lacks holds "".
 
 duckdb-kql's known deviations from the documentation are strict xfails in
 `tests/test_engines_kql.py`.
@@ -22,23 +14,20 @@ duckdb-kql's known deviations from the documentation are strict xfails in
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import importlib.metadata
 import json
 import os
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
-import duckdb_kql
-from duckdb_kql import ir
 
 from converter.core import defender_schema
 from converter.core.defender_schema import (
@@ -48,11 +37,9 @@ from converter.core.defender_schema import (
 )
 from converter.core.documents import DefenderRow
 from converter.execute.compile_cache import CompileCache, fingerprint
-from converter.execute.engines import deep_stack, kql_parsing
+from converter.execute.engines import deep_stack
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.deep_stack import call_with_deep_stack
-
-kql_parsing.install()  # one parse per query text, not one per duckdb-kql entry point
 
 # Original index of each loaded row. KQL reserves names that start with "__" ("Entity names"),
 # and queries are bound against the exact schema, which lacks it, before they run.
@@ -75,177 +62,12 @@ def _json_default(value: object) -> str:
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_json_default).encode
 
 
-def _walk(node: object) -> Iterator[object]:
-    """`node` and every IR node below it (dataclass fields, tuples, lists), in pre-order.
-
-    With an explicit stack: a chain of 5,000 `or` is a tree 5,000 deep, past Python's recursion
-    limit."""
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        yield node
-        if dataclasses.is_dataclass(node) and not isinstance(node, type):
-            stack.extend(getattr(node, f.name) for f in reversed(dataclasses.fields(node)))
-        elif isinstance(node, (tuple, list)):
-            stack.extend(reversed(node))
-
-
-def _nesting(node: object) -> int:
-    """How many IR nodes deep the tree below `node` goes (iteratively: it may be very deep)."""
-    deepest, stack = 0, [(node, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if dataclasses.is_dataclass(node) and not isinstance(node, type):
-            stack.extend((getattr(node, f.name), depth + 1) for f in dataclasses.fields(node))
-        elif isinstance(node, (tuple, list)):
-            stack.extend((item, depth) for item in node)
-    return deepest
-
-
-# Kusto type -> comparison category; None (dynamic, null) compares with anything.
-_CATEGORY: Mapping[str, str | None] = {
-    "string": "string",
-    "long": "number",
-    "int": "number",
-    "real": "number",
-    "decimal": "number",
-    "bool": "bool",
-    "boolean": "bool",
-    "datetime": "datetime",
-    "timespan": "timespan",
-    "guid": "guid",
-    "dynamic": None,
-    "null": None,
-}
-_LOGICAL = {"and", "or"}
-_ARITHMETIC = {"+", "-", "*", "/", "%"}
-_COMPARISON = {"==", "!=", "<>", "<", "<=", ">", ">="}
-_BOOLEAN_FUNCTIONS = {
-    "not", "isempty", "isnotempty", "notempty", "isnull", "isnotnull", "notnull",
-    "isnan", "isinf", "isfinite", "isascii", "isutf8",
-}  # fmt: skip
-
-
-def _category(expr: ir.Expr, table: DefenderTable) -> str | None:
-    """The static type category of `expr`, or None when unknown or dynamic."""
-    if isinstance(expr, ir.ColumnRef):
-        return _CATEGORY[table.columns[expr.name]]
-    if isinstance(expr, ir.Literal):
-        return _CATEGORY[expr.kind]
-    if isinstance(expr, ir.BinaryOp):
-        return None if expr.op in _ARITHMETIC else "bool"
-    if isinstance(expr, (ir.InList, ir.HasList, ir.Between)):
-        return "bool"
-    if isinstance(expr, ir.UnaryOp):
-        return "bool" if expr.op == "not" else None
-    if isinstance(expr, ir.FunctionCall) and expr.name in _BOOLEAN_FUNCTIONS:
-        return "bool"
-    return None
-
-
-def _check_types(node: object, table: DefenderTable) -> None:
-    """Kusto rejects mixed-type comparisons and non-bool predicates at analysis time; DuckDB would
-    cast silently (`LogonType == 10` on a string column), so refuse what Kusto refuses."""
-
-    def require(expr: ir.Expr, wanted: str, context: str) -> None:
-        found = _category(expr, table)
-        if found != wanted and not (found is None and wanted != "bool"):
-            raise QueryError(f"{context}: expected {wanted}, got {found or 'an untyped value'}")
-
-    if isinstance(node, ir.BinaryOp):
-        if node.op in _LOGICAL:
-            require(node.left, "bool", f"operand of {node.op}")
-            require(node.right, "bool", f"operand of {node.op}")
-        elif node.op in _COMPARISON:
-            left, right = _category(node.left, table), _category(node.right, table)
-            if left and right and left != right:
-                raise QueryError(f"cannot compare {left} with {right} ({node.op})")
-        elif node.op not in _ARITHMETIC:  # the string operators
-            require(node.left, "string", node.op)
-            require(node.right, "string", node.op)
-    elif isinstance(node, ir.UnaryOp) and node.op == "not":
-        require(node.operand, "bool", "operand of not")
-    elif isinstance(node, ir.FunctionCall) and node.name == "not":
-        for arg in node.args:
-            require(arg, "bool", "argument of not()")
-    elif isinstance(node, ir.InList):
-        wanted = "string" if node.case_insensitive else _category(node.value, table)
-        for item in (node.value, *node.items) if wanted else ():
-            require(item, wanted, "in list")
-    elif isinstance(node, ir.HasList):
-        for item in (node.value, *node.items):
-            require(item, "string", "has_any/has_all")
-
-
-def _statement_kinds(query: str) -> list[str]:
-    """The kinds of the query's top-level statements (`LetStatement`, `QueryStatement`...), from
-    duckdb-kql's parse tree (its ANTLR contexts, pinned with duckdb-kql)."""
-    try:
-        parsed = kql_parsing.parse(query)
-    except duckdb_kql.KqlError as e:
-        raise QueryError(f"KQL not accepted: {e}") from e
-    top = parsed.tree.query() if parsed.tree is not None else None
-    if top is None:  # a control command (`.drop ...`) has no query statements
-        return ["a control command"]
-    kinds = []
-    for child in top.getChildren():
-        if type(child).__name__ == "StatementContext":
-            kinds.append(type(child.getChild(0)).__name__.removesuffix("Context"))
-    return kinds
-
-
-def parse_filter(
-    query: str, tables: Mapping[str, DefenderTable] = DEFENDER_TABLES
-) -> tuple[DefenderTable, ir.Expr]:
-    """Table and predicate of `Table | where <predicate>`; QueryError for any other shape."""
-    table, tree = _filter_tree(query, tables)
-    return table, tree.operators[0].predicate
-
-
-def _filter_tree(query: str, tables: Mapping[str, DefenderTable]) -> tuple[DefenderTable, ir.Query]:
-    """`parse_filter`, with the lowered query (what `KqlEngine` translates)."""
-    statements = _statement_kinds(query)
-    if statements != ["QueryStatement"]:
-        # duckdb-kql inlines a scalar `let` before lowering, so the IR cannot show it
-        raise QueryError(f"a filter is one query statement, not {' ; '.join(statements)}")
-    try:
-        tree = kql_parsing.lower_query(query)
-    except duckdb_kql.KqlError as e:
-        raise QueryError(f"KQL not accepted: {e}") from e
-    if tree.lets or tree.parameters:
-        raise QueryError("let statements and query parameters are not part of a filter")
-    source = tree.source
-    if not isinstance(source, ir.TableRef) or source.database or source.cluster:
-        raise QueryError("the query must start with a Defender table name")
-    if len(tree.operators) != 1 or not isinstance(tree.operators[0], ir.Where):
-        raise QueryError("the query must be exactly `Table | where <predicate>`")
-    table = tables.get(source.name)
-    if table is None:
-        raise QueryError(f"unknown Defender XDR table {source.name!r}")
-    predicate = tree.operators[0].predicate
-    nodes = list(_walk(predicate))
-    for node in nodes:
-        if isinstance(node, (ir.Query, ir.Source, ir.LetRef, ir.Parameter)):
-            raise QueryError(f"a filter cannot contain {type(node).__name__}")
-        if isinstance(node, ir.ColumnRef) and node.name not in table.columns:
-            raise QueryError(f"unknown column {node.name!r} in table {table.name}")
-    if _category(predicate, table) != "bool":
-        raise QueryError("the where predicate is not a bool expression")
-    for node in nodes:
-        _check_types(node, table)
-    return table, tree
-
-
-def _regex_literals(predicate: ir.Expr) -> list[str]:
-    return [
-        node.right.value
-        for node in _walk(predicate)
-        if isinstance(node, ir.BinaryOp)
-        and node.op == "matches regex"
-        and isinstance(node.right, ir.Literal)
-        and isinstance(node.right.value, str)
-    ]
+def _connect() -> duckdb.DuckDBPyConnection:
+    """What `duckdb_kql.connect()` makes (its documented equivalent: `duckdb.connect()` and
+    `SET TimeZone='UTC'`, Kusto datetimes being UTC), without importing duckdb-kql's parser."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    return con
 
 
 def _load_sql(table: DefenderTable, columns: Sequence[str], path: str) -> str:
@@ -301,7 +123,7 @@ class KqlEngine:
 
     def __init__(self, tables: Mapping[str, DefenderTable] | None = None) -> None:
         self.tables: Mapping[str, DefenderTable] = DEFENDER_TABLES if tables is None else tables
-        self._con = duckdb_kql.connect()  # TimeZone='UTC': Kusto datetimes are UTC
+        self._con = _connect()
         self._lock = threading.Lock()  # one connection, one statement sequence at a time
         self._checker: ThreadPoolExecutor | None = None  # runs `_check` (`compile_later`)
         # Rows are loaded and queries run on a cursor of their own (`_runs`): its TEMP tables,
@@ -331,13 +153,16 @@ class KqlEngine:
         known = self._cached(query)
         if known is not None:
             return lambda: known
-        table, tree = _filter_tree(query, self.tables)
-        if _nesting(tree.operators[0].predicate) > SHALLOW_NESTING:
+        from converter.execute.engines import kql_filter  # duckdb-kql's parser: loaded on use
+
+        table, tree = kql_filter.filter_tree(query, self.tables)
+        patterns = kql_filter.regex_literals(tree.operators[0].predicate)
+        if kql_filter.nesting(tree.operators[0].predicate) > SHALLOW_NESTING:
             # a long `or` chain: duckdb-kql and DuckDB recurse once per operand (`deep_stack`),
             # so both steps run here, on a deep stack
             try:
                 compiled = call_with_deep_stack(lambda: self._translated(query, table, tree, True))
-                call_with_deep_stack(lambda: self._check(compiled, tree))
+                call_with_deep_stack(lambda: self._check(compiled, patterns))
             except RecursionError:
                 raise QueryError("the query nests too deeply for duckdb-kql to translate") from None
             self._remember(compiled)
@@ -346,7 +171,7 @@ class KqlEngine:
         with self._lock:
             if self._checker is None:
                 self._checker = ThreadPoolExecutor(1, thread_name_prefix="kql-bind-check")
-            checked = self._checker.submit(self._check, compiled, tree)
+            checked = self._checker.submit(self._check, compiled, patterns)
 
         def done() -> CompiledKql:
             checked.result()  # the check's QueryError, if any
@@ -359,8 +184,10 @@ class KqlEngine:
         if self._fingerprint is None:
             schema = repr(sorted(self.tables.items()))
             versions = [duckdb.__version__, importlib.metadata.version("duckdb-kql"), schema]
-            modules = [sys.modules[__name__], kql_parsing, deep_stack, defender_schema]
-            self._fingerprint = fingerprint(versions, modules)
+            here = Path(__file__).parent
+            sources = [here / name for name in ("kql.py", "kql_filter.py", "kql_parsing.py")]
+            sources += [Path(deep_stack.__file__), Path(defender_schema.__file__)]
+            self._fingerprint = fingerprint(versions, sources)
         return self._fingerprint
 
     def _cached(self, query: str) -> CompiledKql | None:
@@ -380,17 +207,13 @@ class KqlEngine:
             entry = {"table": compiled.table.name, "sql": compiled.sql, "deep": compiled.deep}
             self.cache.put("kql", self._cache_key(), compiled.query, entry)
 
-    def _translated(
-        self, query: str, table: DefenderTable, tree: ir.Query, deep: bool
-    ) -> CompiledKql:
-        try:
-            # the tree the shape check lowered: `to_sql` would lower the text again
-            translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
-        except duckdb_kql.KqlError as e:
-            raise QueryError(f"KQL not translatable: {e}") from e
-        return CompiledKql(query, table, str(translated), dict(translated.parameters), self, deep)
+    def _translated(self, query: str, table: DefenderTable, tree: Any, deep: bool) -> CompiledKql:
+        from converter.execute.engines import kql_filter
 
-    def _check(self, compiled: CompiledKql, tree: ir.Query) -> None:
+        sql, params = kql_filter.translate(tree, table)
+        return CompiledKql(query, table, sql, params, self, deep)
+
+    def _check(self, compiled: CompiledKql, patterns: list[str]) -> None:
         table, sql, params = compiled.table, compiled.sql, compiled.params
         with self._lock, self._depth(compiled.deep):
             try:
@@ -398,7 +221,7 @@ class KqlEngine:
                 self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params or None).fetchall()
             except duckdb.Error as e:
                 raise QueryError(f"KQL does not bind on {table.name}: {e}") from e
-            for pattern in _regex_literals(tree.operators[0].predicate):
+            for pattern in patterns:
                 # DuckDB compiles a pattern when it first meets a row; Kusto refuses the query
                 try:
                     self._con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
@@ -421,7 +244,7 @@ class KqlEngine:
     def _runs(self) -> duckdb.DuckDBPyConnection:
         if self._runner is None:
             self._runner = self._con.cursor()
-            self._runner.execute("SET TimeZone='UTC'")  # what duckdb_kql.connect sets
+            self._runner.execute("SET TimeZone='UTC'")  # per connection, as in `_connect`
             # a batch is thousands of rows: DuckDB's worker threads only add their coordination
             # (about 7% of a batch's time), and a sharded scan already keeps every core busy
             self._runner.execute("SET threads TO 1")

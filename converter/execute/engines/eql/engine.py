@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import eql
 from eql import ast
@@ -69,8 +70,8 @@ class EqlEngine:
     def _cache_key(self) -> str:
         if self._fingerprint is None:
             schema = repr(sorted(self.schema.items())) if self.schema is not None else ""
-            modules = [vendor_schema, elastic_fields]
-            self._fingerprint = fingerprint([eql.__version__, schema], modules)
+            sources = [Path(vendor_schema.__file__), Path(elastic_fields.__file__)]
+            self._fingerprint = fingerprint([eql.__version__, schema], sources)
         return self._fingerprint
 
     def _passed(self, query: str) -> bool:
