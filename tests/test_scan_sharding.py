@@ -333,3 +333,16 @@ def test_each_range_is_read_by_one_process_only(scanner: Scanner, mixed: Path) -
     )
     # every process counts the lines it reads: a range read twice would count twice
     assert position.records() == mixed.read_bytes().count(b"\n") + 1
+
+
+def test_a_scan_for_matches_only_counts_what_a_scan_of_every_event_counts(
+    scanner: Scanner, mixed: Path
+) -> None:
+    # for matches only, refused events (most of a real log) are counted, not held
+    every_summary = ScanSummary()
+    every = list(scanner.scan(read_items(mixed, scanner.wants), every_summary, only_matches=False))
+    only, only_summary = _one_process(scanner, mixed)[:2]
+    assert len(every) == every_summary.events > len(only) > 0
+    matching = [r for r in every if any(r.matches.values())]
+    assert [_key(r) for r in only] == [_key(r) for r in matching]
+    assert _counts(only_summary) == _counts(every_summary)

@@ -272,10 +272,13 @@ class Scanner:
         payloads: Sequence[Any],
         summary: ScanSummary,
         on_step: Callable[[], None] | None = None,
+        unheld: int = 0,
     ) -> dict[int, dict[str, list[str]]]:
+        """(position in `payloads` -> evaluator -> rule ids) of the matches; `unheld` refused
+        events of the batch are counted, not held."""
         found: dict[int, dict[str, list[str]]] = {}
         live = [(i, p) for i, p in enumerate(payloads) if type(p) is not Filtered]
-        refused = len(payloads) - len(live)
+        refused = len(payloads) - len(live) + unheld
         # the batch's figures, added to the summary once every evaluator is done: a batch that
         # Ctrl-C cut short counts nowhere
         done: list[tuple[EvaluatorStats, int, float, list[str]]] = []
@@ -339,6 +342,11 @@ class Scanner:
         started = self.clock()
         sources: list[str] = []
         payloads: list[Any] = []
+        # where each held item is in the batch: with `only_matches`, a refused event (which
+        # cannot match) is counted, not held
+        positions: list[int] = []
+        items = 0  # in the batch, held or not
+        hold_refused = not only_matches
         evaluated = 0
         held = 0  # characters of event text in the batch
         kinds = summary.kinds
@@ -353,23 +361,31 @@ class Scanner:
         limit = min(FIRST_BATCH, most_evaluated) if ramp else most_evaluated
 
         def flush() -> Iterator[EventResult]:
-            nonlocal evaluated, held, opened, limit
+            nonlocal evaluated, held, opened, limit, items
             limit = min(limit * 2, most_evaluated)
             start = summary.events
             step = (lambda: on_progress(read)) if on_progress is not None else None
-            found = self._evaluate(payloads, summary, step)
-            summary.events += len(payloads)
+            unheld = items - len(payloads)
+            found = self._evaluate(payloads, summary, step, unheld)
+            summary.events += items
             for payload in payloads:
                 kind = kind_of(payload)
                 kinds[kind] = kinds.get(kind, 0) + 1
+            if unheld:
+                kind = kind_of(FILTERED)
+                kinds[kind] = kinds.get(kind, 0) + unheld
             chosen = sorted(found) if only_matches else range(len(payloads))
             for position in chosen:
                 yield self._result(
-                    start + position, sources[position], payloads[position], found.get(position, {})
+                    start + positions[position],
+                    sources[position],
+                    payloads[position],
+                    found.get(position, {}),
                 )
             sources.clear()
             payloads.clear()
-            evaluated = held = 0
+            positions.clear()
+            evaluated = held = items = 0
             opened = self.clock()
             summary.seconds = opened - started
             if on_batch is not None:
@@ -378,14 +394,14 @@ class Scanner:
         read = 0
 
         def loop() -> Iterator[EventResult]:
-            nonlocal read, evaluated, held
+            nonlocal read, evaluated, held, items
             for record in records:
                 read += 1
                 if not read % PROGRESS_EVERY:
                     interrupts.check()
                     if on_progress is not None:
                         on_progress(read)
-                    if ramp and payloads and self.clock() - opened >= BATCH_SECONDS:
+                    if ramp and items and self.clock() - opened >= BATCH_SECONDS:
                         yield from flush()
                 if type(record) is BadRecord:
                     summary.bad += 1
@@ -393,6 +409,13 @@ class Scanner:
                         on_bad(record)
                     continue
                 payload = record.payload
+                if type(payload) is Filtered and not hold_refused:
+                    items += 1
+                    if items >= most_items:
+                        yield from flush()
+                    continue
+                positions.append(items)
+                items += 1
                 sources.append(record.source)
                 payloads.append(payload)
                 if type(payload) is WindowsEvent:
@@ -405,9 +428,9 @@ class Scanner:
                 elif type(payload) is not Filtered:
                     evaluated += 1
                     held += NATIVE_SIZE
-                if evaluated >= limit or held >= most_text or len(payloads) >= most_items:
+                if evaluated >= limit or held >= most_text or items >= most_items:
                     yield from flush()
-            if payloads:
+            if items:
                 yield from flush()
 
         try:

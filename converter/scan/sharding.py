@@ -49,8 +49,8 @@ from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSum
 
 MIN_BYTES = 64 << 20  # smaller files: starting workers (each compiles dist/) costs more
 MIN_CHUNK = 32 << 20
-MAX_CHUNK = 128 << 20
-RANGES_PER_JOB = 8
+MAX_CHUNK = 192 << 20
+RANGES_PER_JOB = 6
 MAX_JOBS = 8
 WAIT = 0.1  # seconds between interrupt checks while waiting for a range
 PROGRESS_LINES = 1024  # lines between progress counts
