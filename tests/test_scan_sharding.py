@@ -12,6 +12,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -78,6 +79,29 @@ def _one_process(scanner: Scanner, path: Path) -> tuple[list, ScanSummary, list]
     return results, summary, bad
 
 
+def _sharded(
+    scanner: Scanner,
+    path: Path,
+    jobs: int = 2,
+    summary: ScanSummary | None = None,
+    tally: FileTally | None = None,
+    project: Project | None = None,
+    **options: Any,
+) -> list[EventResult]:
+    """`scan_sharded` of `path` with the project's scanner, its results as a list."""
+    return list(
+        sharding.scan_sharded(
+            scanner,
+            project or Project.at(REPO),
+            detect(path),
+            tally or FileTally(str(path)),
+            summary or ScanSummary(),
+            jobs,
+            **options,
+        )
+    )
+
+
 def _key(result: EventResult) -> tuple:
     return (result.index, result.source, result.matches, result.facts)
 
@@ -108,17 +132,8 @@ def test_a_sharded_scan_gives_what_one_process_gives(scanner: Scanner, mixed: Pa
     for jobs, chunk in ((2, 1 << 20), (3, 3 << 20), (2, 1 << 30)):
         summary, bad = ScanSummary(), []
         tally = FileTally(str(mixed))
-        results = list(
-            sharding.scan_sharded(
-                scanner,
-                Project.at(REPO),
-                detect(mixed),
-                tally,
-                summary,
-                jobs,
-                on_bad=bad.append,
-                chunk=chunk,
-            )
+        results = _sharded(
+            scanner, mixed, jobs, summary=summary, tally=tally, on_bad=bad.append, chunk=chunk
         )
         assert [_key(r) for r in results] == [_key(r) for r in expected]
         assert _counts(summary) == _counts(expected_summary)
@@ -132,17 +147,13 @@ def test_malformed_records_are_reported_with_the_counts_one_process_had(
     # the scan command prints the first malformed records one by one, judged by summary.bad
     seen: list[int] = []
     summary = ScanSummary()
-    list(
-        sharding.scan_sharded(
-            scanner,
-            Project.at(REPO),
-            detect(mixed),
-            FileTally(str(mixed)),
-            summary,
-            2,
-            on_bad=lambda bad: seen.append(summary.bad),
-            chunk=2 << 20,
-        )
+    _sharded(
+        scanner,
+        mixed,
+        2,
+        summary=summary,
+        on_bad=lambda bad: seen.append(summary.bad),
+        chunk=2 << 20,
     )
     assert seen == list(range(1, 16))
 
@@ -260,18 +271,7 @@ def test_bad_record_sources_count_lines_as_one_reading_does(
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"".join([MATCHING[0], b"\n", MALFORMED[0], MATCHING[1], MALFORMED[0]]))
     bad: list[BadRecord] = []
-    list(
-        sharding.scan_sharded(
-            scanner,
-            Project.at(REPO),
-            detect(path),
-            FileTally(str(path)),
-            ScanSummary(),
-            2,
-            on_bad=bad.append,
-            chunk=len(MATCHING[0]) + 1,
-        )
-    )
+    _sharded(scanner, path, 2, on_bad=bad.append, chunk=len(MATCHING[0]) + 1)
     assert [b.source for b in bad] == [f"{path}:3", f"{path}:5"]
 
 
@@ -280,19 +280,8 @@ def test_progress_counts_what_every_process_reads_while_it_reads(
 ) -> None:
     seen: list[int] = []
     position = sharding.RangeProgress()
-    list(
-        sharding.scan_sharded(
-            scanner,
-            Project.at(REPO),
-            detect(mixed),
-            FileTally(str(mixed)),
-            ScanSummary(),
-            2,
-            on_progress=seen.append,
-            progress=position,
-            chunk=8 << 20,  # two ranges
-        )
-    )
+    # two ranges
+    _sharded(scanner, mixed, 2, on_progress=seen.append, progress=position, chunk=8 << 20)
     lines = mixed.read_bytes().count(b"\n") + 1
     assert seen == sorted(seen) and seen[-1] == lines
     assert len(set(seen)) > 3  # not only once a range is done
@@ -304,33 +293,13 @@ def test_a_worker_that_cannot_start_is_one_line_not_a_hang(
 ) -> None:
     summary = ScanSummary()
     with pytest.raises(InputError, match="a scan worker failed: .*could not start"):
-        list(
-            sharding.scan_sharded(
-                scanner,
-                Project(tmp_path),  # no rules, no dist/: the worker's scanner fails
-                detect(mixed),
-                FileTally(str(mixed)),
-                summary,
-                2,
-                chunk=4 << 20,
-            )
-        )
+        # no rules, no dist/: the worker's scanner fails
+        _sharded(scanner, mixed, 2, summary=summary, project=Project(tmp_path), chunk=4 << 20)
 
 
 def test_each_range_is_read_by_one_process_only(scanner: Scanner, mixed: Path) -> None:
     position = sharding.RangeProgress()
-    list(
-        sharding.scan_sharded(
-            scanner,
-            Project.at(REPO),
-            detect(mixed),
-            FileTally(str(mixed)),
-            ScanSummary(),
-            2,
-            progress=position,
-            chunk=1 << 20,
-        )
-    )
+    _sharded(scanner, mixed, 2, progress=position, chunk=1 << 20)
     # every process counts the lines it reads: a range read twice would count twice
     assert position.records() == mixed.read_bytes().count(b"\n") + 1
 
