@@ -3,9 +3,11 @@ process gives: the same results, numbered the same, the same malformed records a
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from converter.core.project import Project
 from converter.formats.base import BadRecord
 from converter.formats.readers import detect, read_items
 from converter.scan import sharding
-from converter.scan.inputs import FileTally
+from converter.scan.inputs import FileTally, expand, records
 from converter.scan.scanner import EventResult, Scanner, ScanSummary
 
 from .conftest import FILES, REPO, SHARED
@@ -89,15 +91,10 @@ def _sharded(
     **options: Any,
 ) -> list[EventResult]:
     """`scan_sharded` of `path` with the project's scanner, its results as a list."""
+    files = [(detect(path), tally or FileTally(str(path)))]
     return list(
         sharding.scan_sharded(
-            scanner,
-            project or Project.at(REPO),
-            detect(path),
-            tally or FileTally(str(path)),
-            summary or ScanSummary(),
-            jobs,
-            **options,
+            scanner, project or Project.at(REPO), files, summary or ScanSummary(), jobs, **options
         )
     )
 
@@ -158,21 +155,62 @@ def test_malformed_records_are_reported_with_the_counts_one_process_had(
     assert seen == list(range(1, 16))
 
 
-def test_only_large_plain_json_lines_files_are_sharded(
+def test_only_plain_json_lines_files_are_cut_into_ranges_and_only_large_inputs_sharded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = tmp_path / "events.jsonl"
-    lines.write_bytes(b"".join(MATCHING))
-    assert not sharding.shardable(detect(lines))  # small
-    monkeypatch.setattr(sharding, "MIN_BYTES", 1)
-    assert sharding.shardable(detect(lines))
-    assert not sharding.shardable(detect(FILES / "formats" / "xmlwineventlog.xml"))
+    lines.write_bytes(b"".join(MATCHING) * 40)
+    assert sharding.splittable(detect(lines))
+    assert not sharding.splittable(detect(FILES / "formats" / "xmlwineventlog.xml"))
     gzipped = tmp_path / "events.jsonl.gz"
     subprocess.run(["gzip", "-k", str(lines)], check=True)
-    assert not sharding.shardable(detect(gzipped))
+    assert not sharding.splittable(detect(gzipped))
     bom = tmp_path / "bom.jsonl"
     bom.write_bytes(b"\xef\xbb\xbf" + b"".join(MATCHING))
-    assert not sharding.shardable(detect(bom))
+    assert not sharding.splittable(detect(bom))
+    files = [(detect(path), FileTally(str(path))) for path in (lines, gzipped, bom)]
+    assert not sharding.worth_sharding(files)  # small
+    monkeypatch.setattr(sharding, "MIN_BYTES", 1)
+    assert sharding.worth_sharding(files)
+    cut = sharding.pieces(files, 2, chunk=1000)
+    assert [(p.number, p.start is None) for p in cut][-2:] == [(1, True), (2, True)]
+    assert [p.number for p in cut[:-2]] == [0] * len(cut[:-2]) and len(cut) > 4
+
+
+def test_a_folder_of_every_input_format_gives_what_one_process_gives(
+    scanner: Scanner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "logs"
+    shutil.copytree(FILES / "formats", folder)
+    nxlog = (folder / "nxlog_sysmon.jsonl").read_bytes()
+    packed = gzip.compress(nxlog * 3)
+    (folder / "day.jsonl.gz").write_bytes(packed)
+    (folder / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])  # unreadable after a point
+    with tarfile.open(folder / "both.tgz", "w:gz") as archive:
+        archive.add(folder / "audit.log", "a/audit.log")
+        archive.add(folder / "nxlog_sysmon.jsonl", "b/nxlog.jsonl")
+    inputs = expand([str(folder)])
+    summary, bad = ScanSummary(), []
+    expected = list(scanner.scan(records(inputs, scanner.wants), summary, True, bad.append))
+    assert len(expected) > 5 and len(inputs.files) > 8
+    assert any(t.unreadable for t in inputs.tallies) and any(
+        "both.tgz/" in r.source for r in expected
+    )
+    expected_tallies = [(t.name, t.read, t.skipped, t.unreadable) for t in inputs.tallies]
+    again = expand([str(folder)])
+    sharded_summary, sharded_bad = ScanSummary(), []
+    # every file whole, dealt between this process and two workers
+    results = list(
+        sharding.scan_sharded(
+            scanner, Project.at(REPO), again.files, sharded_summary, 3, on_bad=sharded_bad.append
+        )
+    )
+    assert [_key(r) for r in results] == [_key(r) for r in expected]
+    assert _counts(sharded_summary) == _counts(summary)
+    assert [(b.source, b.message, b.lost) for b in sharded_bad] == [
+        (b.source, b.message, b.lost) for b in bad
+    ]
+    assert [(t.name, t.read, t.skipped, t.unreadable) for t in again.tallies] == expected_tallies
 
 
 def _table(output: str) -> list[str]:

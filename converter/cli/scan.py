@@ -21,9 +21,9 @@ from converter.core import interrupts
 from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.formats.base import BadRecord
-from converter.formats.readers import InputFile, Reading
+from converter.formats.readers import Reading
 from converter.scan import report, sharding
-from converter.scan.inputs import FileTally, Inputs, expand, records
+from converter.scan.inputs import Inputs, expand, records
 from converter.scan.scanner import EVALUATORS, EventResult, Scanner, ScanSummary
 
 SHOWN_BAD = 100  # malformed records reported one by one; the rest are counted
@@ -163,8 +163,8 @@ def _bad_reporter(summary: ScanSummary, progress: Progress) -> Callable[[BadReco
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes for a large JSON-lines file (read in byte ranges); default: the usable "
-    "cores. Other inputs, and --format jsonl, are read by one process.",
+    help="Processes reading the inputs (files whole, a large JSON-lines file in byte ranges) "
+    "when they hold 64 MB or more; default: the usable cores. --format jsonl uses one.",
 )
 @click.option(
     "--progress/--no-progress",
@@ -262,57 +262,29 @@ def _results(
     jsonl: bool,
     jobs: int,
 ) -> Iterator[EventResult]:
-    """Every file's results in order: a large JSON-lines file by `jobs` worker processes
-    (`converter.scan.sharding`), runs of the other files by this process."""
+    """Every file's results in order: by this process alone, or with worker processes
+    (`converter.scan.sharding`) when there are several cores and enough input."""
     report_bad = _bad_reporter(summary, bar)
-    done = 0  # stored bytes of the files scanned
-    before = 0  # records read in them
-
-    def counted(read: int) -> None:
-        bar.update(before + read)
-
-    def in_process(files: list[tuple[InputFile, FileTally]]) -> Iterator[EventResult]:
-        return scanner.scan(
-            records(inputs, scanner.wants, bar.on_file, files, done),
-            summary,
-            only_matches=not jsonl,
-            on_bad=report_bad,
-            on_progress=counted,
-            ramp=jsonl,  # the first rows come out at once
-        )
-
-    if jobs <= 1:
-        yield from in_process(inputs.files)
-        return
-    waiting: list[tuple[InputFile, FileTally]] = []
-    for file, tally in [*inputs.files, (None, None)]:
-        if file is not None and tally is not None and not sharding.shardable(file):
-            waiting.append((file, tally))
-            continue
-        if waiting:
-            yield from in_process(waiting)
-            if summary.interrupted:
-                return
-            done += sum(item.size for item, _ in waiting)
-            before += sum(counts.read + counts.skipped for _, counts in waiting)
-            waiting = []
-        if file is None or tally is None:
-            return
+    if jobs > 1 and not jsonl and sharding.worth_sharding(inputs.files):
         position = sharding.RangeProgress()
-        bar.on_file(position, done)  # type: ignore[arg-type]
+        bar.on_file(position, 0)  # type: ignore[arg-type]
         yield from sharding.scan_sharded(
             scanner,
             project,
-            file,
-            tally,
+            inputs.files,
             summary,
             jobs,
             on_bad=report_bad,
-            on_progress=counted,
+            on_progress=bar.update,
             progress=position,
         )
-        if summary.interrupted:
-            return
-        done += file.size
-        before += tally.read + tally.skipped
-        bar.on_file(None, done)
+        bar.on_file(None, inputs.size)
+        return
+    yield from scanner.scan(
+        records(inputs, scanner.wants, bar.on_file),
+        summary,
+        only_matches=not jsonl,
+        on_bad=report_bad,
+        on_progress=bar.update,
+        ramp=jsonl,  # the first rows come out at once
+    )

@@ -110,13 +110,11 @@ def records(
     inputs: Inputs,
     wanted: KeyFilter | None,
     on_file: Callable[[Reading | None, int], None] | None = None,
-    files: Sequence[tuple[InputFile, FileTally]] | None = None,
-    done: int = 0,
 ) -> Iterator[Item | BadRecord]:
-    """The records of every file (or of `files`, after `done` stored bytes of others), counted
-    in its tally. `on_file` gets each file's `Reading` as it starts, and the stored bytes of the
-    files done."""
-    for file, tally in inputs.files if files is None else files:
+    """The records of every file, counted in its tally. `on_file` gets each file's `Reading`
+    as it starts, and the stored bytes of the files done."""
+    done = 0
+    for file, tally in inputs.files:
         reading = Reading(file, wanted)
         if on_file is not None:
             on_file(reading, done)

@@ -1,23 +1,24 @@
-"""Scanning one large JSON-lines file on every core: the file is cut into byte ranges at line
-starts, worker processes read, decode and evaluate one range each, and the results come back
-in file order, renumbered as one reading of the whole file would number them.
+"""Scanning on every core: the inputs are cut into pieces (a large JSON-lines file into byte
+ranges at line starts, any other file whole), this process and worker processes read, decode and
+evaluate one piece each as they come free, and the results come back in input order, numbered
+as one reading of all the inputs would number them.
 
-Why: reading, decoding and evaluating a line costs the same wherever it happens, and in one
-process the four evaluators keep one core busy while the others idle. A line is one record in
-this format (`converter.formats.json_records.read_lines`), so a range read on its own gives the
-records one reading gives, line for line: the same items, the same malformed records, the same
-matches (each item is evaluated on its own, `converter.scan.scanner`). Only what is counted per
-process (evaluator seconds) differs. `tests/test_scan_sharding.py` compares a sharded scan with
-a one-process scan on the real baselines and on a file with malformed and blank lines.
+Why: reading, decoding and evaluating an event costs the same wherever it happens, and in one
+process the four evaluators keep one core busy while the others idle. A line is one record in a
+JSON-lines file (`converter.formats.json_records.read_lines`), so a range read on its own gives
+the records one reading gives, line for line: the same items, the same malformed records, the
+same matches (each item is evaluated on its own, `converter.scan.scanner`); a whole file is read
+as one process reads it. Only what is counted per process (evaluator seconds) differs.
+`tests/test_scan_sharding.py` compares sharded scans with one-process scans on the real
+baselines, a file with malformed and blank lines, and a folder of every input format.
 
-Only a plain (not gzipped), UTF-8, named JSON-lines file of `MIN_BYTES` or more is sharded; every
-other input, and `--format jsonl` (each event's row, in order, as it is scanned), is read in the
-scanning process. Workers are spawned (not forked: the scanning process holds DuckDB, whose
-threads do not survive a fork), each compiles `dist/` itself, ignores SIGINT (Ctrl-C is the
-scanning process's to handle: it stops the workers and prints the partial summary), counts the
-lines it reads in counters shared with the scanning process (the progress bar) and writes
-its temporary files (KQL's row loads) to a folder of this scan, removed at the end whatever
-happened.
+A range needs a plain (not gzipped), UTF-8 JSON-lines file at a path; standard input, copied to
+an anonymous temporary file, is read by this process only. Workers are spawned (not forked: the
+scanning process holds DuckDB, whose threads do not survive a fork), each compiles `dist/`
+itself, ignores SIGINT (Ctrl-C is the scanning process's to handle: it stops the workers and
+prints the partial summary), counts what it reads in counters shared with the scanning process
+(the progress bar) and writes its temporary files (KQL's row loads) to a folder of this scan,
+removed at the end whatever happened.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import signal
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -42,17 +43,17 @@ from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.formats.base import BadRecord, Opened
 from converter.formats.json_records import read_lines
-from converter.formats.readers import InputFile
+from converter.formats.readers import InputFile, Reading
 from converter.scan.describe import EventFacts
 from converter.scan.inputs import FileTally
 from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSummary
 
-MIN_BYTES = 64 << 20  # smaller files: starting workers (each compiles dist/) costs more
+MIN_BYTES = 64 << 20  # smaller inputs: starting workers (each compiles dist/) costs more
 MIN_CHUNK = 32 << 20
 MAX_CHUNK = 192 << 20
 RANGES_PER_JOB = 6
 MAX_JOBS = 8
-WAIT = 0.1  # seconds between interrupt checks while waiting for a range
+WAIT = 0.1  # seconds between interrupt checks while waiting for a piece
 PROGRESS_LINES = 1024  # lines between progress counts
 
 
@@ -65,16 +66,20 @@ def default_jobs() -> int:
     return max(1, min(usable, MAX_JOBS))
 
 
-def shardable(file: InputFile) -> bool:
-    """Whether `file` can be read in ranges: JSON lines, stored as they are, in UTF-8 without a
-    byte-order mark, at a path (not standard input), and large enough to be worth it."""
+def splittable(file: InputFile) -> bool:
+    """Whether `file` can be read in byte ranges: JSON lines, stored as they are, in UTF-8
+    without a byte-order mark, at a path (not standard input)."""
     return (
         file.format == "json-lines"
         and not file.compressed
         and file.spool is None
         and file.encoding == "utf-8"
-        and file.size >= MIN_BYTES
     )
+
+
+def worth_sharding(files: Sequence[tuple[InputFile, FileTally]]) -> bool:
+    """Whether the inputs are large enough for worker processes (each compiles dist/ first)."""
+    return sum(file.size for file, _ in files if file.spool is None) >= MIN_BYTES
 
 
 def ranges(size: int, chunk: int) -> list[tuple[int, int]]:
@@ -84,10 +89,37 @@ def ranges(size: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def chunk_size(size: int, jobs: int) -> int:
-    """Bytes per range: about `RANGES_PER_JOB` ranges per worker (so that they finish together),
-    between `MIN_CHUNK` and `MAX_CHUNK` (each range costs the KQL engine a query plan per query
-    and table, whatever its size)."""
+    """Bytes per range: about `RANGES_PER_JOB` ranges per process (so that they finish
+    together), between `MIN_CHUNK` and `MAX_CHUNK` (each range costs the KQL engine a query
+    plan per query and table, whatever its size)."""
     return max(MIN_CHUNK, min(MAX_CHUNK, size // (jobs * RANGES_PER_JOB) + 1))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What one process scans at a time: a whole file, or the lines starting in [start, end)."""
+
+    file: InputFile
+    number: int  # the file's position in the inputs
+    start: int | None = None  # None: the whole file
+    end: int | None = None
+    here_only: bool = False  # standard input's copy: no worker can open it
+
+
+def pieces(
+    files: Sequence[tuple[InputFile, FileTally]], jobs: int, chunk: int | None = None
+) -> list[Piece]:
+    """The inputs cut into pieces, in input order: a splittable file larger than a range into
+    ranges, any other whole."""
+    cut: list[Piece] = []
+    total = sum(file.size for file, _ in files)
+    size = chunk or chunk_size(total, jobs)
+    for number, (file, _) in enumerate(files):
+        if splittable(file) and file.size > size:
+            cut += [Piece(file, number, start, end) for start, end in ranges(file.size, size)]
+        else:
+            cut.append(Piece(file, number, here_only=file.spool is not None))
+    return cut
 
 
 def range_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
@@ -108,36 +140,38 @@ def range_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
 
 
 @dataclass
-class RangeResult:
-    """What a worker found in one range; line numbers and item indices count from the range's
-    start (1 and 0)."""
+class PieceResult:
+    """What a process found in one piece. A range's sources, line numbers and item indices
+    count from the range's start ("name:1", index 0); a whole file's are final but for the
+    indices."""
 
-    lines: int = 0
+    lines: int = 0  # a range's lines
     items: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
-    bad: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
-    matches: list[tuple[int, int, dict[str, list[str]], EventFacts]] = field(default_factory=list)
+    bad: list[tuple[str, str, bool]] = field(default_factory=list)  # source, message, lost
+    matches: list[tuple[int, str, dict[str, list[str]], EventFacts]] = field(default_factory=list)
     evaluators: dict[str, EvaluatorStats] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
 class _Counted:
-    """The lines of a range, counted as they are read, and added to `progress` (records, bytes)
-    every `PROGRESS_LINES` lines."""
+    """The lines (or records) of a piece, counted as they are read, and added to `progress`
+    (records, bytes) every `PROGRESS_LINES`."""
 
-    def __init__(self, lines: Iterator[bytes], progress: Any | None = None) -> None:
+    def __init__(self, lines: Iterator[Any], progress: Any | None = None) -> None:
         self._lines = lines
         self._progress = progress
         self.count = 0
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Any]:
         progress = self._progress
         pending = size = 0
         for line in self._lines:
             self.count += 1
             if progress is not None:
                 pending += 1
-                size += len(line)
+                if type(line) is bytes:
+                    size += len(line)
                 if pending >= PROGRESS_LINES:
                     _add(progress, pending, size)
                     pending = size = 0
@@ -152,7 +186,7 @@ def _add(progress: Any, records: int, size: int) -> None:
         progress[1] += size
 
 
-# the worker's scanner (or why it could not be made: raised with each range, as a failing
+# the worker's scanner (or why it could not be made: raised with each piece, as a failing
 # initializer would make the pool start new workers forever) and its progress counters
 _worker: Scanner | BaseException | None = None
 _progress: Any | None = None
@@ -166,44 +200,47 @@ def _start_worker(root: str, names: list[str], folder: str, progress: Any) -> No
     try:
         # the scanning process already refused a stale dist/
         _worker = Scanner.for_project(Project.at(root), names, allow_stale=True)
-    except BaseException as error:  # noqa: BLE001 - reported with the first range
+    except BaseException as error:  # noqa: BLE001 - reported with the first piece
         _worker = error
 
 
-def _scan_range(task: tuple[str, str, int, int, float]) -> RangeResult:
+def _scan_piece(task: tuple[Piece, float]) -> PieceResult:
     scanner = _worker
     if not isinstance(scanner, Scanner):
         raise RuntimeError(f"a scan worker could not start: {scanner}")
-    result = scan_range(scanner, *task, progress=_progress)
+    piece, share = task
+    result = scan_piece(scanner, piece, share, _progress)
     if result is None:  # only the scanning process is interrupted
         raise RuntimeError("a scan worker was interrupted")
     return result
 
 
-def scan_range(
+def scan_piece(
     scanner: Scanner,
-    path: str,
-    name: str,
-    start: int,
-    end: int,
+    piece: Piece,
     batch: float = 1.0,
     progress: Any | None = None,
     on_step: Callable[[], None] | None = None,
-) -> RangeResult | None:
-    """Scan the lines of `path` that start in [start, end), numbered from 1; None when Ctrl-C
-    stopped it (`converter.core.interrupts`). `batch` scales the scanner's batch limits;
-    `progress` (records, bytes) counts the lines read, and `on_step` is called as they are."""
-    counted = _Counted(range_lines(Path(path), start, end), progress)
-    result = RangeResult()
+) -> PieceResult | None:
+    """Scan one piece; None when Ctrl-C stopped it (`converter.core.interrupts`). `batch`
+    scales the scanner's batch limits; `progress` (records, bytes) counts what is read, and
+    `on_step` is called as it is."""
+    file = piece.file
+    if piece.start is None or piece.end is None:
+        counted = _Counted(iter(Reading(file, scanner.wants)), progress)
+        records: Iterator[Any] = iter(counted)
+    else:
+        counted = _Counted(range_lines(file.path, piece.start, piece.end), progress)
+        opened = Opened(counted, file.name, "utf-8", scanner.wants)  # type: ignore[arg-type]
+        records = read_lines(opened)
+    result = PieceResult()
     summary = ScanSummary()
-    prefix = len(name) + 1  # sources read "name:line"
 
     def on_bad(bad: BadRecord) -> None:
-        result.bad.append((int(bad.source[prefix:]), bad.message))
+        result.bad.append((bad.source, bad.message, bad.lost))
 
-    opened = Opened(counted, name, "utf-8", scanner.wants)  # type: ignore[arg-type]
     found_all = scanner.scan(
-        read_lines(opened),
+        records,
         summary,
         only_matches=True,
         on_bad=on_bad,
@@ -211,10 +248,11 @@ def scan_range(
         batch=batch,
     )
     for found in found_all:
-        line = int(found.source[prefix:])
-        result.matches.append((found.index, line, found.matches, found.facts))
+        result.matches.append((found.index, found.source, found.matches, found.facts))
     if summary.interrupted:
         return None
+    if piece.start is None and progress is not None:
+        _add(progress, 0, file.size)  # a whole file's bytes, once read
     result.lines = counted.count
     result.items = summary.events
     result.kinds = summary.kinds
@@ -223,7 +261,7 @@ def scan_range(
     return result
 
 
-def _merge(summary: ScanSummary, part: RangeResult) -> None:
+def _merge(summary: ScanSummary, part: PieceResult) -> None:
     summary.events += part.items
     for kind, count in part.kinds.items():
         summary.kinds[kind] = summary.kinds.get(kind, 0) + count
@@ -237,8 +275,8 @@ def _merge(summary: ScanSummary, part: RangeResult) -> None:
 
 
 class RangeProgress:
-    """How far every process has read a sharded file: records and stored bytes, counted as
-    the lines are read (what the progress bar asks a `Reading` for: `position`)."""
+    """How far every process has read: records and stored bytes, counted as they are read
+    (what the progress bar asks a `Reading` for: `position`)."""
 
     def __init__(self) -> None:
         self.counters: Any | None = None  # shared with the workers: records, bytes
@@ -253,8 +291,7 @@ class RangeProgress:
 def scan_sharded(
     scanner: Scanner,
     project: Project,
-    file: InputFile,
-    tally: FileTally,
+    files: Sequence[tuple[InputFile, FileTally]],
     summary: ScanSummary,
     jobs: int,
     *,
@@ -263,18 +300,17 @@ def scan_sharded(
     progress: RangeProgress | None = None,
     chunk: int | None = None,
 ) -> Iterator[EventResult]:
-    """Scan `file` with this process's `scanner` and `jobs - 1` worker processes (the same
-    evaluators, compiled from `project`), the ranges dealt in turn; yield each matching event's
-    result in file order. The results, `summary`, `tally` and the malformed records given to
-    `on_bad` are those of a one-process scan of the file. `on_progress` gets the records read so
-    far by every process, while they read; `progress` says how far they are. On Ctrl-C the
-    workers are stopped, the ranges not yet merged count nowhere and `summary.interrupted` is
-    set."""
+    """Scan `files` with this process's `scanner` and `jobs - 1` worker processes (the same
+    evaluators, compiled from `project`), the pieces taken as they come free; yield each
+    matching event's result in input order. The results, `summary`, the tallies and the
+    malformed records given to `on_bad` are those of a one-process scan. `on_progress` gets the
+    records read so far by every process, while they read; `progress` says how far they are.
+    On Ctrl-C the workers are stopped, the pieces not yet merged count nowhere and
+    `summary.interrupted` is set."""
     names = [evaluator.name for evaluator in scanner.evaluators]
-    spans = ranges(file.size, chunk or chunk_size(file.size, jobs))
+    cut = pieces(files, jobs, chunk)
     # each process's batches are this share of a one-process scan's: together they hold as much
     share = 1 / jobs
-    tasks = [(str(file.path), file.name, start, end, share) for start, end in spans]
     context = multiprocessing.get_context("spawn")
     counters = context.Array("q", 2)  # records and bytes read, by every process
     if progress is not None:
@@ -286,62 +322,51 @@ def scan_sharded(
             on_progress(counters[0])
 
     folder = tempfile.mkdtemp(prefix="certdetect-scan-")
-    # a worker that fails or dies breaks the pool, and every waiting range says so
+    # a worker that fails or dies breaks the pool, and every waiting piece says so
     pool = ProcessPoolExecutor(
         jobs - 1, context, _start_worker, (str(project.root), names, folder, counters)
     )
-    # each range, in file order: not yet taken (None), given to a worker, being scanned here
+    # each piece, in input order: not yet taken (None), given to a worker, being scanned here
     # (`_HERE`), or scanned
-    slots: list[Future[RangeResult] | RangeResult | object | None] = [None] * len(tasks)
-    pending: deque[Future[RangeResult]] = deque()
+    slots: list[Any] = [None] * len(cut)
+    pending: deque[Future[PieceResult]] = deque()
 
     def give() -> None:
-        # a worker without a range gets the first one nobody has taken (merged soonest); this
+        # a worker without a piece gets the first one nobody has taken (merged soonest); this
         # runs whenever this process reports progress, so a worker waits a fraction of a second
         busy = sum(1 for future in pending if not future.done())
         for number, slot in enumerate(slots):
             if busy >= jobs - 1:
                 return
-            if slot is None:
-                slots[number] = future = pool.submit(_scan_range, tasks[number])
+            if slot is None and not cut[number].here_only:
+                slots[number] = future = pool.submit(_scan_piece, (cut[number], share))
                 pending.append(future)
                 busy += 1
 
-    line_offset = 0
+    offsets = [0] * len(files)  # per file: the lines of its ranges merged so far
     try:
         with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
             give()  # starts the workers
-        for number in range(len(tasks)):
-            while True:  # until range `number` is scanned, this process scans the next free one
+        for number, piece in enumerate(cut):
+            while True:  # until piece `number` is scanned, this process scans the next free one
                 slot = slots[number]
-                if isinstance(slot, RangeResult) or (isinstance(slot, Future) and slot.done()):
+                if isinstance(slot, PieceResult) or (isinstance(slot, Future) and slot.done()):
                     break
                 free = next((n for n, taken in enumerate(slots) if taken is None), None)
                 if free is None:
                     break  # a worker has it: wait for it
                 slots[free] = _HERE
-                found = scan_range(scanner, *tasks[free], progress=counters, on_step=report)
+                found = scan_piece(scanner, cut[free], progress=counters, on_step=report)
                 if found is None:
                     raise interrupts.Interrupted
                 slots[free] = found
                 give()
             slot = slots[number]
-            part = slot if isinstance(slot, RangeResult) else _result(slot, file.name, report)
-            slots[number] = part  # type: ignore[assignment]
+            part = slot if isinstance(slot, PieceResult) else _result(slot, piece, report)
+            slots[number] = part
             give()
-            for line, message in part.bad:
-                summary.bad += 1
-                tally.skipped += 1
-                if on_bad is not None:
-                    on_bad(BadRecord(f"{file.name}:{line + line_offset}", message))
-            base = summary.events
-            for index, line, matches, facts in part.matches:
-                source = f"{file.name}:{line + line_offset}"
-                yield EventResult(base + index, source, matches, facts)
-            _merge(summary, part)
-            slots[number] = RangeResult()  # merged: its matches need not be held any longer
-            tally.read += part.items
-            line_offset += part.lines
+            yield from _merged(piece, part, offsets, files[piece.number][1], summary, on_bad)
+            slots[number] = PieceResult()  # merged: its matches need not be held any longer
             report()
     except interrupts.Interrupted:
         summary.interrupted = True
@@ -350,11 +375,46 @@ def scan_sharded(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-_HERE = object()  # a range this process is scanning
+def _merged(
+    piece: Piece,
+    part: PieceResult,
+    offsets: list[int],
+    tally: FileTally,
+    summary: ScanSummary,
+    on_bad: Callable[[BadRecord], None] | None,
+) -> Iterator[EventResult]:
+    """The piece's results, numbered as one reading of the inputs numbers them, its counts
+    added to the summary and its file's tally."""
+    name = piece.file.name
+    offset = offsets[piece.number]
+
+    def source(found: str) -> str:
+        if piece.start is None:
+            return found
+        return f"{name}:{int(found[len(name) + 1 :]) + offset}"  # "name:line" of the range
+
+    for where, message, lost in part.bad:
+        summary.bad += 1
+        if lost:
+            tally.unreadable = message
+        else:
+            tally.skipped += 1
+        if on_bad is not None:
+            on_bad(BadRecord(source(where), message, lost))
+    base = summary.events
+    for index, where, matches, facts in part.matches:
+        yield EventResult(base + index, source(where), matches, facts)
+    _merge(summary, part)
+    tally.read += part.items
+    if piece.start is not None:
+        offsets[piece.number] += part.lines
 
 
-def _stop(pool: ProcessPoolExecutor, pending: deque[Future[RangeResult]]) -> None:
-    """End the workers now, whatever they are doing (after Ctrl-C, or with ranges left)."""
+_HERE = object()  # a piece this process is scanning
+
+
+def _stop(pool: ProcessPoolExecutor, pending: deque[Future[PieceResult]]) -> None:
+    """End the workers now, whatever they are doing (after Ctrl-C, or with pieces left)."""
     for future in pending:
         future.cancel()
     # the executor only waits for a running task; its processes are ended here (a private
@@ -382,8 +442,8 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _result(future: Future[RangeResult], name: str, report: Callable[[], None]) -> RangeResult:
-    """A worker's range, waited for in short steps so that Ctrl-C is seen and the progress goes
+def _result(future: Future[PieceResult], piece: Piece, report: Callable[[], None]) -> PieceResult:
+    """A worker's piece, waited for in short steps so that Ctrl-C is seen and the progress goes
     on; a worker's failure is one line."""
     while True:
         interrupts.check()
@@ -394,4 +454,4 @@ def _result(future: Future[RangeResult], name: str, report: Callable[[], None]) 
             continue
         except Exception as error:  # noqa: BLE001 - a worker's failure, or a dead worker
             message = f"a scan worker failed: {type(error).__name__}: {error}"
-            raise InputError(name, message) from None
+            raise InputError(piece.file.name, message) from None
