@@ -43,9 +43,9 @@ from converter.core.errors import InputError
 from converter.core.project import Project
 from converter.formats.base import BadRecord, Opened
 from converter.formats.json_records import read_lines
-from converter.formats.readers import InputFile, Reading
+from converter.formats.readers import InputFile
 from converter.scan.describe import EventFacts
-from converter.scan.inputs import FileTally
+from converter.scan.inputs import FileTally, Inputs, records
 from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSummary
 
 MIN_BYTES = 64 << 20  # smaller inputs: starting workers (each compiles dist/) costs more
@@ -97,28 +97,48 @@ def chunk_size(size: int, jobs: int) -> int:
 
 @dataclass(frozen=True)
 class Piece:
-    """What one process scans at a time: a whole file, or the lines starting in [start, end)."""
+    """What one process scans at a time: whole files (read one after the other, in one run of
+    batches), or the lines of one file starting in [start, end)."""
 
-    file: InputFile
-    number: int  # the file's position in the inputs
-    start: int | None = None  # None: the whole file
+    files: tuple[tuple[int, InputFile], ...]  # (position in the inputs, file)
+    start: int | None = None  # None: the files whole
     end: int | None = None
     here_only: bool = False  # standard input's copy: no worker can open it
+
+    @property
+    def name(self) -> str:
+        return self.files[0][1].name
 
 
 def pieces(
     files: Sequence[tuple[InputFile, FileTally]], jobs: int, chunk: int | None = None
 ) -> list[Piece]:
-    """The inputs cut into pieces, in input order: a splittable file larger than a range into
-    ranges, any other whole."""
+    """The inputs cut into pieces of about a range each, in input order: a splittable file
+    larger than a range into ranges; other files whole, consecutive small ones together (each
+    piece costs the KQL engine a query plan per query and table, a folder of small files would
+    otherwise pay it per file)."""
     cut: list[Piece] = []
     total = sum(file.size for file, _ in files)
     size = chunk or chunk_size(total, jobs)
+    group: list[tuple[int, InputFile]] = []
+
+    def close() -> None:
+        if group:
+            cut.append(Piece(tuple(group)))
+            group.clear()
+
     for number, (file, _) in enumerate(files):
-        if splittable(file) and file.size > size:
-            cut += [Piece(file, number, start, end) for start, end in ranges(file.size, size)]
+        if file.spool is not None:
+            close()
+            cut.append(Piece(((number, file),), here_only=True))
+        elif splittable(file) and file.size > size:
+            close()
+            cut += [Piece(((number, file),), start, end) for start, end in ranges(file.size, size)]
         else:
-            cut.append(Piece(file, number, here_only=file.spool is not None))
+            group.append((number, file))
+            if sum(member.size for _, member in group) >= size:
+                close()
+    close()
     return cut
 
 
@@ -147,6 +167,8 @@ class PieceResult:
 
     lines: int = 0  # a range's lines
     items: int = 0
+    # whole files: each one's records read, malformed records skipped, why it was unreadable
+    tallies: list[tuple[int, int, str | None]] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
     bad: list[tuple[str, str, bool]] = field(default_factory=list)  # source, message, lost
     matches: list[tuple[int, str, dict[str, list[str]], EventFacts]] = field(default_factory=list)
@@ -225,14 +247,17 @@ def scan_piece(
     """Scan one piece; None when Ctrl-C stopped it (`converter.core.interrupts`). `batch`
     scales the scanner's batch limits; `progress` (records, bytes) counts what is read, and
     `on_step` is called as it is."""
-    file = piece.file
+    whole = Inputs([], [], [])
     if piece.start is None or piece.end is None:
-        counted = _Counted(iter(Reading(file, scanner.wants)), progress)
-        records: Iterator[Any] = iter(counted)
+        for _, file in piece.files:
+            whole.add(file)
+        counted = _Counted(records(whole, scanner.wants), progress)
+        read: Iterator[Any] = iter(counted)
     else:
+        file = piece.files[0][1]
         counted = _Counted(range_lines(file.path, piece.start, piece.end), progress)
         opened = Opened(counted, file.name, "utf-8", scanner.wants)  # type: ignore[arg-type]
-        records = read_lines(opened)
+        read = read_lines(opened)
     result = PieceResult()
     summary = ScanSummary()
 
@@ -240,7 +265,7 @@ def scan_piece(
         result.bad.append((bad.source, bad.message, bad.lost))
 
     found_all = scanner.scan(
-        records,
+        read,
         summary,
         only_matches=True,
         on_bad=on_bad,
@@ -252,7 +277,8 @@ def scan_piece(
     if summary.interrupted:
         return None
     if piece.start is None and progress is not None:
-        _add(progress, 0, file.size)  # a whole file's bytes, once read
+        _add(progress, 0, sum(file.size for _, file in piece.files))  # once read
+    result.tallies = [(t.read, t.skipped, t.unreadable) for t in whole.tallies]
     result.lines = counted.count
     result.items = summary.events
     result.kinds = summary.kinds
@@ -365,7 +391,7 @@ def scan_sharded(
             part = slot if isinstance(slot, PieceResult) else _result(slot, piece, report)
             slots[number] = part
             give()
-            yield from _merged(piece, part, offsets, files[piece.number][1], summary, on_bad)
+            yield from _merged(piece, part, offsets, files, summary, on_bad)
             slots[number] = PieceResult()  # merged: its matches need not be held any longer
             report()
     except interrupts.Interrupted:
@@ -379,35 +405,40 @@ def _merged(
     piece: Piece,
     part: PieceResult,
     offsets: list[int],
-    tally: FileTally,
+    files: Sequence[tuple[InputFile, FileTally]],
     summary: ScanSummary,
     on_bad: Callable[[BadRecord], None] | None,
 ) -> Iterator[EventResult]:
     """The piece's results, numbered as one reading of the inputs numbers them, its counts
-    added to the summary and its file's tally."""
-    name = piece.file.name
-    offset = offsets[piece.number]
+    added to the summary and its files' tallies."""
+    number = piece.files[0][0]
+    name, offset = piece.name, offsets[number]
+    ranged = piece.start is not None
 
     def source(found: str) -> str:
-        if piece.start is None:
+        if not ranged:
             return found
         return f"{name}:{int(found[len(name) + 1 :]) + offset}"  # "name:line" of the range
 
     for where, message, lost in part.bad:
         summary.bad += 1
-        if lost:
-            tally.unreadable = message
-        else:
-            tally.skipped += 1
         if on_bad is not None:
             on_bad(BadRecord(source(where), message, lost))
     base = summary.events
     for index, where, matches, facts in part.matches:
         yield EventResult(base + index, source(where), matches, facts)
     _merge(summary, part)
-    tally.read += part.items
-    if piece.start is not None:
-        offsets[piece.number] += part.lines
+    if ranged:
+        tally = files[number][1]
+        tally.read += part.items
+        tally.skipped += sum(1 for _, _, lost in part.bad if not lost)
+        offsets[number] += part.lines
+        return
+    for (position, _), (read, skipped, unreadable) in zip(piece.files, part.tallies, strict=True):
+        tally = files[position][1]
+        tally.read += read
+        tally.skipped += skipped
+        tally.unreadable = unreadable or tally.unreadable
 
 
 _HERE = object()  # a piece this process is scanning
@@ -454,4 +485,4 @@ def _result(future: Future[PieceResult], piece: Piece, report: Callable[[], None
             continue
         except Exception as error:  # noqa: BLE001 - a worker's failure, or a dead worker
             message = f"a scan worker failed: {type(error).__name__}: {error}"
-            raise InputError(piece.file.name, message) from None
+            raise InputError(piece.name, message) from None
