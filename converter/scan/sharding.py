@@ -50,8 +50,8 @@ from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSum
 
 MIN_BYTES = 64 << 20  # smaller inputs: starting workers (each compiles dist/) costs more
 MIN_CHUNK = 32 << 20
-MAX_CHUNK = 192 << 20
-RANGES_PER_JOB = 6
+MAX_CHUNK = 256 << 20
+RANGES_PER_JOB = 4
 MAX_JOBS = 8
 WAIT = 0.1  # seconds between interrupt checks while waiting for a piece
 PROGRESS_LINES = 1024  # lines between progress counts
