@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigma.collection import SigmaCollection
 from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError
 from sigma.plugins import InstalledSigmaPlugins
@@ -136,9 +135,9 @@ def make_backend(target: TargetSpec, pipeline: ProcessingPipeline) -> Backend:
 
 
 def convert(backend: Backend, rule: RuleFile) -> Converted:
-    """Convert one rule; pipelines change rules in place, so every call parses the YAML anew."""
+    """Convert one rule; pipelines change rules in place, so every call builds a new collection."""
     try:
-        collection = SigmaCollection.from_yaml(rule.text)
+        collection = rule.collection()
         for parsed in collection.rules:
             if isinstance(parsed, SigmaRule):
                 check_rule(backend, parsed)
