@@ -225,7 +225,7 @@ def test_an_unknown_column_fails_the_build_even_when_the_engine_verified_it(
 def test_the_kusto_language_test_bites_without_the_validator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kusto: None
 ) -> None:
-    monkeypatch.setattr(build_module, "apply_validator", lambda *args: None)
+    monkeypatch.setattr(build_module, "apply_check", lambda *args: None)
     with pytest.raises(AssertionError):
         test_an_unknown_column_fails_the_build_even_when_the_engine_verified_it(
             tmp_path, monkeypatch
