@@ -6,6 +6,7 @@ import pytest
 from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
+from converter.convert import conversion
 from converter.convert.conversion import (
     ConversionError,
     convert,
@@ -352,9 +353,9 @@ def test_the_independence_test_bites_when_conversions_share_a_collection(
 ) -> None:
     shared: dict[str, SigmaCollection] = {}
 
-    def one_per_text(rule: RuleFile) -> SigmaCollection:
-        return shared.setdefault(rule.text, rule_collection(rule.text))
+    def one_per_text(text: str) -> SigmaCollection:
+        return shared.setdefault(text, rule_collection(text))
 
-    monkeypatch.setattr(RuleFile, "collection", one_per_text)
+    monkeypatch.setattr(conversion, "rule_collection", one_per_text)
     with pytest.raises(AssertionError):
         test_a_pipelines_changes_for_one_target_do_not_reach_the_next_targets_query(repo_project)

@@ -17,7 +17,7 @@ from sigma.rule import SigmaRule
 
 from converter.convert.backends.refusals import UnsupportedShape, check_rule
 from converter.core.errors import InputError
-from converter.core.rules import RuleFile
+from converter.core.rules import RuleFile, rule_collection
 from converter.core.targets import Alternative, TargetSpec, resolve
 from converter.environment import Environment
 
@@ -137,7 +137,7 @@ def make_backend(target: TargetSpec, pipeline: ProcessingPipeline) -> Backend:
 def convert(backend: Backend, rule: RuleFile) -> Converted:
     """Convert one rule; pipelines change rules in place, so every call builds a new collection."""
     try:
-        collection = rule.collection()
+        collection = rule_collection(rule.text)
         for parsed in collection.rules:
             if isinstance(parsed, SigmaRule):
                 check_rule(backend, parsed)

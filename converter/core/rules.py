@@ -56,10 +56,6 @@ class RuleFile:
         """A fresh rule object: pySigma pipelines change rules in place."""
         return SigmaRule.from_yaml(self.text)
 
-    def collection(self) -> SigmaCollection:
-        """A fresh `SigmaCollection.from_yaml(self.text)`, without reading the YAML again."""
-        return rule_collection(self.text)
-
 
 @lru_cache(maxsize=4096)
 def _rule_document(text: str) -> Any:
