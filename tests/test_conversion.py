@@ -3,8 +3,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
+from converter.convert import conversion
 from converter.convert.conversion import (
     ConversionError,
     convert,
@@ -15,7 +17,7 @@ from converter.convert.conversion import (
 )
 from converter.core.cases import load_cases
 from converter.core.project import Project
-from converter.core.rules import RuleFile, load_rules
+from converter.core.rules import RuleFile, load_rules, rule_collection
 from converter.core.targets import TARGETS, target_by_name
 from converter.environment.runtimes import target_runtimes
 from converter.execute.runtimes import select
@@ -318,3 +320,42 @@ def test_kql_compares_all_linked_values_each_never_as_has_all_terms(
         'DeviceProcessEvents\n| where ActionType =~ "ProcessCreated" and '
         '(ProcessCommandLine =~ "a" and ProcessCommandLine =~ "b")'
     )
+
+
+# --- one YAML read per rule: each conversion still gets a collection of its own ---------------
+
+
+def test_a_pipelines_changes_for_one_target_do_not_reach_the_next_targets_query(
+    repo_project: Project,
+) -> None:
+    # every pipeline renames the rule's fields in place: converting for kql, spl and eql one
+    # after the other must give each target's query as converting for it alone does
+    rules = load_rules(repo_project)
+    alone = {name: _queries(repo_project, name) for name in ("kql", "spl", "eql")}
+    backends = {
+        name: make_backend(
+            target_by_name(name), resolve_pipeline(target_by_name(name), repo_project.root)
+        )
+        for name in alone
+    }
+    for rule in rules:
+        for name, backend in backends.items():
+            try:
+                query = convert(backend, rule).query
+            except ConversionError:
+                assert rule.stem not in alone[name]
+                continue
+            assert query == alone[name][rule.stem], (rule.stem, name)
+
+
+def test_the_independence_test_bites_when_conversions_share_a_collection(
+    repo_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared: dict[str, SigmaCollection] = {}
+
+    def one_per_text(text: str) -> SigmaCollection:
+        return shared.setdefault(text, rule_collection(text))
+
+    monkeypatch.setattr(conversion, "rule_collection", one_per_text)
+    with pytest.raises(AssertionError):
+        test_a_pipelines_changes_for_one_target_do_not_reach_the_next_targets_query(repo_project)

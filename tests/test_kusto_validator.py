@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from converter.execute.runtimes import TargetRuntime
 from converter.verify import kusto_validator
 from converter.verify.build import Outcome, run_build
 from converter.verify.kusto_validator import kusto_tables, position, validate
-from converter.verify.vendor_check import require_validators
+from converter.verify.vendor_check import Finding, PendingCheck, VendorCheck, require_validators
 
 from .conftest import REPO
 from .verdict_support import probe_project
@@ -225,7 +226,7 @@ def test_an_unknown_column_fails_the_build_even_when_the_engine_verified_it(
 def test_the_kusto_language_test_bites_without_the_validator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kusto: None
 ) -> None:
-    monkeypatch.setattr(build_module, "apply_validator", lambda *args: None)
+    monkeypatch.setattr(build_module, "apply_check", lambda *args: None)
     with pytest.raises(AssertionError):
         test_an_unknown_column_fails_the_build_even_when_the_engine_verified_it(
             tmp_path, monkeypatch
@@ -315,3 +316,60 @@ def test_a_missing_npm_package_is_said_plainly(
         "@kusto/language-service-next is not installed; run scripts/install-test-tools"
     )
     assert check.findings == {}
+
+
+# --- the check overlaps the engines (converter.verify.vendor_check.PendingCheck) --------------
+
+
+def test_the_kusto_check_is_running_before_the_engines_execute_the_queries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+
+    def answer(tables: object, texts: list[str]) -> dict[str, Any]:
+        started.set()
+        return {
+            "version": "test",
+            "results": [{"id": str(i), "diagnostics": []} for i in range(len(texts))],
+        }
+
+    monkeypatch.setattr(kusto_validator, "run_validator", answer)
+    original, seen = build_module.evaluate_artifact, []
+
+    def evaluate(*args: Any) -> Outcome:
+        if not seen:  # the first query any engine runs: the check must be under way already
+            seen.append(started.wait(timeout=5))
+        return original(*args)
+
+    monkeypatch.setattr(build_module, "evaluate_artifact", evaluate)
+    build = run_build(probe_project(tmp_path).project)
+    assert seen == [True]
+    assert build.ok, build.failures
+
+
+def test_the_overlap_test_bites_when_the_check_runs_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class AtTheEnd:
+        def __init__(self, validator: Any, queries: Any, section: Any) -> None:
+            self.call = lambda: validator(queries, section)
+
+        def result(self) -> VendorCheck:
+            return self.call()
+
+    monkeypatch.setattr(build_module, "PendingCheck", AtTheEnd)
+    with pytest.raises(AssertionError):
+        test_the_kusto_check_is_running_before_the_engines_execute_the_queries(
+            tmp_path, monkeypatch
+        )
+
+
+def test_a_pending_check_returns_the_validators_check_or_raises_its_error() -> None:
+    check = VendorCheck(tool="T", findings={"q": (Finding(error=True, message="bad"),)})
+    assert PendingCheck(lambda queries, section: check, {"q": "x"}, None).result() is check
+
+    def failing(queries: Any, section: Any) -> VendorCheck:
+        raise VerificationFailed("Kusto.Language check failed (exit 1): boom")
+
+    with pytest.raises(VerificationFailed, match=r"^Kusto.Language check failed \(exit 1\): boom$"):
+        PendingCheck(failing, {}, None).result()

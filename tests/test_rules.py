@@ -4,10 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sigma.collection import SigmaCollection
 
 from converter.core.errors import InputError
 from converter.core.project import Project
-from converter.core.rules import load_rule, load_rules
+from converter.core.rules import detection_items, load_rule, load_rules, rule_collection
 from converter.core.textfiles import MAX_FILE_BYTES
 
 from .conftest import FILES
@@ -88,3 +89,46 @@ def test_duplicate_ids_name_both_files(project_copy: Project) -> None:
 def test_missing_rules_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no rules folder"):
         Project.at(tmp_path)
+
+
+# --- rule_collection: pySigma's from_yaml without reading the YAML again ----------------------
+
+
+def test_a_rule_collection_equals_pysigmas_from_yaml_for_every_project_rule(
+    repo_project: Project,
+) -> None:
+    for rule in load_rules(repo_project):
+        ours, pysigma = rule_collection(rule.text), SigmaCollection.from_yaml(rule.text)
+        assert [r.to_dict() for r in ours.rules] == [r.to_dict() for r in pysigma.rules]
+        assert ours.rules[0].detection.detections == pysigma.rules[0].detection.detections
+
+
+def test_each_rule_collection_is_a_new_one_that_a_change_to_another_does_not_reach(
+    repo_project: Project,
+) -> None:
+    text = load_rules(repo_project)[0].text
+    first, second = rule_collection(text), rule_collection(text)
+    assert first is not second and first.rules[0] is not second.rules[0]
+    detection_items(first.rules[0])[
+        0
+    ].field = "Changed"  # what a field-mapping pipeline does to the rule in place
+    first.rules[0].custom_attributes["changed"] = True
+    first.rules[0].references.append("changed")  # pySigma keeps the document's own list here
+    third = rule_collection(text)
+    for later in (second, third):
+        assert later.rules[0].to_dict() == SigmaCollection.from_yaml(text).rules[0].to_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an alias and a repeated key: load_yaml refuses them, pySigma reads them as before
+        "title: &t T\ndescription: *t\nlogsource: {product: windows}\n"
+        "detection: {s: {a: 1}, condition: s}\n",
+        "title: T\ntitle: U\nlogsource:\n  product: windows\n"
+        "detection:\n  s:\n    a: 1\n  condition: s\n",
+    ],
+)
+def test_a_text_load_yaml_refuses_is_read_by_pysigma_as_before(text: str) -> None:
+    ours, pysigma = rule_collection(text), SigmaCollection.from_yaml(text)
+    assert [r.to_dict() for r in ours.rules] == [r.to_dict() for r in pysigma.rules]

@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigma.collection import SigmaCollection
 from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError
 from sigma.plugins import InstalledSigmaPlugins
@@ -18,7 +17,7 @@ from sigma.rule import SigmaRule
 
 from converter.convert.backends.refusals import UnsupportedShape, check_rule
 from converter.core.errors import InputError
-from converter.core.rules import RuleFile
+from converter.core.rules import RuleFile, rule_collection
 from converter.core.targets import Alternative, TargetSpec, resolve
 from converter.environment import Environment
 
@@ -136,9 +135,9 @@ def make_backend(target: TargetSpec, pipeline: ProcessingPipeline) -> Backend:
 
 
 def convert(backend: Backend, rule: RuleFile) -> Converted:
-    """Convert one rule; pipelines change rules in place, so every call parses the YAML anew."""
+    """Convert one rule; pipelines change rules in place, so every call builds a new collection."""
     try:
-        collection = SigmaCollection.from_yaml(rule.text)
+        collection = rule_collection(rule.text)
         for parsed in collection.rules:
             if isinstance(parsed, SigmaRule):
                 check_rule(backend, parsed)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from sigma.collection import SigmaCollection
 from sigma.conditions import ConditionItem
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
@@ -51,6 +55,29 @@ class RuleFile:
     def parse(self) -> SigmaRule:
         """A fresh rule object: pySigma pipelines change rules in place."""
         return SigmaRule.from_yaml(self.text)
+
+
+@lru_cache(maxsize=4096)
+def _rule_document(text: str) -> Any:
+    # One process, keyed by the whole text: never stale. InputError propagates (not cached).
+    return load_yaml(text, "rule")
+
+
+def rule_collection(text: str) -> SigmaCollection:
+    """`SigmaCollection.from_yaml(text)`, each call a new collection, the YAML read once per text.
+
+    pySigma's `from_yaml` is `from_dicts(list(yaml.safe_load_all(text)))` on PyYAML's pure-Python
+    loader, run once per rule and target. This is exact: a text `load_yaml` accepts is one
+    document (PyYAML's `load` refuses a second) that it reads as `yaml.safe_load` does (libyaml
+    only where `converter.core.textfiles` shows they agree, else that same loader); a text it
+    refuses (an alias, a repeated key) goes to pySigma as before. Each collection gets a deep copy
+    of the document, so nothing a pipeline changes in one reaches another.
+    """
+    try:
+        document = _rule_document(text)
+    except Exception:  # noqa: BLE001 - whatever load_yaml refuses, pySigma reads as it always did
+        return SigmaCollection.from_yaml(text)
+    return SigmaCollection.from_dicts([copy.deepcopy(document)])
 
 
 def _line_of(text: str, needle: str) -> int | None:

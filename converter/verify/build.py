@@ -24,7 +24,7 @@ from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
 from converter.verify.fields import field_pipeline, not_stored, require_known_fields
 from converter.verify.oracle import check_oracle, load_oracle
-from converter.verify.vendor_check import Validator
+from converter.verify.vendor_check import PendingCheck, VendorCheck
 
 
 @dataclass(frozen=True)
@@ -150,45 +150,67 @@ def run_build(
     build = BuildResult(
         project=project, rules=results, cases=cases, environment=environment, targets=targets
     )
+    # Convert for every target first: the vendor validators (a node process) then run while the
+    # engines execute the queries. Conversion and execution are independent of each other, and
+    # every verdict is applied in the order it was before.
+    converted = {
+        target.name: convert_all(target, results, project, environment) for target in targets
+    }
+    pending: dict[str, PendingCheck] = {}
     for target in targets:
-        # The field check above runs without the overlay: its renames are the env's names.
-        backends = target_backends(target, project.root, environment)
+        if target.validator is not None:
+            section = environment.sections.get(target.name) if environment else None
+            queries = {
+                result.rule.stem: query
+                for result, query in zip(results, converted[target.name], strict=True)
+                if isinstance(query, str)
+            }
+            pending[target.name] = PendingCheck(resolve(target.validator), queries, section)
+    for target in targets:
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
         # The seed names the stock fields: it is checked by the stock build only.
         if runtime is not None and target.seed_oracle and oracle is not None and not environment:
             known = {rule.id for rule in rules}
             build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
-        for result in results:
-            try:
-                converted = convert_for_target(backends, result.rule)
-            except ConversionError as error:
-                result.targets[target.name] = Outcome(status=Status.UNSUPPORTED, reason=str(error))
-                continue
-            stored = not_stored(target, result.rule)
-            if stored is not None:
-                result.targets[target.name] = Outcome(status=Status.UNSUPPORTED, reason=stored)
-                continue
-            result.targets[target.name] = evaluate_artifact(
-                result.rule, converted.query, runtime, cases, documents
+        for result, query in zip(results, converted[target.name], strict=True):
+            result.targets[target.name] = (
+                evaluate_artifact(result.rule, query, runtime, cases, documents)
+                if isinstance(query, str)
+                else query
             )
-        if target.validator is not None:
-            section = environment.sections.get(target.name) if environment else None
-            apply_validator(build, target, resolve(target.validator), section)
+        if target.name in pending:
+            apply_check(build, target, pending[target.name].result())
     return build
 
 
-def apply_validator(
-    build: BuildResult, target: TargetSpec, validator: Validator, section: object | None
-) -> None:
-    """The vendor's validator over every query of the target: an error fails the artifact
-    (whatever the engine said), a warning is reported; a validator that cannot run is said once."""
-    queries = {
-        result.rule.stem: outcome.query
-        for result in build.rules
-        if (outcome := result.targets[target.name]).query is not None
-    }
-    check = validator(queries, section)
+def convert_all(
+    target: TargetSpec,
+    results: Sequence[RuleResult],
+    project: Project,
+    environment: Environment | None,
+) -> list[str | Outcome]:
+    """Each rule's query for the target, or its `unsupported` outcome, in rule order."""
+    # The field check of run_build runs without the overlay: its renames are the env's names.
+    backends = target_backends(target, project.root, environment)
+    converted: list[str | Outcome] = []
+    for result in results:
+        try:
+            query = convert_for_target(backends, result.rule).query
+        except ConversionError as error:
+            converted.append(Outcome(status=Status.UNSUPPORTED, reason=str(error)))
+            continue
+        stored = not_stored(target, result.rule)
+        if stored is not None:
+            converted.append(Outcome(status=Status.UNSUPPORTED, reason=stored))
+            continue
+        converted.append(query)
+    return converted
+
+
+def apply_check(build: BuildResult, target: TargetSpec, check: VendorCheck) -> None:
+    """A validator's verdict on the target's queries: an error fails the artifact (whatever the
+    engine said), a warning is reported; a validator that cannot run is said once."""
     if check.skipped is not None:
         build.warnings.append(
             f"{check.tool} check skipped: {check.skipped}; the {target.name} queries were "

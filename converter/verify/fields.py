@@ -27,7 +27,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigma.collection import SigmaCollection
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.processing.transformations import DetectionItemFailureTransformation
 from sigma.rule import SigmaRule
@@ -39,7 +38,7 @@ from converter.core.defender_schema import DEFENDER_TABLES
 from converter.core.documents import DocumentGroup, SplunkEvent
 from converter.core.errors import InputError
 from converter.core.logsources import AuditdRecords, WindowsEvents, find_log_source
-from converter.core.rules import RuleFile, detection_items
+from converter.core.rules import RuleFile, detection_items, rule_collection
 from converter.core.splunk_fields import data_source, declared_names, splunk_field
 from converter.core.targets import TargetSpec, resolve, target_by_name
 from converter.core.textfiles import line_of
@@ -76,7 +75,7 @@ def processed_fields(text: str, pipeline: ProcessingPipeline) -> tuple[list[str]
 
     Raises SigmaError when the pipeline refuses the rule.
     """
-    rule = SigmaCollection.from_yaml(text).rules[0]
+    rule = rule_collection(text).rules[0]
     assert isinstance(rule, SigmaRule)
     pipeline.apply(rule)
     names: dict[str, None] = {}
