@@ -17,6 +17,7 @@ from converter.execute.engines import kql_parsing
 from converter.execute.engines.base import QueryError
 from converter.execute.engines.kql import KqlEngine
 from converter.scan.scanner import Scanner
+from converter.verify.build import run_build
 
 from .conftest import REPO
 
@@ -145,3 +146,22 @@ def test_scan_compiles_from_the_cache_the_second_time(
     second = Scanner.for_project(project)
     sqls = [[getattr(q, "sql", None) for _, q in e.queries] for e in first.evaluators[1:]]
     assert sqls == [[getattr(q, "sql", None) for _, q in e.queries] for e in second.evaluators[1:]]
+
+
+def test_a_build_with_the_cache_gives_what_a_build_without_gives(tmp_path: Path) -> None:
+    # the queries still run on every case; only what compiling them decided is taken
+    project = Project.at(REPO)
+
+    def outcomes(cache: CompileCache | None) -> list[tuple]:
+        build = run_build(project, cache=cache)
+        return [
+            (result.rule.id, name, outcome)
+            for result in build.rules
+            for name, outcome in sorted(result.targets.items())
+        ] + [("errors", build.errors, build.warnings)]
+
+    plain = outcomes(None)
+    cold = CompileCache.load(tmp_path)
+    assert outcomes(cold) == plain
+    assert cold.entries  # kept: the KQL translations and the EQL checks
+    assert outcomes(CompileCache.load(tmp_path)) == plain

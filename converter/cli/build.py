@@ -12,6 +12,7 @@ from converter.core.errors import InputError, VerificationFailed
 from converter.core.outputs import check_writable, write_failed
 from converter.core.project import Project
 from converter.environment import Environment, load_environment
+from converter.execute.compile_cache import CompileCache
 from converter.publish.artifacts import differences, render, write_dist
 from converter.publish.report import matrix
 from converter.verify.build import run_build
@@ -72,7 +73,7 @@ def build(project_dir: str, check: bool, env_file: str | None, out_dir: str | No
         shown = (out_dir or project.relative(output)).rstrip("/") + "/"
         if not check:
             check_writable(output, shown)
-    result = run_build(project, environment=environment)
+    result = run_build(project, environment=environment, cache=CompileCache.load())
     if environment is not None:
         require_used_renames(environment, result)
     click.echo(matrix(result))

@@ -18,6 +18,7 @@ from converter.core.status import Status
 from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.environment import Environment
 from converter.environment.runtimes import target_runtimes
+from converter.execute.compile_cache import CompileCache
 from converter.execute.engines.base import QueryError
 from converter.execute.runtimes import TargetRuntime, select
 from converter.reference import UnsupportedRuleError, compile_reference
@@ -135,7 +136,11 @@ def run_build(
     project: Project,
     targets: Sequence[TargetSpec] = TARGETS,
     environment: Environment | None = None,
+    cache: CompileCache | None = None,
 ) -> BuildResult:
+    """Convert every rule for every target and execute each query on the cases. With `cache`
+    (`converter.execute.compile_cache`), what compiling a query decided in an earlier run of the
+    same code, libraries and schema is taken from it; the queries still run on every case."""
     rules = load_rules(project)
     # A field no target document has would convert to a query that silently never matches.
     for target in targets:
@@ -144,6 +149,9 @@ def run_build(
             require_known_fields(rule, target, fields)
     cases = load_cases(project, (rule.id for rule in rules))
     runtimes = target_runtimes(environment, targets)
+    for runtime in runtimes.values():
+        if cache is not None and hasattr(runtime.engine, "cache"):
+            runtime.engine.cache = cache
     events = [case.event for case in cases]
     oracle = load_oracle(project)
     results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
@@ -181,6 +189,8 @@ def run_build(
             )
         if target.name in pending:
             apply_check(build, target, pending[target.name].result())
+    if cache is not None:
+        cache.save()
     return build
 
 
