@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -18,7 +19,8 @@ if os.environ.get("CI"):
 # The compiled-query cache of `certdetect scan` (`converter.execute.compile_cache`): one for the
 # test session, in its own temporary folder (inherited by the commands the tests run), never the
 # user's.
-os.environ["CERTDETECT_CACHE_DIR"] = tempfile.mkdtemp(prefix="certdetect-test-cache-")
+os.environ["CERTDETECT_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="certdetect-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
