@@ -229,11 +229,10 @@ def _table(output: str) -> list[str]:
     return [" ".join(re.sub(r"^(\w+ +[\d,]+ +)[\d,]+ ", r"\1- ", line).split()) for line in lines]
 
 
-def test_scan_command_shards_a_large_file_with_the_same_output(
+def test_scan_command_with_jobs_gives_the_same_output(
     mixed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sharding, "MIN_BYTES", 1)
-    monkeypatch.setattr(sharding, "MIN_CHUNK", 2 << 20)
+    monkeypatch.setattr(sharding, "MIN_CHUNK", 2 << 20)  # --jobs asks: sharded whatever the size
     runner = CliRunner()
     base = ["scan", "--project", str(REPO), "--no-progress", str(mixed)]
     one = runner.invoke(main, [*base, "--jobs", "1"])
@@ -244,14 +243,31 @@ def test_scan_command_shards_a_large_file_with_the_same_output(
     assert f"{mixed}:" in one.output
 
 
+def test_by_default_only_large_inputs_get_worker_processes(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = sharding.scan_sharded
+    monkeypatch.setattr(sharding, "default_jobs", lambda: 2)
+    monkeypatch.setattr(
+        sharding, "scan_sharded", lambda *a, **k: calls.append(a[4]) or real(*a, **k)
+    )
+    command = ["scan", "--project", str(REPO), "--no-progress", str(mixed)]
+    assert CliRunner().invoke(main, command).exit_code == 0
+    assert calls == []  # 16 MB: one process
+    monkeypatch.setattr(sharding, "MIN_BYTES", 1 << 20)
+    assert CliRunner().invoke(main, command).exit_code == 0
+    assert calls == [2]
+
+
 def test_ctrl_c_stops_a_sharded_scan_with_its_summary_and_no_worker_or_temp_file_left(
     shared_dir: Path, tmp_path: Path
 ) -> None:
-    # a file over the size from which the scan command shards: workers do start
+    # large enough for the interrupt to come while the processes work
     lines = _baseline_lines(shared_dir, 5000)
     big = tmp_path / "big.jsonl"
     with big.open("wb") as out:
-        while out.tell() < sharding.MIN_BYTES + (1 << 20):
+        while out.tell() < 64 << 20:
             out.writelines(lines)
     temp = tmp_path / "tmp"
     temp.mkdir()

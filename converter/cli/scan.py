@@ -163,8 +163,8 @@ def _bad_reporter(summary: ScanSummary, progress: Progress) -> Callable[[BadReco
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes reading the inputs (files whole, a large JSON-lines file in byte ranges) "
-    "when they hold 64 MB or more; default: the usable cores. --format jsonl uses one.",
+    help="Processes reading the inputs (files whole, a JSON-lines file in byte ranges); "
+    "default: the usable cores for inputs of 256 MB or more, else one. --format jsonl uses one.",
 )
 @click.option(
     "--progress/--no-progress",
@@ -195,7 +195,13 @@ def scan(
     project = Project.at(project_dir)
     scanner = Scanner.for_project(project, evaluators or None, allow_stale)
     inputs = expand(files)  # Ctrl-C while standard input is copied: exit 130 at once
-    workers = 1 if output_format == "jsonl" else (jobs or sharding.default_jobs())
+    # asked for, the processes are used; by default only for inputs large enough to gain
+    if output_format == "jsonl":
+        workers = 1
+    elif jobs is not None:
+        workers = jobs
+    else:
+        workers = sharding.default_jobs() if sharding.worth_sharding(inputs.files) else 1
     try:
         with interrupts.deferred():
             summary = _run(scanner, project, inputs, output_format, min_level, progress, workers)
@@ -265,7 +271,7 @@ def _results(
     """Every file's results in order: by this process alone, or with worker processes
     (`converter.scan.sharding`) when there are several cores and enough input."""
     report_bad = _bad_reporter(summary, bar)
-    if jobs > 1 and not jsonl and sharding.worth_sharding(inputs.files):
+    if jobs > 1 and not jsonl:
         position = sharding.RangeProgress()
         bar.on_file(position, 0)  # type: ignore[arg-type]
         yield from sharding.scan_sharded(
