@@ -29,6 +29,7 @@ from converter.scan.inputs import FileTally, expand, records
 from converter.scan.scanner import EventResult, Scanner, ScanSummary
 
 from .conftest import FILES, REPO, SHARED
+from .test_formats_evtx_file import ACCESS, CERTUTIL, _event, write_evtx
 
 MATCHING = (FILES / "formats" / "nxlog_sysmon.jsonl").read_bytes().splitlines(keepends=True)
 MALFORMED = [b'{"EventID": \n', b'{"EventID": "ten", "Channel": "Security"}\n', b"[1, 2]\n"]
@@ -190,6 +191,8 @@ def test_a_folder_of_every_input_format_gives_what_one_process_gives(
     packed = gzip.compress(nxlog * 3)
     (folder / "day.jsonl.gz").write_bytes(packed)
     (folder / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])  # unreadable after a point
+    for number in range(3):  # .evtx files, each with a matching Sysmon 1 event
+        write_evtx(folder / f"Sysmon{number}.evtx", [_event(1, CERTUTIL), _event(10, ACCESS)])
     with tarfile.open(folder / "both.tgz", "w:gz") as archive:
         archive.add(folder / "audit.log", "a/audit.log")
         archive.add(folder / "nxlog_sysmon.jsonl", "b/nxlog.jsonl")
@@ -200,6 +203,7 @@ def test_a_folder_of_every_input_format_gives_what_one_process_gives(
     assert any(t.unreadable for t in inputs.tallies) and any(
         "both.tgz/" in r.source for r in expected
     )
+    assert sum(".evtx:record=" in result.source for result in expected) == 3
     expected_tallies = [(t.name, t.read, t.skipped, t.unreadable) for t in inputs.tallies]
     again = expand([str(folder)])
     sharded_summary, sharded_bad = ScanSummary(), []
