@@ -347,7 +347,7 @@ def test_progress_counts_what_every_process_reads_while_it_reads(
     scanner: Scanner, mixed: Path
 ) -> None:
     seen: list[int] = []
-    position = sharding.RangeProgress()
+    position = sharding.PieceProgress()
     # two ranges
     _sharded(scanner, mixed, 2, on_progress=seen.append, progress=position, chunk=8 << 20)
     lines = mixed.read_bytes().count(b"\n") + 1
@@ -366,7 +366,7 @@ def test_a_worker_that_cannot_start_is_one_line_not_a_hang(
 
 
 def test_each_range_is_read_by_one_process_only(scanner: Scanner, mixed: Path) -> None:
-    position = sharding.RangeProgress()
+    position = sharding.PieceProgress()
     _sharded(scanner, mixed, 2, progress=position, chunk=1 << 20)
     # every process counts the lines it reads: a range read twice would count twice
     assert position.records() == mixed.read_bytes().count(b"\n") + 1

@@ -272,7 +272,7 @@ def _results(
     (`converter.scan.sharding`) when there are several cores and enough input."""
     report_bad = _bad_reporter(summary, bar)
     if jobs > 1 and not jsonl:
-        position = sharding.RangeProgress()
+        position = sharding.PieceProgress()
         bar.on_file(position, 0)  # type: ignore[arg-type]
         yield from sharding.scan_sharded(
             scanner,

@@ -93,6 +93,12 @@ class CompileCache:
             del self.entries[next(iter(self.entries))]
         self.changed = True
 
+    def attach(self, engines: Iterable[Any]) -> None:
+        """Give the cache to every engine that reads one (an engine with a `cache` attribute)."""
+        for engine in engines:
+            if hasattr(engine, "cache"):
+                engine.cache = self
+
     def save(self) -> None:
         """Write the cache if it changed (whole, or not at all)."""
         if self.path is None or not self.changed:

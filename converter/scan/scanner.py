@@ -195,9 +195,7 @@ class Scanner:
         targets = [target for target in SCANNED if target.name in chosen]
         runtimes = target_runtimes(targets=targets) if targets else {}
         cache = CompileCache.load()  # what compiling dist/ decided in earlier runs
-        for runtime in runtimes.values():
-            if hasattr(runtime.engine, "cache"):
-                runtime.engine.cache = cache
+        cache.attach(runtime.engine for runtime in runtimes.values())
         # every query is submitted first: an engine that finishes compiling in the background
         # (KQL's DuckDB bind check) overlaps the others' work and the reference's
         pending: dict[str, list[tuple[str, str, Callable[[], CompiledQuery[Any]]]]] = {}

@@ -303,7 +303,7 @@ def _merge(summary: ScanSummary, part: PieceResult) -> None:
     summary.errors.extend(part.errors)
 
 
-class RangeProgress:
+class PieceProgress:
     """How far every process has read: records and stored bytes, counted as they are read
     (what the progress bar asks a `Reading` for: `position`)."""
 
@@ -326,7 +326,7 @@ def scan_sharded(
     *,
     on_bad: Callable[[BadRecord], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
-    progress: RangeProgress | None = None,
+    progress: PieceProgress | None = None,
     chunk: int | None = None,
 ) -> Iterator[EventResult]:
     """Scan `files` with this process's `scanner` and `jobs - 1` worker processes (the same

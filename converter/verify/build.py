@@ -149,9 +149,8 @@ def run_build(
             require_known_fields(rule, target, fields)
     cases = load_cases(project, (rule.id for rule in rules))
     runtimes = target_runtimes(environment, targets)
-    for runtime in runtimes.values():
-        if cache is not None and hasattr(runtime.engine, "cache"):
-            runtime.engine.cache = cache
+    if cache is not None:
+        cache.attach(runtime.engine for runtime in runtimes.values())
     events = [case.event for case in cases]
     oracle = load_oracle(project)
     results = [RuleResult(rule, evaluate_reference(rule, cases), {}) for rule in rules]
