@@ -185,7 +185,10 @@ class KqlEngine:
             schema = repr(sorted(self.tables.items()))
             versions = [duckdb.__version__, importlib.metadata.version("duckdb-kql"), schema]
             here = Path(__file__).parent
-            sources = [here / name for name in ("kql.py", "kql_filter.py", "kql_parsing.py")]
+            sources = [
+                here / name
+                for name in ("kql.py", "kql_filter.py", "kql_parsing.py", "kql_string_columns.py")
+            ]
             sources += [Path(deep_stack.__file__), Path(defender_schema.__file__)]
             self._fingerprint = fingerprint(versions, sources)
         return self._fingerprint

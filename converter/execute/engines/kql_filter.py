@@ -25,10 +25,11 @@ import duckdb_kql
 from duckdb_kql import ir
 
 from converter.core.defender_schema import DEFENDER_TABLES, DefenderTable
-from converter.execute.engines import kql_parsing
+from converter.execute.engines import kql_parsing, kql_string_columns
 from converter.execute.engines.base import QueryError
 
 kql_parsing.install()  # one parse per query text, not one per duckdb-kql entry point
+kql_string_columns.install()  # no `typeof` guards for the string columns
 
 
 def walk(node: object) -> Iterator[object]:
@@ -208,7 +209,9 @@ def translate(tree: ir.Query, table: DefenderTable) -> tuple[str, dict[str, obje
     """The DuckDB SQL of a checked filter (`filter_tree`) and its parameters."""
     try:
         # the tree the shape check lowered: `to_sql` would lower the text again
-        translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
+        strings = frozenset(name for name, kind in table.columns.items() if kind == "string")
+        with kql_string_columns.string_columns_known(strings):
+            translated = kql_parsing.translate(tree, {table.name: list(table.columns)})
     except duckdb_kql.KqlError as e:
         raise QueryError(f"KQL not translatable: {e}") from e
     return str(translated), dict(translated.parameters)
