@@ -4,6 +4,7 @@ process gives: the same results, numbered the same, the same malformed records a
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import os
 import random
 import re
@@ -283,7 +284,7 @@ def test_ctrl_c_stops_a_sharded_scan_with_its_summary_and_no_worker_or_temp_file
         text=True,
         env={**os.environ, "TMPDIR": str(temp)},
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 60
     while not list(temp.glob("certdetect-scan-*")):  # the workers' folder: sharding started
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
@@ -383,3 +384,43 @@ def test_a_scan_for_matches_only_counts_what_a_scan_of_every_event_counts(
     matching = [r for r in every if any(r.matches.values())]
     assert [_key(r) for r in only] == [_key(r) for r in matching]
     assert _counts(only_summary) == _counts(every_summary)
+
+
+def test_the_workers_start_before_this_process_compiles(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alive: list[int] = []
+    real = Scanner.for_project.__func__  # type: ignore[attr-defined]
+
+    def compiling(cls: type[Scanner], *args: Any, **kwargs: Any) -> Scanner:
+        alive.append(len(multiprocessing.active_children()))
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Scanner, "for_project", classmethod(compiling))
+    monkeypatch.setattr(sharding, "MIN_CHUNK", 2 << 20)
+    command = ["scan", "--project", str(REPO), "--no-progress", "--jobs", "3", str(mixed)]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert alive == [2]  # both workers were started when this process began compiling
+
+
+def test_a_worker_gets_its_next_piece_while_this_process_is_busy(
+    scanner: Scanner, mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected, _, _ = _one_process(scanner, mixed)
+    workers = sharding.WorkerPool(Project.at(REPO), None, 2)
+    real = sharding.scan_piece
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        # this process reports no progress until the worker has scanned two pieces: only the
+        # dealer thread can give it the second
+        deadline = time.monotonic() + 60
+        while sum(f.done() for f in workers.pending) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sum(f.done() for f in workers.pending) >= 3, "the worker was given one piece"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sharding, "scan_piece", busy)
+    results = _sharded(scanner, mixed, chunk=1 << 20, workers=workers)
+    assert [_key(r) for r in results] == [_key(r) for r in expected]
+    assert workers.closed

@@ -193,19 +193,25 @@ def scan(
     130 interrupted.
     """
     project = Project.at(project_dir)
-    scanner = Scanner.for_project(project, evaluators or None, allow_stale)
     inputs = expand(files)  # Ctrl-C while standard input is copied: exit 130 at once
-    # asked for, the processes are used; by default only for inputs large enough to gain
-    if output_format == "jsonl":
-        workers = 1
-    elif jobs is not None:
-        workers = jobs
-    else:
-        workers = sharding.default_jobs() if sharding.worth_sharding(inputs.files) else 1
+    pool: sharding.WorkerPool | None = None
     try:
+        # asked for, the processes are used; by default only for inputs large enough to gain
+        if output_format == "jsonl":
+            workers = 1
+        elif jobs is not None:
+            workers = jobs
+        else:
+            workers = sharding.default_jobs() if sharding.worth_sharding(inputs.files) else 1
+        if workers > 1:
+            # started first: the workers compile dist/ while this process does
+            pool = sharding.WorkerPool(project, evaluators or None, workers)
+        scanner = Scanner.for_project(project, evaluators or None, allow_stale)
         with interrupts.deferred():
-            summary = _run(scanner, project, inputs, output_format, min_level, progress, workers)
+            summary = _run(scanner, project, inputs, output_format, min_level, progress, pool)
     finally:
+        if pool is not None:
+            pool.close()
         inputs.close()
     if summary.interrupted:
         dropped = sum(tally.read for tally in inputs.tallies) - summary.events
@@ -228,7 +234,7 @@ def _run(
     output_format: str,
     min_level: str,
     progress: bool | None,
-    jobs: int,
+    pool: sharding.WorkerPool | None,
 ) -> ScanSummary:
     summary = ScanSummary()
     show = sys.stderr.isatty() if progress is None else progress
@@ -238,7 +244,7 @@ def _run(
     with Progress(sys.stderr, inputs.size, show) as bar:
         bar.summary = summary
         out = sys.stdout
-        for result in _results(scanner, project, inputs, summary, bar, jsonl, jobs):
+        for result in _results(scanner, project, inputs, summary, bar, jsonl, pool):
             if jsonl:
                 out.write(json.dumps(report.jsonl_row(result, scanner.rules, min_level)) + "\n")
                 out.flush()  # record by record: a pipe's reader sees each event as scanned
@@ -266,12 +272,12 @@ def _results(
     summary: ScanSummary,
     bar: Progress,
     jsonl: bool,
-    jobs: int,
+    pool: sharding.WorkerPool | None,
 ) -> Iterator[EventResult]:
     """Every file's results in order: by this process alone, or with worker processes
     (`converter.scan.sharding`) when there are several cores and enough input."""
     report_bad = _bad_reporter(summary, bar)
-    if jobs > 1 and not jsonl:
+    if pool is not None and not jsonl:
         position = sharding.PieceProgress()
         bar.on_file(position, 0)  # type: ignore[arg-type]
         yield from sharding.scan_sharded(
@@ -279,10 +285,11 @@ def _results(
             project,
             inputs.files,
             summary,
-            jobs,
+            pool.jobs,
             on_bad=report_bad,
             on_progress=bar.update,
             progress=position,
+            workers=pool,
         )
         bar.on_file(None, inputs.size)
         return

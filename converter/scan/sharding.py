@@ -31,7 +31,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -217,13 +217,13 @@ _worker: Scanner | BaseException | None = None
 _progress: Any | None = None
 
 
-def _start_worker(root: str, names: list[str], folder: str, progress: Any) -> None:
+def _start_worker(root: str, names: list[str] | None, folder: str, progress: Any) -> None:
     global _worker, _progress
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tempfile.tempdir = folder
     _progress = progress
     try:
-        # the scanning process already refused a stale dist/
+        # a stale dist/ is the scanning process's to refuse (it then ends the workers)
         _worker = Scanner.for_project(Project.at(root), names, allow_stale=True)
     except BaseException as error:  # noqa: BLE001 - reported with the first piece
         _worker = error
@@ -317,6 +317,43 @@ class PieceProgress:
         return self.counters[1] if self.counters is not None else 0
 
 
+class WorkerPool:
+    """The worker processes of a scan, started as soon as the inputs are known: each compiles
+    dist/ while this process compiles its own (a worker started after it would leave a core idle
+    for that long). `close` ends them and removes their temporary folder, whatever happened."""
+
+    def __init__(self, project: Project, names: Sequence[str] | None, jobs: int) -> None:
+        self.jobs = jobs
+        context = multiprocessing.get_context("spawn")
+        self.counters = context.Array("q", 2)  # records and bytes read, by every process
+        self.folder = tempfile.mkdtemp(prefix="certdetect-scan-")
+        chosen = list(names) if names is not None else None
+        # a worker that fails or dies breaks the pool, and every waiting piece says so
+        self.pool = ProcessPoolExecutor(
+            jobs - 1,
+            context,
+            _start_worker,
+            (str(project.root), chosen, self.folder, self.counters),
+        )
+        self.pending: deque[Future[Any]] = deque()
+        self.closed = False
+        with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
+            # the executor starts a process per task submitted while none is idle
+            for _ in range(jobs - 1):
+                self.pending.append(self.pool.submit(_ready))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        _stop(self.pool, self.pending)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _ready() -> None:
+    """A worker's first task: none, but its start (`_start_worker`)."""
+
+
 def scan_sharded(
     scanner: Scanner,
     project: Project,
@@ -328,80 +365,99 @@ def scan_sharded(
     on_progress: Callable[[int], None] | None = None,
     progress: PieceProgress | None = None,
     chunk: int | None = None,
+    workers: WorkerPool | None = None,
 ) -> Iterator[EventResult]:
     """Scan `files` with this process's `scanner` and `jobs - 1` worker processes (the same
-    evaluators, compiled from `project`), the pieces taken as they come free; yield each
-    matching event's result in input order. The results, `summary`, the tallies and the
-    malformed records given to `on_bad` are those of a one-process scan. `on_progress` gets the
-    records read so far by every process, while they read; `progress` says how far they are.
-    On Ctrl-C the workers are stopped, the pieces not yet merged count nowhere and
-    `summary.interrupted` is set."""
-    names = [evaluator.name for evaluator in scanner.evaluators]
+    evaluators, compiled from `project`; `workers` when they were started already, and closed
+    here), the pieces taken as they come free; yield each matching event's result in input
+    order. The results, `summary`, the tallies and the malformed records given to `on_bad` are
+    those of a one-process scan. `on_progress` gets the records read so far by every process,
+    while they read; `progress` says how far they are. On Ctrl-C the workers are stopped, the
+    pieces not yet merged count nowhere and `summary.interrupted` is set."""
+    if workers is None:
+        workers = WorkerPool(project, [evaluator.name for evaluator in scanner.evaluators], jobs)
+    jobs = workers.jobs
     cut = pieces(files, jobs, chunk)
     # each process's batches are this share of a one-process scan's: together they hold as much
     share = 1 / jobs
-    context = multiprocessing.get_context("spawn")
-    counters = context.Array("q", 2)  # records and bytes read, by every process
+    counters = workers.counters
     if progress is not None:
         progress.counters = counters
 
     def report() -> None:
-        give()
         if on_progress is not None:
             on_progress(counters[0])
 
-    folder = tempfile.mkdtemp(prefix="certdetect-scan-")
-    # a worker that fails or dies breaks the pool, and every waiting piece says so
-    pool = ProcessPoolExecutor(
-        jobs - 1, context, _start_worker, (str(project.root), names, folder, counters)
-    )
+    pool, pending = workers.pool, workers.pending
     # each piece, in input order: not yet taken (None), given to a worker, being scanned here
     # (`_HERE`), or scanned
     slots: list[Any] = [None] * len(cut)
-    pending: deque[Future[PieceResult]] = deque()
+    lock = threading.Lock()  # the slots and `pending`, shared with the dealer thread
+    stopped = threading.Event()
 
     def give() -> None:
-        # a worker without a piece gets the first one nobody has taken (merged soonest); this
-        # runs whenever this process reports progress, so a worker waits a fraction of a second
-        busy = sum(1 for future in pending if not future.done())
-        for number, slot in enumerate(slots):
-            if busy >= jobs - 1:
-                return
-            if slot is None and not cut[number].here_only:
-                slots[number] = future = pool.submit(_scan_piece, (cut[number], share))
-                pending.append(future)
-                busy += 1
+        # a worker without a piece gets the first one nobody has taken (merged soonest)
+        with lock:
+            busy = sum(1 for future in pending if not future.done())
+            for number, slot in enumerate(slots):
+                if busy >= jobs - 1:
+                    return
+                if slot is None and not cut[number].here_only:
+                    slots[number] = future = pool.submit(_scan_piece, (cut[number], share))
+                    pending.append(future)
+                    busy += 1
 
+    def deal() -> None:
+        # gives a piece the moment a worker is done with one: this process may be in the middle
+        # of a batch for a second or more
+        while not stopped.is_set():
+            with lock:
+                running = [future for future in pending if not future.done()]
+            if running:
+                wait(running, timeout=WAIT, return_when=FIRST_COMPLETED)
+            else:
+                stopped.wait(WAIT / 10)
+            if not stopped.is_set():
+                give()
+
+    def take() -> int | None:
+        # the first piece nobody has taken, for this process
+        with lock:
+            free = next((n for n, taken in enumerate(slots) if taken is None), None)
+            if free is not None:
+                slots[free] = _HERE
+            return free
+
+    dealer = threading.Thread(target=deal, name="certdetect-dealer", daemon=True)
     offsets = [0] * len(files)  # per file: the lines of its ranges merged so far
     try:
-        with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
-            give()  # starts the workers
+        give()
+        dealer.start()
         for number, piece in enumerate(cut):
             while True:  # until piece `number` is scanned, this process scans the next free one
                 slot = slots[number]
                 if isinstance(slot, PieceResult) or (isinstance(slot, Future) and slot.done()):
                     break
-                free = next((n for n, taken in enumerate(slots) if taken is None), None)
+                free = take()
                 if free is None:
                     break  # a worker has it: wait for it
-                slots[free] = _HERE
                 found = scan_piece(scanner, cut[free], progress=counters, on_step=report)
                 if found is None:
                     raise interrupts.Interrupted
                 slots[free] = found
-                give()
             slot = slots[number]
             part = slot if isinstance(slot, PieceResult) else _result(slot, piece, report)
             slots[number] = part
-            give()
             yield from _merged(piece, part, offsets, files, summary, on_bad)
             slots[number] = PieceResult()  # merged: its matches need not be held any longer
             report()
     except interrupts.Interrupted:
         summary.interrupted = True
     finally:
-        _stop(pool, pending)
-        shutil.rmtree(folder, ignore_errors=True)
+        stopped.set()
+        if dealer.is_alive():
+            dealer.join()
+        workers.close()
 
 
 def _merged(
