@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
+from converter.core.documents import SplunkEvent
 from converter.core.events import WindowsEvent, parse_windows_event
+from converter.execute.engines.spl.engine import SplEngine
 from converter.execute.ingest.splunk import render_xml, to_splunk
 
 from .ingest_support import FILES, load, record_from_xml, shared_file
@@ -320,3 +324,30 @@ def test_defender_names_with_spaces_are_cleaned_keys():
 
 def test_wmi_activity_user_data_is_not_stored():
     assert to_splunk(_service_event("Microsoft-Windows-WMI-Activity/Operational", 5858)) is None
+
+
+def test_the_raw_text_is_rendered_when_first_read_and_only_then():
+    source = load("sysmon_1_certutil_addstore.json")
+    event = to_splunk(source)
+    assert event._raw is None  # a query on fields alone never renders it
+    renamed = event.replace(index="wineventlog")
+    assert renamed._raw is None and renamed.index == "wineventlog"
+    assert event.raw == render_xml(source)  # rendered now, once
+    assert event._raw is not None and event._render is None
+    eager = SplunkEvent(
+        event.fields, render_xml(source), event.source, event.sourcetype, event.host
+    )
+    assert eager == event == to_splunk(source)  # rendered or not, the same event
+    assert eager.replace(raw="x") != event
+    with pytest.raises(TypeError):
+        SplunkEvent({})
+    with pytest.raises(TypeError):
+        SplunkEvent({}, "x", render=lambda: "x")
+
+
+def test_a_bare_term_search_reads_the_rendered_raw_text():
+    engine = SplEngine()
+    event = to_splunk(load("sysmon_1_certutil_addstore.json"))
+    # "corp root.cer" is in the raw XML; a bare term searches _raw
+    assert engine.compile('"corp root.cer"').select([event]) == [0]
+    assert engine.compile('"not in this event"').select([event]) == []

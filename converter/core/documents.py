@@ -7,24 +7,79 @@ plain nested dicts, as Elasticsearch returns `_source`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 EcsDocument = dict[str, Any]
 
 
-@dataclass(frozen=True)
 class SplunkEvent:
-    """A Splunk event at search time: extracted fields (multivalue) and the raw text."""
+    """A Splunk event at search time: extracted fields (multivalue) and the raw text.
 
-    fields: dict[str, list[str]]
-    raw: str
-    # index-time defaults, also searchable as fields
-    source: str = ""
-    sourcetype: str = ""
-    host: str = ""
-    # Splunk stores events without an index setting in `main` (indexes.conf `defaultDatabase`)
-    index: str = "main"
+    The raw text may be given as a function that renders it (`render`), called the first time a
+    query reads `raw`: most queries read fields only, and rendering an event's XML is a good
+    part of the Splunk model's time. Equal events have equal fields, raw text and defaults."""
+
+    __slots__ = ("fields", "source", "sourcetype", "host", "index", "_raw", "_render")
+
+    def __init__(
+        self,
+        fields: dict[str, list[str]],
+        raw: str | None = None,
+        # index-time defaults, also searchable as fields
+        source: str = "",
+        sourcetype: str = "",
+        host: str = "",
+        # Splunk stores events without an index setting in `main` (indexes.conf
+        # `defaultDatabase`)
+        index: str = "main",
+        *,
+        render: Callable[[], str] | None = None,
+    ) -> None:
+        if (raw is None) == (render is None):
+            raise TypeError("a SplunkEvent takes its raw text or a function that renders it")
+        self.fields = fields
+        self.source = source
+        self.sourcetype = sourcetype
+        self.host = host
+        self.index = index
+        self._raw = raw
+        self._render = render
+
+    @property
+    def raw(self) -> str:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._render()  # type: ignore[misc]
+            self._render = None
+        return raw
+
+    def replace(self, **changes: Any) -> SplunkEvent:
+        """This event with some of its fields, raw text or defaults changed."""
+        values = {name: getattr(self, name) for name in _SPLUNK_EVENT_PARTS if name != "raw"}
+        values.update(changes)
+        if "raw" in changes or self._raw is not None:
+            values.setdefault("raw", self._raw)
+            return SplunkEvent(**values)
+        return SplunkEvent(**values, render=self._render)  # still not rendered
+
+    def _parts(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _SPLUNK_EVENT_PARTS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SplunkEvent:
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    __hash__ = None  # type: ignore[assignment]  # its fields are a dict
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in _SPLUNK_EVENT_PARTS)
+        return f"SplunkEvent({parts})"
+
+
+_SPLUNK_EVENT_PARTS = ("fields", "raw", "source", "sourcetype", "host", "index")
 
 
 @dataclass(frozen=True)

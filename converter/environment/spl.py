@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -168,8 +168,7 @@ class SplOverlay:
             if name in document.fields:
                 fields[renamed] = document.fields[name]  # the env's field means the renamed one
         sources = self.sources
-        return replace(
-            document,
+        return document.replace(
             fields=fields,
             source=sources.get(document.source, document.source),
             sourcetype=sources.get(document.sourcetype, document.sourcetype),

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 from converter.core.documents import SplunkEvent
 from converter.core.events import WindowsEvent
@@ -93,7 +94,7 @@ def _stored(
 ) -> SplunkEvent:
     return SplunkEvent(
         fields=fields,
-        raw=render_xml(event),
+        render=partial(render_xml, event),  # rendered if a query reads _raw
         source=source or f"XmlWinEventLog:{event.channel}",
         sourcetype=sourcetype,
         host=event.computer,
