@@ -125,9 +125,10 @@ def _string_test(strings: list[SigmaString], fold: bool) -> ValueTest:
     prefix_tuple, suffix_tuple, infix_tuple = tuple(prefixes), tuple(suffixes), tuple(infixes)
     # `*` and `?` stand for any character, line breaks included.
     regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.DOTALL) if patterns else None
-    unit_regex = (
-        re.compile("|".join(f"(?:{p})" for p in unit_patterns), re.DOTALL) if fold else None
-    )
+    # compiled when first needed: only a value whose folding changes its length needs it, and
+    # compiling every rule's unit patterns was a good part of a scan's startup
+    unit_source = "|".join(f"(?:{p})" for p in unit_patterns)
+    unit_regex: re.Pattern[str] | None = None
 
     def aligned(value: str) -> bool:
         return (
@@ -147,7 +148,9 @@ def _string_test(strings: list[SigmaString], fold: bool) -> ValueTest:
         # for one: plain string checks are then exact. Otherwise match on character units.
         if len(value) == len(raw):
             return aligned(value)
-        assert unit_regex is not None
+        nonlocal unit_regex
+        if unit_regex is None:
+            unit_regex = re.compile(unit_source, re.DOTALL)
         return unit_regex.fullmatch(_units(raw)) is not None
 
     return ValueTest(folded)

@@ -20,9 +20,14 @@ follows:
 - `regexp`: Lucene's regular expressions;
 - `schema_checks`: what a field's Elastic mapping makes Elasticsearch reject or not index;
 - `vendor_schema`: Elastic's own check, `eql` with a schema of the mappings (detection-rules');
-- `engine`: `EqlEngine`, the `Engine` the runtimes use.
+- `engine`: `EqlEngine`, the `Engine` the runtimes use;
+- `grammar_cache`: `eql` imported with lark's grammar cache (imported first, here).
 """
 
-from converter.execute.engines.eql.engine import EqlEngine
+from converter.execute.engines.eql.grammar_cache import import_eql
+
+import_eql()
+
+from converter.execute.engines.eql.engine import EqlEngine  # noqa: E402
 
 __all__ = ["EqlEngine"]
