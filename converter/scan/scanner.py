@@ -138,7 +138,7 @@ def kind_of(payload: Any) -> str:
 # walk them over and over, with the compiled rules and queries: about a sixth of a whole scan's
 # time. The objects alive when the scan starts are set aside (`gc.freeze`) and collections come
 # less often; the same objects are freed, later.
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (500_000, 20, 100)
 
 
 @contextmanager

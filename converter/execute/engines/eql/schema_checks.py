@@ -104,11 +104,19 @@ def indexed_values(get: Getter, ignore_above: int) -> Getter:
 
     def getter(doc: Any) -> Any:
         value = get(doc)
-        if type(value) is list:
+        kind = type(value)
+        if kind is str:  # `indexed`, spelled out: the hot path of a scan
+            size = len(value)
+            if size <= half:
+                return value
+            if size > ignore_above:
+                return None
+            return value if value.isascii() or utf16_length(value) <= ignore_above else None
+        if kind is list:
             kept = [item for item in value if indexed(item)]
             if not kept:
                 return None
             return kept[0] if len(kept) == 1 else kept
-        return value if value is None or indexed(value) else None
+        return value
 
     return getter
