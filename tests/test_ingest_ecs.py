@@ -14,7 +14,14 @@ import json
 import pytest
 
 from converter.core.events import WindowsEvent, parse_windows_event
-from converter.execute.ingest.ecs import security_argv, to_ecs, windows_argv
+from converter.execute.ingest.ecs import (
+    ARGS_FIELDS,
+    model_for,
+    security_argv,
+    to_ecs,
+    to_ecs_without_args,
+    windows_argv,
+)
 
 from .ingest_support import FILES, load, record_from_xml, shared_file
 
@@ -658,3 +665,48 @@ def test_sysmon_service_events_are_categorized_and_an_error_id_is_the_error_code
 def test_task_scheduler_and_wmi_activity_have_no_elastic_data_stream():
     assert to_ecs(_service_event("Microsoft-Windows-TaskScheduler/Operational", "x", 141)) is None
     assert to_ecs(_service_event("Microsoft-Windows-WMI-Activity/Operational", "x", 5858)) is None
+
+
+def _without(document: dict, dotted: frozenset[str]) -> dict:
+    """`document` without the dotted fields."""
+    copy = json.loads(json.dumps(document))
+    for name in dotted:
+        *parents, last = name.split(".")
+        node = copy
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return copy
+
+
+def test_the_model_without_args_leaves_out_the_args_and_nothing_else():
+    from .test_scan import CASE_EVENTS
+
+    with_args = 0
+    for event in CASE_EVENTS:
+        full = to_ecs(event)
+        lean = to_ecs_without_args(event)
+        if full is None:
+            assert lean is None
+            continue
+        with_args += "args" in full.get("process", {})
+        assert lean == _without(full, ARGS_FIELDS), event
+    assert with_args > 20  # the comparison covers documents that had them
+
+
+@pytest.mark.parametrize(
+    ("fields", "model"),
+    [
+        (None, to_ecs),  # not known: the whole model
+        (frozenset({"process.command_line", "event.category"}), to_ecs_without_args),
+        (frozenset({"process.args"}), to_ecs),
+        (frozenset({"process.parent.args_count"}), to_ecs),
+        (frozenset({"process.args.0"}), to_ecs),  # an array index
+        (frozenset({"process"}), to_ecs),  # the object holding them
+        (frozenset({"process.args_counter"}), to_ecs_without_args),
+        (frozenset(), to_ecs_without_args),
+    ],
+)
+def test_the_model_for_the_fields_read(fields, model):
+    assert model_for(fields) is model

@@ -200,3 +200,36 @@ def test_flat_json_events_skipped_unparsed_for_want_of_a_guard_name_change_no_re
     assert [type(r.payload) is WindowsEvent for r in records] == [True, False, True]
     results = [r.matches["spl"] for r in scanner.scan(records, ScanSummary())]
     assert results == [[FILE_STAGING], [], [FILE_STAGING]]
+
+
+def test_the_fields_each_eql_query_reads(targets: dict[str, TargetEvaluator]) -> None:
+    compiled = _compiled(
+        targets,
+        "eql",
+        'process where process.name : "certutil.exe" and ?process.args == "-addstore" '
+        'and startsWith(process.parent.command_line, "x")',
+    )
+    assert compiled.fields() == {  # type: ignore[attr-defined]
+        "event.category",
+        "process.name",
+        "process.args",
+        "process.parent.command_line",
+    }
+
+
+def test_the_scan_derives_only_what_some_query_reads(
+    targets: dict[str, TargetEvaluator],
+) -> None:
+    from converter.execute.ingest.ecs import ARGS_FIELDS, to_ecs_without_args
+    from converter.scan.scanner import fields_read
+
+    eql = targets["eql"]
+    read = fields_read(compiled for _, compiled in eql.queries)
+    assert read is not None and "process.command_line" in read and not read & ARGS_FIELDS
+    event = _staging_event(1, {"Image": "C:\\x\\certutil.exe", "CommandLine": "certutil -f"})
+    assert eql.lean is not None and eql.lean(event) == to_ecs_without_args(event)
+    reading = _compiled(targets, "eql", 'process where process.args : "-addstore"')
+    assert "process.args" in (fields_read([*(q for _, q in eql.queries), reading]) or ())
+    # an engine whose compiled queries do not say what they read: the whole models
+    assert fields_read(q for _, q in targets["kql"].queries) is None
+    assert targets["kql"].lean is None and targets["spl"].lean is None

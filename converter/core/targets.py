@@ -110,6 +110,9 @@ class Ingest:
 
     event: Ref  # a raw event type
     model: Ref  # Callable[[event], document | DocumentGroup | None]
+    # Callable[[fields read | None], model]: the model for queries that read only these fields,
+    # which may leave the others out (`certdetect scan`: what no query reads is not derived)
+    lean: Ref | None = None
 
 
 @dataclass(frozen=True)
@@ -141,9 +144,19 @@ class TargetSpec:
     # `converter.verify.vendor_check.Validator`: the vendor's validator over every query
     validator: Ref | None = None
 
-    def ingest_models(self) -> Mapping[type, Callable[[Any], Any | None]]:
-        """Raw event type -> the ingest model that stores it."""
-        return {resolve(item.event): resolve(item.model) for item in self.ingest}
+    def ingest_models(
+        self, fields: frozenset[str] | None = None
+    ) -> Mapping[type, Callable[[Any], Any | None]]:
+        """Raw event type -> the ingest model that stores it; with `fields`, the model for
+        queries that read only these (`Ingest.lean`, else the whole model)."""
+        return {
+            resolve(item.event): (
+                resolve(item.lean)(fields)
+                if fields is not None and item.lean is not None
+                else resolve(item.model)
+            )
+            for item in self.ingest
+        }
 
 
 _WINDOWS = "converter.core.events:WindowsEvent"
@@ -166,7 +179,7 @@ TARGETS: tuple[TargetSpec, ...] = (
         extension=".eql",
         engine="converter.environment.eql:engine",
         ingest=(
-            Ingest(_WINDOWS, f"{_INGEST}.ecs:to_ecs"),
+            Ingest(_WINDOWS, f"{_INGEST}.ecs:to_ecs", lean=f"{_INGEST}.ecs:model_for"),
             Ingest(_AUDITD, f"{_INGEST}.ecs_auditd:to_ecs"),
             Ingest(_ZEEK, f"{_INGEST}.ecs_zeek:to_ecs"),
         ),

@@ -97,8 +97,10 @@ class TargetEvaluator:
     the target's own documents.
 
     A Windows event is skipped, with no document built, when the model does not store its kind
-    or none of the queries can match it (`converter.scan.reach`); `shortcut = False` builds a
-    document for every Windows event (what the tests compare the shortcut with)."""
+    or none of the queries can match it (`converter.scan.reach`), and documents are built by
+    `lean` when given: the target's models leaving out what none of the queries reads
+    (`Ingest.lean`). `shortcut = False` builds the whole document for every Windows event (what
+    the tests compare the shortcuts with)."""
 
     def __init__(
         self,
@@ -107,9 +109,11 @@ class TargetEvaluator:
         stores: Callable[[str, int], bool],
         native: type | None,
         raw: frozenset[type] = frozenset(),
+        lean: Callable[[Any], Any] | None = None,
     ) -> None:
         self.name = runtime.name
         self.runtime = runtime
+        self.lean = lean
         self.queries = queries
         self.stores = stores
         self.native = native
@@ -166,29 +170,30 @@ class TargetEvaluator:
         kind = type(payload)
         return kind is WindowsEvent or kind is Filtered or kind is self.native or kind in self.raw
 
-    def _document(self, payload: Any) -> Any:
+    def _document(self, payload: Any, ingest: Callable[[Any], Any]) -> Any:
         kind = type(payload)
         if kind is WindowsEvent:
             if not self.reach(payload.channel, payload.event_id).admits(payload.data):
                 return None
-            return self.runtime.ingest(payload)
+            return ingest(payload)
         if kind is self.native:
             return payload.document if kind is EcsRecord else payload
         if kind in self.raw:
-            return self.runtime.ingest(payload)
+            return ingest(payload)
         return None
 
     def evaluate(self, batch: Sequence[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
         positions: list[int] = []
         documents: list[Any] = []
         routed = self._routed and self.shortcut
+        ingest = self.lean if self.lean is not None and self.shortcut else self.runtime.ingest
         # per query, the documents (indices in `documents`) it is run on
         chosen: list[list[int]] = [[] for _ in self.queries]
         every = range(len(self.queries))
         for position, payload in batch:
             if not position % 1024:
                 interrupts.check()  # an ingest model's pass over a large batch takes a while
-            document = self._document(payload)
+            document = self._document(payload, ingest)
             if document is None:
                 continue
             index = len(documents)

@@ -51,6 +51,7 @@ from converter.core.targets import TARGETS, TargetSpec, resolve
 from converter.environment.runtimes import target_runtimes
 from converter.execute.compile_cache import CompileCache
 from converter.execute.engines.base import CompiledQuery, QueryError
+from converter.execute.runtimes import by_event_type
 from converter.formats.base import FILTERED, BadRecord, Filtered, Item
 from converter.formats.readers import kind_names
 from converter.publish.manifest import MANIFEST_NAME, read_manifest
@@ -158,6 +159,19 @@ def _raw_types(target: TargetSpec) -> frozenset[type]:
     return frozenset(kind for kind in target.ingest_models() if kind is not WindowsEvent)
 
 
+def fields_read(queries: Iterable[CompiledQuery[Any]]) -> frozenset[str] | None:
+    """The fields the queries read together; None when one of them does not say
+    (`fields()`: the EQL engine's compiled queries)."""
+    found: set[str] = set()
+    for compiled in queries:
+        fields = getattr(compiled, "fields", None)
+        known = fields() if fields is not None else None
+        if known is None:
+            return None
+        found |= known
+    return frozenset(found)
+
+
 def _stores(target: TargetSpec) -> Callable[[str, int], bool]:
     return resolve(target.stores) if target.stores is not None else lambda channel, event_id: False
 
@@ -226,9 +240,14 @@ class Scanner:
                     queries.append((rule_id, later()))
                 except QueryError as error:
                     raise InputError(f"dist/{path}", f"query rejected: {error}") from None
+            # models that derive only what some query reads (`Ingest.lean`)
+            read = fields_read(compiled for _, compiled in queries)
+            lean = by_event_type(spec.ingest_models(read)) if read is not None else None
             native = resolve(spec.native) if spec.native is not None else None
             evaluators.append(
-                TargetEvaluator(runtimes[name], queries, _stores(spec), native, _raw_types(spec))
+                TargetEvaluator(
+                    runtimes[name], queries, _stores(spec), native, _raw_types(spec), lean
+                )
             )
         cache.save()
         rules = {

@@ -231,7 +231,7 @@ def _windows_name(path: str) -> str:
     return path[index + 1 :] if index > -1 else ""
 
 
-def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
+def _sysmon(event: WindowsEvent, linux: bool, args: bool = True) -> EcsDocument:
     code = event.event_id
     if linux:
         doc = _base(event, "sysmon_linux.log", "sysmon_linux", "linux")
@@ -312,7 +312,7 @@ def _sysmon(event: WindowsEvent, linux: bool) -> EcsDocument:
     if code in ecs_sysmon_events.FILE_HASH_EVENTS:
         _image_loaded(doc, data, hashes)
     for node in (process, parent):
-        if node.get("command_line"):
+        if args and node.get("command_line"):
             node["args"] = windows_argv(node["command_line"])
             node["args_count"] = len(node["args"])
     for node in (process, parent):
@@ -436,7 +436,7 @@ def _registry(path: str, details: str | None) -> dict[str, Any]:
     return registry
 
 
-def _security_4688(event: WindowsEvent) -> EcsDocument:
+def _security_4688(event: WindowsEvent, args: bool = True) -> EcsDocument:
     doc = _base(event, "system.security", "system", "windows")
     doc["ecs"] = {"version": "8.0.0"}
     doc["event"].update(category=["process"], type=["start"], action="created-process")
@@ -458,9 +458,11 @@ def _security_4688(event: WindowsEvent) -> EcsDocument:
     if parent_pid is not None:
         parent["pid"] = parent_pid
     if "CommandLine" in data:
-        process["args"] = security_argv(data["CommandLine"])
+        if args:
+            process["args"] = security_argv(data["CommandLine"])
         process["command_line"] = data["CommandLine"]
-        process["args_count"] = len(process["args"])
+        if args:
+            process["args_count"] = len(process["args"])
 
     related = security_subject(doc, data)
     user = _node(doc, "user")
@@ -537,6 +539,39 @@ BUILDERS: dict[tuple[str, int], Builder] = {
     **{(SECURITY_CHANNEL, event_id): security_event for event_id in SECURITY_CATEGORIZATION},
     **{(WINDOWS_DEFENDER_CHANNEL, event_id): windows_defender for event_id in (1116, 1117, 1119)},
 }
+
+
+# What `to_ecs_without_args` leaves out: splitting command lines is a good part of the model's
+# time, and most queries never read the parts.
+ARGS_FIELDS = frozenset(
+    {"process.args", "process.args_count", "process.parent.args", "process.parent.args_count"}
+)
+_WITHOUT_ARGS: dict[Builder, Builder] = {
+    _windows_sysmon: lambda event: _sysmon(event, linux=False, args=False),
+    _linux_sysmon: lambda event: _sysmon(event, linux=True, args=False),
+    _security_4688: lambda event: _security_4688(event, args=False),
+}
+BUILDERS_WITHOUT_ARGS: dict[tuple[str, int], Builder] = {
+    key: _WITHOUT_ARGS.get(builder, builder) for key, builder in BUILDERS.items()
+}
+
+
+def to_ecs_without_args(event: WindowsEvent) -> EcsDocument | None:
+    """`to_ecs` without the `ARGS_FIELDS`: the document for queries that read none of them."""
+    builder = BUILDERS_WITHOUT_ARGS.get((event.channel, event.event_id))
+    return builder(event) if builder is not None else None
+
+
+def model_for(fields: frozenset[str] | None) -> Builder:
+    """The model for queries that read `fields` (None: any field): `to_ecs`, or
+    `to_ecs_without_args` when none of them is or holds an `ARGS_FIELDS` field."""
+    if fields is None or any(
+        read == left_out or read.startswith(left_out + ".") or left_out.startswith(read + ".")
+        for read in fields
+        for left_out in ARGS_FIELDS
+    ):
+        return to_ecs
+    return to_ecs_without_args
 
 
 def stores(channel: str, event_id: int) -> bool:

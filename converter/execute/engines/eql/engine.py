@@ -30,6 +30,25 @@ class CompiledEql:
     def matches(self, document: EcsDocument) -> bool:
         return self.predicate(document)
 
+    def fields(self) -> frozenset[str] | None:
+        """The fields the query reads, dotted (an array index as a part), the event category
+        included; None when not known."""
+        if self.event_query is None:
+            return None
+        found: set[str] = set()
+        if self.event_query.event_type != "any":
+            found.add("event.category")
+        stack: list[object] = [self.event_query]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Field):
+                found.add(".".join([node.base, *(str(part) for part in node.path)]))
+            if isinstance(node, ast.BaseNode):
+                stack.extend(value for _, value in node.iter_slots())
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
+        return frozenset(found)
+
     def select(self, documents: Sequence[EcsDocument]) -> list[int]:
         predicate = self.predicate
         return [i for i, document in enumerate(documents) if predicate(document)]

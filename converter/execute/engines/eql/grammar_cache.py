@@ -39,14 +39,17 @@ def import_eql() -> None:
     if "eql.parser" in sys.modules:
         return
     folder = cache_folder()
+    try:
+        versions = "-".join(
+            [importlib.metadata.version("eql"), importlib.metadata.version("lark")]
+            + [str(part) for part in sys.version_info[:2]]
+        )
+    except importlib.metadata.PackageNotFoundError:  # not installed as distributions
+        folder = None
     if folder is None:
         import eql  # noqa: F401
 
         return
-    versions = "-".join(
-        [importlib.metadata.version("eql"), importlib.metadata.version("lark")]
-        + [str(part) for part in sys.version_info[:2]]
-    )
     with _lark_cache(folder / f"eql-grammar-{versions}"):
         import eql  # noqa: F401
 
