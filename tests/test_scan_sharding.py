@@ -123,6 +123,19 @@ def test_ranges_hold_each_line_once_whatever_the_cut(tmp_path: Path) -> None:
             for line in sharding.range_lines(path, start, end)
         ]
         assert read == lines, chunk
+        for jobs in (1, 2, 3):
+            cut = sharding.tapered(size, chunk, jobs)
+            read = [line for start, end in cut for line in sharding.range_lines(path, start, end)]
+            assert read == lines, (chunk, jobs)
+
+
+def test_the_last_ranges_are_smaller() -> None:
+    chunk = 256 << 20
+    cut = sharding.tapered(2_764_637_747, chunk, 2)  # the benchmark's 1,000,000 events
+    sizes = [end - start for start, end in cut]
+    assert sizes[:8] == [chunk] * 8 and len(sizes) == 12
+    assert all(size < chunk for size in sizes[8:])
+    assert cut[-1][1] == 2_764_637_747
 
 
 def test_a_sharded_scan_gives_what_one_process_gives(scanner: Scanner, mixed: Path) -> None:
@@ -361,9 +374,20 @@ def test_a_worker_that_cannot_start_is_one_line_not_a_hang(
     scanner: Scanner, mixed: Path, tmp_path: Path
 ) -> None:
     summary = ScanSummary()
-    with pytest.raises(InputError, match="a scan worker failed: .*could not start"):
-        # no rules, no dist/: the worker's scanner fails
-        _sharded(scanner, mixed, 2, summary=summary, project=Project(tmp_path), chunk=4 << 20)
+    # no rules, no dist/: the worker's scanner fails
+    workers = sharding.WorkerPool(Project(tmp_path), None, 2)
+    real = sharding.scan_piece
+
+    def after_the_start(*args: Any, **kwargs: Any) -> Any:
+        # whatever the machine's speed, the worker's start has failed before this process reads
+        workers.pending[0].exception(timeout=120)
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sharding, "scan_piece", after_the_start)
+        with pytest.raises(InputError, match="a scan worker failed: .*could not start"):
+            _sharded(scanner, mixed, summary=summary, chunk=4 << 20, workers=workers)
+    assert workers.closed
 
 
 def test_each_range_is_read_by_one_process_only(scanner: Scanner, mixed: Path) -> None:

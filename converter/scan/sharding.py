@@ -91,6 +91,19 @@ def ranges(size: int, chunk: int) -> list[tuple[int, int]]:
     return [(start, min(start + chunk, size)) for start in range(0, size, chunk)] or [(0, 0)]
 
 
+def tapered(size: int, chunk: int, jobs: int) -> list[tuple[int, int]]:
+    """`ranges` of `chunk` bytes, but for the last `jobs` chunks' worth, cut in `2 * jobs`
+    smaller ranges (at least `MIN_CHUNK / 2`): the processes then run out of work at nearly the
+    same time, where a last whole range would leave the others waiting for one."""
+    tail = min(size, jobs * chunk)
+    head = ((size - tail) // chunk) * chunk
+    cut = [(start, start + chunk) for start in range(0, head, chunk)]
+    rest = size - head
+    small = max(MIN_CHUNK // 2, -(-rest // (2 * jobs)))
+    cut += [(start, min(start + small, size)) for start in range(head, size, small)]
+    return cut or [(0, 0)]
+
+
 def chunk_size(size: int, jobs: int) -> int:
     """Bytes per range: about `RANGES_PER_JOB` ranges per process (so that they finish
     together), between `MIN_CHUNK` and `MAX_CHUNK` (each range costs the KQL engine a query
@@ -136,7 +149,10 @@ def pieces(
             cut.append(Piece(((number, file),), here_only=True))
         elif splittable(file) and file.size > size:
             close()
-            cut += [Piece(((number, file),), start, end) for start, end in ranges(file.size, size)]
+            cut += [
+                Piece(((number, file),), start, end)
+                for start, end in tapered(file.size, size, jobs)
+            ]
         else:
             group.append((number, file))
             if sum(member.size for _, member in group) >= size:
@@ -351,7 +367,9 @@ class WorkerPool:
 
 
 def _ready() -> None:
-    """A worker's first task: none, but its start (`_start_worker`)."""
+    """A worker's first task: its start (`_start_worker`), and whether it failed."""
+    if not isinstance(_worker, Scanner):
+        raise RuntimeError(f"a scan worker could not start: {_worker}")
 
 
 def scan_sharded(
@@ -438,6 +456,7 @@ def scan_sharded(
                 slot = slots[number]
                 if isinstance(slot, PieceResult) or (isinstance(slot, Future) and slot.done()):
                     break
+                _started(workers)
                 free = take()
                 if free is None:
                     break  # a worker has it: wait for it
@@ -458,6 +477,15 @@ def scan_sharded(
         if dealer.is_alive():
             dealer.join()
         workers.close()
+
+
+def _started(workers: WorkerPool) -> None:
+    """InputError (one line) when a worker could not start."""
+    for future in list(workers.pending)[: workers.jobs - 1]:  # the `_ready` tasks
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            error = future.exception()
+            message = f"a scan worker failed: {type(error).__name__}: {error}"
+            raise InputError(None, message)
 
 
 def _merged(

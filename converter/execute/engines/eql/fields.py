@@ -100,6 +100,12 @@ def field_getter(keys: tuple[str, ...]) -> Getter:
 
 
 def _flattened(node: Any) -> Any:
+    if type(node) is list and len(node) == 1:
+        # one value in an array (ECS keeps event.category and event.type as arrays)
+        item = node[0]
+        kind = type(item)
+        if kind is str or kind is int or kind is float or kind is bool:
+            return item
     found: list[Any] = []
     _add_values(node, found)
     if not found:
