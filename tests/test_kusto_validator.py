@@ -28,6 +28,7 @@ from converter.core.errors import VerificationFailed
 from converter.core.rules import RuleFile
 from converter.core.status import Status
 from converter.environment import KqlOverlay, load_environment
+from converter.execute.compile_cache import CompileCache
 from converter.execute.runtimes import TargetRuntime
 from converter.verify import kusto_validator
 from converter.verify.build import Outcome, run_build
@@ -351,8 +352,8 @@ def test_the_overlap_test_bites_when_the_check_runs_at_the_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class AtTheEnd:
-        def __init__(self, validator: Any, queries: Any, section: Any) -> None:
-            self.call = lambda: validator(queries, section)
+        def __init__(self, validator: Any, queries: Any, section: Any, cache: Any) -> None:
+            self.call = lambda: validator(queries, section, cache)
 
         def result(self) -> VendorCheck:
             return self.call()
@@ -366,10 +367,68 @@ def test_the_overlap_test_bites_when_the_check_runs_at_the_end(
 
 def test_a_pending_check_returns_the_validators_check_or_raises_its_error() -> None:
     check = VendorCheck(tool="T", findings={"q": (Finding(error=True, message="bad"),)})
-    assert PendingCheck(lambda queries, section: check, {"q": "x"}, None).result() is check
+    assert PendingCheck(lambda queries, section, cache: check, {"q": "x"}, None).result() is check
 
-    def failing(queries: Any, section: Any) -> VendorCheck:
+    def failing(queries: Any, section: Any, cache: Any) -> VendorCheck:
         raise VerificationFailed("Kusto.Language check failed (exit 1): boom")
 
     with pytest.raises(VerificationFailed, match=r"^Kusto.Language check failed \(exit 1\): boom$"):
         PendingCheck(failing, {}, None).result()
+
+
+# --- verdicts kept between runs (the compiled-query cache) ---------------------------------------
+
+
+def _counting_validator(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """validate.js replaced by a stand-in that finds an error in texts holding "Bad", and counts
+    the texts it is given."""
+    given: list[list[str]] = []
+
+    def answer(tables: object, texts: list[str]) -> dict[str, Any]:
+        given.append(list(texts))
+        results = []
+        for i, text in enumerate(texts):
+            found = [{"severity": "Error", "code": "KS1", "message": "bad", "start": 0}]
+            results.append({"id": str(i), "diagnostics": found if "Bad" in text else []})
+        return {"version": kusto_validator.installed_version(), "results": results}
+
+    monkeypatch.setattr(kusto_validator, "run_validator", answer)
+    return given
+
+
+def test_verdicts_are_taken_from_the_cache_in_a_later_run(
+    kusto: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert kusto_validator.installed_version() is not None
+    given = _counting_validator(monkeypatch)
+    queries = {"good": "DeviceProcessEvents | take 1", "bad": "Bad | take 1"}
+    cache = CompileCache.load(tmp_path)
+    first = validate(queries, None, cache)
+    cache.save()
+    kusto_validator._cache.clear()  # a new process
+    later = validate(queries, None, CompileCache.load(tmp_path))
+    assert given == [sorted(queries.values())]  # the second run started no validator
+    assert first == later and later.errors("bad") == ("KS1 bad (line 1, column 1)",)
+    assert later.errors("good") == ()
+    # another schema (an environment's), or the package gone: asked again
+    kusto_validator._cache.clear()
+    renamed = KqlOverlay(tables={"DeviceProcessEvents": "ProcessEvents"})
+    validate(queries, renamed, CompileCache.load(tmp_path))
+    assert len(given) == 2
+    kusto_validator._cache.clear()
+    monkeypatch.setattr(kusto_validator, "PACKAGE_DIR", tmp_path / "missing")
+    validate(queries, None, CompileCache.load(tmp_path))
+    assert len(given) == 3
+
+
+def test_a_damaged_cached_verdict_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _counting_validator(monkeypatch)
+    cache = CompileCache.load(tmp_path)
+    validate({"q": "Bad | take 1"}, None, cache)
+    for key in cache.entries:
+        cache.entries[key] = [["not a bool", 3]]
+    kusto_validator._cache.clear()
+    assert validate({"q": "Bad | take 1"}, None, cache).errors("q")
+    assert len(given) == 2

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ class CompileCache:
     path: Path | None
     entries: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
+    # a build's vendor check writes from its own thread (`converter.verify.vendor_check`)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> CompileCache:
@@ -79,19 +82,21 @@ class CompileCache:
     def get(self, kind: str, print_: str, text: str) -> Any | None:
         if self.path is None:
             return None
-        return self.entries.get(self._key(kind, print_, text))
+        with self._lock:
+            return self.entries.get(self._key(kind, print_, text))
 
     def put(self, kind: str, print_: str, text: str, value: Any) -> None:
         if self.path is None:
             return
         key = self._key(kind, print_, text)
-        if self.entries.get(key) == value:
-            return
-        self.entries.pop(key, None)
-        self.entries[key] = value  # the newest last
-        while len(self.entries) > MAX_ENTRIES:
-            del self.entries[next(iter(self.entries))]
-        self.changed = True
+        with self._lock:
+            if self.entries.get(key) == value:
+                return
+            self.entries.pop(key, None)
+            self.entries[key] = value  # the newest last
+            while len(self.entries) > MAX_ENTRIES:
+                del self.entries[next(iter(self.entries))]
+            self.changed = True
 
     def attach(self, engines: Iterable[Any]) -> None:
         """Give the cache to every engine that reads one (an engine with a `cache` attribute)."""
@@ -107,7 +112,7 @@ class CompileCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(prefix=".compiled-", dir=self.path.parent)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                with os.fdopen(fd, "w", encoding="utf-8") as out, self._lock:
                     json.dump({"format": FORMAT, "entries": self.entries}, out)
                 os.replace(temporary, self.path)
             except BaseException:

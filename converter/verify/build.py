@@ -172,7 +172,7 @@ def run_build(
                 for result, query in zip(results, converted[target.name], strict=True)
                 if isinstance(query, str)
             }
-            pending[target.name] = PendingCheck(resolve(target.validator), queries, section)
+            pending[target.name] = PendingCheck(resolve(target.validator), queries, section, cache)
     for target in targets:
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []

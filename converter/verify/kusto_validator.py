@@ -13,8 +13,11 @@ unknown table or column, an operator applied to the wrong type and a syntax erro
 The Sentinel rules carry the same text as the KQL artifacts
 (`converter.publish.deploy.sentinel`), so one check covers both.
 
-node runs once per build over all queries; results are kept per process for the same schema and
-text, so the many builds of the test suite pay for each query once.
+node runs once per build over the queries it has not seen: results are kept per process for the
+same schema and text, so the many builds of the test suite pay for each query once, and with the
+build's compiled-query cache (`converter.execute.compile_cache`) between runs, keyed by the
+text, the schema, this module's script and the version of the package installed (a verdict is
+never taken from the cache when the package cannot be found: the check then says it is skipped).
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from typing import Any
 from converter.core.defender_schema import DEFENDER_TABLES, DefenderTable
 from converter.core.errors import VerificationFailed
 from converter.environment.kql import KqlOverlay
+from converter.execute.compile_cache import CompileCache, fingerprint
 from converter.verify.vendor_check import Finding, VendorCheck, skipped
 
 TOOL = "Kusto.Language"
 PACKAGE = "@kusto/language-service-next"
 SCRIPT = Path(__file__).resolve().parent / "kusto" / "validate.js"
+PACKAGE_DIR = SCRIPT.parent / "node_modules" / "@kusto" / "language-service-next"
 NODE = "node"  # looked up on PATH
 TIMEOUT_SECONDS = 300
 _MISSING_PACKAGE = 3  # validate.js's exit code when the npm package is not installed
@@ -98,11 +103,33 @@ def run_validator(tables: Mapping[str, Mapping[str, str]], texts: list[str]) -> 
     return answer
 
 
-def validate(queries: Mapping[str, str], section: KqlOverlay | None = None) -> VendorCheck:
+def installed_version() -> str | None:
+    """The version of the package validate.js loads, or None when it is not installed."""
+    try:
+        found = json.loads((PACKAGE_DIR / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = found.get("version") if isinstance(found, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def validate(
+    queries: Mapping[str, str],
+    section: KqlOverlay | None = None,
+    cache: CompileCache | None = None,
+) -> VendorCheck:
     """Kusto.Language's diagnostics for each query (id -> text) over the Defender XDR tables of
-    the environment section `section` (None: the stock tables)."""
+    the environment section `section` (None: the stock tables); with `cache`, the verdicts of
+    earlier runs with the same package, script and schema are taken from it."""
     tables = kusto_tables(section)
     schema = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
+    version = installed_version() if cache is not None else None
+    key = fingerprint([version, schema], [SCRIPT]) if version is not None else None
+    for text in set(queries.values()):
+        if key is not None and (schema, text) not in _cache:
+            kept = cache.get("kusto-language", key, text)  # type: ignore[union-attr]
+            if isinstance(kept, list) and all(_is_finding(item) for item in kept):
+                _cache[(schema, text)] = tuple(Finding(bool(e), str(m)) for e, m in kept)
     new = sorted({text for text in queries.values() if (schema, text) not in _cache})
     if new:
         answer = run_validator(tables, new)
@@ -111,5 +138,17 @@ def validate(queries: Mapping[str, str], section: KqlOverlay | None = None) -> V
         for result in answer["results"]:
             text = new[int(result["id"])]
             _cache[(schema, text)] = tuple(finding(text, d) for d in result["diagnostics"])
+            if key is not None and answer.get("version") == version:
+                verdict = [[f.error, f.message] for f in _cache[(schema, text)]]
+                cache.put("kusto-language", key, text, verdict)  # type: ignore[union-attr]
     findings = {name: _cache[(schema, text)] for name, text in queries.items()}
     return VendorCheck(tool=TOOL, findings={k: v for k, v in findings.items() if v})
+
+
+def _is_finding(item: Any) -> bool:
+    return (
+        isinstance(item, list)
+        and len(item) == 2
+        and isinstance(item[0], bool)
+        and isinstance(item[1], str)
+    )

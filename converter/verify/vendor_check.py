@@ -43,9 +43,13 @@ class VendorCheck:
 
 
 class Validator(Protocol):
-    """`TargetSpec.validator`: every query of the target, and the environment's section of it."""
+    """`TargetSpec.validator`: every query of the target, and the environment's section of it;
+    with `cache` (`converter.execute.compile_cache`), the verdicts the validator gave the same
+    texts in earlier runs of the same validator and schema may be taken from it."""
 
-    def __call__(self, queries: Mapping[str, str], section: Any | None) -> VendorCheck: ...
+    def __call__(
+        self, queries: Mapping[str, str], section: Any | None, cache: Any | None = None
+    ) -> VendorCheck: ...
 
 
 def require_validators() -> bool:
@@ -70,17 +74,25 @@ class PendingCheck:
     thread: an interrupted build does not wait for it.
     """
 
-    def __init__(self, validator: Validator, queries: Mapping[str, str], section: Any) -> None:
+    def __init__(
+        self,
+        validator: Validator,
+        queries: Mapping[str, str],
+        section: Any,
+        cache: Any | None = None,
+    ) -> None:
         self._check: VendorCheck | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._run, args=(validator, dict(queries), section), daemon=True
+            target=self._run, args=(validator, dict(queries), section, cache), daemon=True
         )
         self._thread.start()
 
-    def _run(self, validator: Validator, queries: Mapping[str, str], section: Any) -> None:
+    def _run(
+        self, validator: Validator, queries: Mapping[str, str], section: Any, cache: Any
+    ) -> None:
         try:
-            self._check = validator(queries, section)
+            self._check = validator(queries, section, cache)
         except BaseException as error:  # noqa: BLE001 - handed to the caller of result()
             self._error = error
 
