@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from converter.convert import conversion_cache
 from converter.core.project import Project
 
 # CI runs every property-based test on the same examples, so a red run can be reproduced.
@@ -21,6 +22,9 @@ if os.environ.get("CI"):
 # user's.
 os.environ["CERTDETECT_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="certdetect-test-cache-")
 atexit.register(shutil.rmtree, _CACHE, True)
+# Tests change conversion code in the process (monkeypatch): no conversion is kept between the
+# builds they run (`tests/test_conversion_cache.py` turns it on for its own).
+conversion_cache.ENABLED = False
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"

@@ -203,6 +203,17 @@ def kql_engine_accepts_anything(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(rule, query, runtime, *args)
 
     monkeypatch.setattr(build_module, "evaluate_artifact", evaluate)
+    original_many = build_module.evaluate_artifacts
+
+    def evaluate_many(artifacts: Any, runtime: TargetRuntime, *args: Any) -> list[Outcome]:
+        if runtime.name == "kql":
+            return [
+                Outcome(status=Status.VERIFIED, query=q) if isinstance(q, str) else q
+                for _, q in artifacts
+            ]
+        return original_many(artifacts, runtime, *args)
+
+    monkeypatch.setattr(build_module, "evaluate_artifacts", evaluate_many)
 
 
 @pytest.mark.usefixtures("kusto")

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from converter.convert.conversion import ConversionError, convert_for_target, target_backends
+from converter.convert.conversion import (
+    ConversionError,
+    TargetBackends,
+    convert_for_target,
+    target_backends,
+)
+from converter.convert.conversion_cache import ConversionCache
 from converter.core import interrupts
 from converter.core.cases import Case, load_cases
 from converter.core.project import Project
@@ -20,7 +27,7 @@ from converter.environment import Environment
 from converter.environment.runtimes import target_runtimes
 from converter.execute.compile_cache import CompileCache
 from converter.execute.engines.base import QueryError
-from converter.execute.runtimes import TargetRuntime, select
+from converter.execute.runtimes import TargetRuntime, select, select_many
 from converter.reference import UnsupportedRuleError, compile_reference
 from converter.verify.compare import Mismatch, compare
 from converter.verify.fields import field_pipeline, not_stored, require_known_fields
@@ -132,6 +139,46 @@ def evaluate_artifact(
     return _outcome(rule, runtime.name, cases, matched, query)
 
 
+def evaluate_artifacts(
+    artifacts: Sequence[tuple[RuleFile, str | Outcome]],
+    runtime: TargetRuntime,
+    cases: Sequence[Case],
+    documents: Sequence[object | None],
+) -> list[Outcome]:
+    """`evaluate_artifact` for each (rule, query) of one target, the compiled queries run
+    together (`select_many`); an artifact that is an outcome already stays as it is. When the
+    engine fails on the queries together, each runs alone, so that the failure is the failing
+    query's only."""
+    outcomes: list[Outcome | None] = []
+    compiled: list[tuple[int, Any]] = []
+    for position, (rule, query) in enumerate(artifacts):
+        if not isinstance(query, str):
+            outcomes.append(query)
+            continue
+        try:
+            compiled.append((position, runtime.compile(query)))
+            outcomes.append(None)
+        except QueryError:  # its verdict, as `evaluate_artifact` gives it
+            outcomes.append(evaluate_artifact(rule, query, runtime, cases, documents))
+    try:
+        found = select_many([query for _, query in compiled], documents, interrupts.check)
+    except interrupts.Interrupted:
+        raise
+    except Exception:  # noqa: BLE001 - one of them failed: each alone says which
+        found = None
+    for number, (position, _) in enumerate(compiled):
+        rule, query = artifacts[position]
+        assert isinstance(query, str)
+        if found is None:
+            outcomes[position] = evaluate_artifact(rule, query, runtime, cases, documents)
+        else:
+            matched = found[number]
+            outcomes[position] = _outcome(rule, runtime.name, cases, matched, query)
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(artifacts)
+    return done
+
+
 def run_build(
     project: Project,
     targets: Sequence[TargetSpec] = TARGETS,
@@ -142,11 +189,19 @@ def run_build(
     (`converter.execute.compile_cache`), what compiling a query decided in an earlier run of the
     same code, libraries and schema is taken from it; the queries still run on every case."""
     rules = load_rules(project)
+    # what converting each rule gave in an earlier build of the same code, pipelines and libraries
+    kept = ConversionCache.for_build(cache, project.root) if environment is None else None
     # A field no target document has would convert to a query that silently never matches.
     for target in targets:
-        fields = field_pipeline(target, project.root)
+        fields = None
         for rule in rules:
+            if kept is not None and kept.fields_known(target.name, rule):
+                continue
+            if fields is None:
+                fields = field_pipeline(target, project.root)
             require_known_fields(rule, target, fields)
+            if kept is not None:
+                kept.keep_fields_known(target.name, rule)
     cases = load_cases(project, (rule.id for rule in rules))
     runtimes = target_runtimes(environment, targets)
     if cache is not None:
@@ -161,7 +216,7 @@ def run_build(
     # engines execute the queries. Conversion and execution are independent of each other, and
     # every verdict is applied in the order it was before.
     converted = {
-        target.name: convert_all(target, results, project, environment) for target in targets
+        target.name: convert_all(target, results, project, environment, kept) for target in targets
     }
     pending: dict[str, PendingCheck] = {}
     for target in targets:
@@ -180,12 +235,25 @@ def run_build(
         if runtime is not None and target.seed_oracle and oracle is not None and not environment:
             known = {rule.id for rule in rules}
             build.errors.extend(check_oracle(oracle, cases, runtime, documents, known))
-        for result, query in zip(results, converted[target.name], strict=True):
-            result.targets[target.name] = (
-                evaluate_artifact(result.rule, query, runtime, cases, documents)
-                if isinstance(query, str)
-                else query
+        together = runtime is not None and hasattr(runtime.engine, "run_many")
+        if together:
+            # one load of the cases' rows for every query (`run_many`: KQL), not one per query
+            assert runtime is not None
+            outcomes = evaluate_artifacts(
+                [(r.rule, q) for r, q in zip(results, converted[target.name], strict=True)],
+                runtime,
+                cases,
+                documents,
             )
+            for result, outcome in zip(results, outcomes, strict=True):
+                result.targets[target.name] = outcome
+        else:
+            for result, query in zip(results, converted[target.name], strict=True):
+                result.targets[target.name] = (
+                    evaluate_artifact(result.rule, query, runtime, cases, documents)
+                    if isinstance(query, str)
+                    else query
+                )
         if target.name in pending:
             apply_check(build, target, pending[target.name].result())
     if cache is not None:
@@ -198,23 +266,43 @@ def convert_all(
     results: Sequence[RuleResult],
     project: Project,
     environment: Environment | None,
+    kept: ConversionCache | None = None,
 ) -> list[str | Outcome]:
-    """Each rule's query for the target, or its `unsupported` outcome, in rule order."""
-    # The field check of run_build runs without the overlay: its renames are the env's names.
-    backends = target_backends(target, project.root, environment)
+    """Each rule's query for the target, or its `unsupported` outcome, in rule order; with
+    `kept`, what an earlier build gave for the same rule text is taken from it."""
+    backends: TargetBackends | None = None  # made for the first rule not kept
     converted: list[str | Outcome] = []
     for result in results:
-        try:
-            query = convert_for_target(backends, result.rule).query
-        except ConversionError as error:
-            converted.append(Outcome(status=Status.UNSUPPORTED, reason=str(error)))
+        earlier = kept.converted(target.name, result.rule) if kept is not None else None
+        if earlier is not None:
+            kind, value = earlier
+            if kind == "query":
+                converted.append(value)
+            else:
+                converted.append(Outcome(status=Status.UNSUPPORTED, reason=value))
             continue
-        stored = not_stored(target, result.rule)
-        if stored is not None:
-            converted.append(Outcome(status=Status.UNSUPPORTED, reason=stored))
-            continue
-        converted.append(query)
+        if backends is None:
+            # The field check of run_build runs without the overlay: its renames are the env's.
+            backends = target_backends(target, project.root, environment)
+        outcome = _converted(target, backends, result.rule)
+        if kept is not None:
+            if isinstance(outcome, str):
+                kept.keep_converted(target.name, result.rule, "query", outcome)
+            elif outcome.reason is not None:
+                kept.keep_converted(target.name, result.rule, "unsupported", outcome.reason)
+        converted.append(outcome)
     return converted
+
+
+def _converted(target: TargetSpec, backends: TargetBackends, rule: RuleFile) -> str | Outcome:
+    try:
+        query = convert_for_target(backends, rule).query
+    except ConversionError as error:
+        return Outcome(status=Status.UNSUPPORTED, reason=str(error))
+    stored = not_stored(target, rule)
+    if stored is not None:
+        return Outcome(status=Status.UNSUPPORTED, reason=stored)
+    return query
 
 
 def apply_check(build: BuildResult, target: TargetSpec, check: VendorCheck) -> None:
