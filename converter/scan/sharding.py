@@ -12,6 +12,11 @@ as one process reads it. Only what is counted per process (evaluator seconds) di
 `tests/test_scan_sharding.py` compares sharded scans with one-process scans on the real
 baselines, a file with malformed and blank lines, and a folder of every input format.
 
+The workers start while this process compiles dist/ (`WorkerPool`, made before the scanner), a
+thread of this process gives a worker its next piece the moment it is done with one (this process
+may be evaluating a batch for a second or more), and a large file's last ranges are smaller
+(`tapered`), so that the processes run out of work together.
+
 A range needs a plain (not gzipped), UTF-8 JSON-lines file at a path; standard input, copied to
 an anonymous temporary file, is read by this process only. Workers are spawned (not forked: the
 scanning process holds DuckDB, whose threads do not survive a fork), each compiles `dist/`
