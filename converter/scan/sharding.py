@@ -55,7 +55,8 @@ from converter.scan.scanner import EvaluatorStats, EventResult, Scanner, ScanSum
 
 # Smaller inputs are read by one process unless --jobs asks: a worker first compiles dist/ and
 # each piece costs the KQL engine its query plans. On the real baselines (9% of the events
-# worked on): 276 MB took 3.3 s on two processes and 3.1 s on one, 830 MB 5.4 s and 8.5 s.
+# worked on), two processes against one: 138 MB 1.84 s and 1.77 s, 189 MB 2.08 s and 2.11 s,
+# 276 MB 2.35 s and 2.57 s, 2,637 MB 9.8-10.0 s and 17.0-17.3 s.
 MIN_BYTES = 256 << 20
 MIN_CHUNK = 32 << 20
 MAX_CHUNK = 256 << 20
