@@ -7,12 +7,12 @@ outcome depends on the rule's text and on nothing else that changes between two 
 checkout: the project's pipeline files, the installed pySigma distributions (pySigma, its
 backends and pipelines) and PyYAML, Python, and this package's own code. A build keeps, per
 target and rule text, the query or the reason the target cannot express the rule (`unsupported`)
-and that the rule's fields passed the field check, in the compiled-query cache's file, under a
-fingerprint of all of those: a change to any of them (any edit under `converter/` or
-`pipelines/`, another version of any of those packages) and nothing is taken from it. A rule
-that fails the field check is never kept (its error is found again, with its message); an
-environment build does not use the cache. `certdetect build` then verifies every query on every
-case, as always.
+and that the rule's fields passed the field check, in the build's file beside the compiled-query
+cache (`converter.verify.build.BUILD_CACHE`), under a fingerprint of all of those: a change to
+any of them (any edit under `converter/` or `pipelines/`, another version of any of those
+packages) and nothing is taken from it. A rule that fails the field check is never kept (its
+error is found again, with its message); an environment build does not use the cache.
+`certdetect build` then verifies every query on every case, as always.
 """
 
 from __future__ import annotations

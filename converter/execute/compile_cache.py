@@ -60,12 +60,13 @@ class CompileCache:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> CompileCache:
-        """The cache in `folder` (default: `cache_folder()`); empty if it cannot be read."""
+    def load(cls, folder: Path | None = None, name: str = FILE_NAME) -> CompileCache:
+        """The cache in `folder` (default: `cache_folder()`), in the file `name`; empty if it
+        cannot be read."""
         folder = cache_folder() if folder is None else folder
         if folder is None:
             return cls(None)
-        path = folder / FILE_NAME
+        path = folder / name
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -97,6 +98,12 @@ class CompileCache:
             while len(self.entries) > MAX_ENTRIES:
                 del self.entries[next(iter(self.entries))]
             self.changed = True
+
+    def beside(self, name: str) -> CompileCache:
+        """The cache in the file `name` of this one's folder (off when this one is)."""
+        if self.path is None:
+            return CompileCache(None)
+        return CompileCache.load(self.path.parent, name)
 
     def attach(self, engines: Iterable[Any]) -> None:
         """Give the cache to every engine that reads one (an engine with a `cache` attribute)."""

@@ -139,6 +139,10 @@ def evaluate_artifact(
     return _outcome(rule, runtime.name, cases, matched, query)
 
 
+# the file, beside the compiled-query cache's, of what only a build reads
+BUILD_CACHE = "build-results.json"
+
+
 def evaluate_artifacts(
     artifacts: Sequence[tuple[RuleFile, str | Outcome]],
     runtime: TargetRuntime,
@@ -187,10 +191,13 @@ def run_build(
 ) -> BuildResult:
     """Convert every rule for every target and execute each query on the cases. With `cache`
     (`converter.execute.compile_cache`), what compiling a query decided in an earlier run of the
-    same code, libraries and schema is taken from it; the queries still run on every case."""
+    same code, libraries and schema is taken from it; the queries still run on every case. What
+    only a build reads (each rule's conversion, the vendor checks' verdicts) is kept in a file of
+    its own beside it (`BUILD_CACHE`), which `certdetect scan` never loads."""
     rules = load_rules(project)
+    built = cache.beside(BUILD_CACHE) if cache is not None else None
     # what converting each rule gave in an earlier build of the same code, pipelines and libraries
-    kept = ConversionCache.for_build(cache, project.root) if environment is None else None
+    kept = ConversionCache.for_build(built, project.root) if environment is None else None
     # A field no target document has would convert to a query that silently never matches.
     for target in targets:
         fields = None
@@ -227,7 +234,7 @@ def run_build(
                 for result, query in zip(results, converted[target.name], strict=True)
                 if isinstance(query, str)
             }
-            pending[target.name] = PendingCheck(resolve(target.validator), queries, section, cache)
+            pending[target.name] = PendingCheck(resolve(target.validator), queries, section, built)
     for target in targets:
         runtime = runtimes.get(target.name)
         documents = runtime.documents(events) if runtime else []
@@ -256,8 +263,9 @@ def run_build(
                 )
         if target.name in pending:
             apply_check(build, target, pending[target.name].result())
-    if cache is not None:
-        cache.save()
+    for kept_cache in (cache, built):
+        if kept_cache is not None:
+            kept_cache.save()
     return build
 
 
