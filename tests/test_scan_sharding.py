@@ -380,7 +380,7 @@ def test_a_worker_that_cannot_start_is_one_line_not_a_hang(
 
     def after_the_start(*args: Any, **kwargs: Any) -> Any:
         # whatever the machine's speed, the worker's start has failed before this process reads
-        workers.pending[0].exception(timeout=120)
+        workers.ready[0].exception(timeout=120)
         return real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:

@@ -358,11 +358,13 @@ class WorkerPool:
             (str(project.root), chosen, self.folder, self.counters),
         )
         self.pending: deque[Future[Any]] = deque()
+        self.ready: list[Future[None]] = []  # each worker's start (`_ready`), also in `pending`
         self.closed = False
         with _sigint_ignored():  # inherited by the workers: Ctrl-C is this process's to handle
             # the executor starts a process per task submitted while none is idle
             for _ in range(jobs - 1):
-                self.pending.append(self.pool.submit(_ready))
+                self.ready.append(self.pool.submit(_ready))
+            self.pending.extend(self.ready)
 
     def close(self) -> None:
         if self.closed:
@@ -487,7 +489,7 @@ def scan_sharded(
 
 def _started(workers: WorkerPool) -> None:
     """InputError (one line) when a worker could not start."""
-    for future in list(workers.pending)[: workers.jobs - 1]:  # the `_ready` tasks
+    for future in workers.ready:
         if future.done() and not future.cancelled() and future.exception() is not None:
             error = future.exception()
             message = f"a scan worker failed: {type(error).__name__}: {error}"
